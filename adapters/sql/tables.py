@@ -1,0 +1,306 @@
+"""THE schema: every table of the helpdesk, in one MetaData.
+
+Alembic's ``target_metadata`` is this metadata, and a test fails when the migrated database
+differs from it. Works on SQLite and PostgreSQL: UUIDs via ``Uuid``, enums as CHECK-constrained
+strings (no native PostgreSQL types to outlive a downgrade), timestamps always UTC-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.types.TypeDecorator[Any]):
+    """A timezone-aware datetime stored as UTC, read back as UTC on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: the helpdesk stores UTC only")
+        value = value.astimezone(_UTC)
+        # SQLite keeps wall-clock text: store UTC without an offset, attach UTC on read.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=_UTC)
+        return value.astimezone(_UTC)
+
+
+_UTC = UTC
+
+
+def _enum(enum_cls: type, name: str) -> sa.Enum:
+    # Non-native: a VARCHAR with a named CHECK, identical on both dialects and downgrade-safe.
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+def _timestamps() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    ]
+
+
+def _version() -> sa.Column[Any]:
+    # Optimistic locking: every UPDATE names the version it read and bumps it.
+    return sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1"))
+
+
+# ---------------------------------------------------------------- 0001_init_schema: people and org
+
+# Everyone who can log in; staff additionally have a staff_members row.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False),  # stored normalized (lower-case)
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    _version(),
+    sa.UniqueConstraint("email"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# Parts of the organization that own tickets.
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(100), nullable=False),  # casefolded: names are unique
+    sa.Column("auto_assign", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    _version(),
+    sa.UniqueConstraint("name_key"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# Groups of staff inside one department.
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "department_id",
+        sa.Uuid(),
+        sa.ForeignKey("departments.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(100), nullable=False),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    _version(),
+    sa.UniqueConstraint("department_id", "name_key"),
+    # Target of composite keys: a row naming a team also names that team's department.
+    sa.UniqueConstraint("id", "department_id"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# The staff profile of a user.
+staff_members = sa.Table(
+    "staff_members",
+    metadata,
+    sa.Column(
+        "user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("role", _enum(StaffRole, "staff_role"), nullable=False),
+    sa.Column("department_id", sa.Uuid(), sa.ForeignKey("departments.id", ondelete="RESTRICT")),
+    sa.Column("team_id", sa.Uuid()),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *_timestamps(),
+    _version(),
+    sa.ForeignKeyConstraint(
+        ["team_id", "department_id"],
+        ["teams.id", "teams.department_id"],
+        name="fk_staff_members_team_in_department",
+        ondelete="RESTRICT",
+    ),
+    sa.CheckConstraint(
+        "team_id IS NULL OR department_id IS NOT NULL", name="team_needs_department"
+    ),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.Index("ix_staff_members_department_role", "department_id", "role"),
+    sa.Index("ix_staff_members_team_id", "team_id"),
+)
+
+# ---------------------------------------------------------------- 0002_tickets
+
+# Named counters: ticket numbers, SQL round-robin positions.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
+)
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("number", sa.BigInteger(), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("status", _enum(TicketStatus, "ticket_status"), nullable=False),
+    sa.Column("priority", _enum(TicketPriority, "ticket_priority"), nullable=False),
+    sa.Column(
+        "requester_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("department_id", sa.Uuid(), sa.ForeignKey("departments.id", ondelete="RESTRICT")),
+    sa.Column("team_id", sa.Uuid()),
+    sa.Column(
+        "assignee_id", sa.Uuid(), sa.ForeignKey("staff_members.user_id", ondelete="RESTRICT")
+    ),
+    *_timestamps(),
+    sa.Column("closed_at", UTCDateTime()),
+    _version(),
+    sa.UniqueConstraint("number"),
+    sa.ForeignKeyConstraint(
+        ["team_id", "department_id"],
+        ["teams.id", "teams.department_id"],
+        name="fk_tickets_team_in_department",
+        ondelete="RESTRICT",
+    ),
+    sa.CheckConstraint("number >= 1", name="number_positive"),
+    sa.CheckConstraint(
+        "team_id IS NULL OR department_id IS NOT NULL", name="team_needs_department"
+    ),
+    sa.CheckConstraint(
+        "(status = 'closed') = (closed_at IS NOT NULL)", name="closed_at_iff_closed"
+    ),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    # Keyset pagination and the staff filters (status, department, team, assignee, unassigned).
+    sa.Index("ix_tickets_created_at_id", "created_at", "id"),
+    sa.Index("ix_tickets_updated_at_id", "updated_at", "id"),
+    sa.Index("ix_tickets_requester_created", "requester_id", "created_at", "id"),
+    sa.Index("ix_tickets_status_created", "status", "created_at", "id"),
+    sa.Index("ix_tickets_department_status_created", "department_id", "status", "created_at", "id"),
+    sa.Index("ix_tickets_team_status_created", "team_id", "status", "created_at", "id"),
+    sa.Index("ix_tickets_assignee_status_created", "assignee_id", "status", "created_at", "id"),
+    sa.Index(
+        "ix_tickets_unassigned_department_created",
+        "department_id",
+        "created_at",
+        "id",
+        sqlite_where=sa.text("assignee_id IS NULL"),
+        postgresql_where=sa.text("assignee_id IS NULL"),
+    ),
+)
+
+# The conversation of a ticket: public replies and internal notes.
+ticket_messages = sa.Table(
+    "ticket_messages",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "ticket_id", sa.Uuid(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "author_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("visibility", _enum(MessageVisibility, "message_visibility"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at", "id"),
+)
+
+# One row per changed field of a ticket, written in the same transaction as the change.
+ticket_history = sa.Table(
+    "ticket_history",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "ticket_id", sa.Uuid(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("actor_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT")),
+    sa.Column("field", sa.String(50), nullable=False),
+    sa.Column("old_value", sa.Text()),
+    sa.Column("new_value", sa.Text()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_ticket_history_ticket_created", "ticket_id", "created_at", "id"),
+)
+
+# Files stored elsewhere, referenced from a ticket or one of its messages.
+attachment_references = sa.Table(
+    "attachment_references",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "ticket_id", sa.Uuid(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("message_id", sa.Uuid(), sa.ForeignKey("ticket_messages.id", ondelete="CASCADE")),
+    sa.Column(
+        "uploaded_by", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("mime_type", sa.String(127), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("checksum", sa.String(128)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+    sa.Index("ix_attachment_references_ticket_id", "ticket_id"),
+    sa.Index("ix_attachment_references_message_id", "message_id"),
+)
+
+# ---------------------------------------------------------------- 0003_auth_tokens
+
+# Single-use password resets; only the SHA-256 of the token is stored.
+password_reset_tokens = sa.Table(
+    "password_reset_tokens",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime()),
+    sa.UniqueConstraint("token_hash"),
+    sa.Index("ix_password_reset_tokens_user_id", "user_id"),
+)
+
+# Server-side login sessions: the authority on revocation (Redis may cache it).
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime()),
+    sa.Index("ix_sessions_user_id", "user_id"),
+)

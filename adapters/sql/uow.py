@@ -1,0 +1,44 @@
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters.sql.errors import translate_errors
+from adapters.sql.repositories import SqlCounterRepository
+
+
+class SqlTransaction:
+    """An open transaction; repositories share its connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self.counters = SqlCounterRepository(connection)
+
+    def commit(self) -> None:
+        with translate_errors():
+            self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+
+class SqlUnitOfWork:
+    """Opens a transaction per ``begin()``; leaving without commit rolls back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def begin(self) -> Iterator[SqlTransaction]:
+        with translate_errors(), self._engine.connect() as connection:
+            connection.begin()
+            try:
+                yield SqlTransaction(connection)
+            finally:
+                if connection.in_transaction():
+                    connection.rollback()

@@ -1,0 +1,149 @@
+"""THE composition root: Settings in, a punq container and the resolved services out.
+
+Nothing else imports punq or knows every adapter. Production, the CLI and the tests all come
+through here; tests pass ``overrides`` (port -> instance) instead of patching.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import punq
+
+from adapters.memory.health import StaticProbe
+from adapters.memory.uow import MemoryUnitOfWork
+from adapters.system.clock import SystemClock, UuidGenerator
+from entrypoints.config import Settings
+from helpdesk_core.ports.health import DependencyProbe
+from helpdesk_core.ports.system import Clock, IdGenerator
+from helpdesk_core.ports.uow import UnitOfWork
+from helpdesk_core.usecases.health import CheckReadiness
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Services:
+    """What the entrypoints use: settings and use cases, resolved once at start."""
+
+    settings: Settings
+    readiness: CheckReadiness
+    uow: UnitOfWork
+    clock: Clock
+    _closers: tuple[Callable[[], None], ...] = ()
+
+    def close(self) -> None:
+        """Release pools, clients and threads (the process may exit without it)."""
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # closing is best effort
+                log.debug("error while closing", exc_info=True)
+
+
+def uses_memory(settings: Settings) -> bool:
+    """Whether the configuration asks for the in-memory store (nothing kept)."""
+    return settings.database_url.startswith("memory:")
+
+
+def build_container(
+    settings: Settings, overrides: Mapping[Any, Any] | None = None
+) -> tuple[punq.Container, list[Callable[[], None]]]:
+    """The container for ``settings``; ``overrides`` replace any registration by instance.
+
+    Nothing connects here: engines and clients open their connections on first use.
+    """
+    container = punq.Container()
+    closers: list[Callable[[], None]] = []
+    container.register(Settings, instance=settings)
+    container.register(Clock, SystemClock, scope=punq.Scope.singleton)
+    container.register(IdGenerator, UuidGenerator, scope=punq.Scope.singleton)
+
+    probes: list[DependencyProbe] = []
+    not_configured: list[str] = []
+    if uses_memory(settings):
+        container.register(UnitOfWork, instance=MemoryUnitOfWork())
+        probes.append(StaticProbe("database"))
+    else:
+        from adapters.sql.engine import EngineOptions, create_engine
+        from adapters.sql.health import DatabaseProbe
+        from adapters.sql.uow import SqlUnitOfWork
+        from entrypoints.observability.metrics import instrument_pool
+
+        engine = create_engine(
+            settings.database_url,
+            EngineOptions(
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_timeout=settings.db_pool_timeout,
+                connect_timeout=settings.db_connect_timeout,
+                statement_timeout=settings.db_statement_timeout,
+            ),
+        )
+        instrument_pool(engine, settings.db_pool_size)
+        closers.append(engine.dispose)
+        container.register(UnitOfWork, instance=SqlUnitOfWork(engine))
+        probes.append(DatabaseProbe(engine))
+
+    if settings.redis_url:
+        from adapters.redis.client import RedisProbe, create_client
+
+        client = create_client(settings.redis_url, settings.redis_timeout)
+        closers.append(client.close)
+        probes.append(RedisProbe(client))
+    else:
+        not_configured.append("redis")
+
+    readiness = CheckReadiness(probes, settings.health_timeout, not_configured)
+    closers.append(readiness.close)
+    container.register(CheckReadiness, instance=readiness)
+
+    for key, value in (overrides or {}).items():
+        container.register(key, instance=value)
+    return container, closers
+
+
+def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) -> Services:
+    """Build the container and resolve every service the entrypoints need."""
+    container, closers = build_container(settings, overrides)
+    return Services(
+        settings=settings,
+        readiness=container.resolve(CheckReadiness),
+        uow=container.resolve(UnitOfWork),
+        clock=container.resolve(Clock),
+        closers=tuple(closers),
+    )
+
+
+def migrate_to_head(settings: Settings) -> str | None:
+    """Apply every pending migration (serialized across processes); the new head revision.
+
+    On PostgreSQL an advisory lock keeps several starting servers from migrating at once; on
+    SQLite the write lock does the same. The engine is disposed before returning, so nothing
+    opened here leaks into forked workers.
+    """
+    if uses_memory(settings):
+        return None
+    from adapters.sql.engine import create_engine
+    from adapters.sql.migrate import current, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            import sqlalchemy as sa
+
+            with engine.connect() as lock_connection:
+                lock_connection.execute(sa.text("SELECT pg_advisory_lock(727274)"))
+                try:
+                    upgrade(engine)
+                finally:
+                    lock_connection.execute(sa.text("SELECT pg_advisory_unlock(727274)"))
+                    lock_connection.commit()
+        else:
+            upgrade(engine)
+        return current(engine)
+    finally:
+        engine.dispose()

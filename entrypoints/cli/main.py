@@ -1,0 +1,104 @@
+"""The ``helpdesk`` command: serve, migrate, inspect configuration (and, later, administer).
+
+Exit codes: 0 success, 1 a refused operation (a domain error), 2 bad usage or configuration.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from entrypoints.config import ConfigError, Settings, load_settings
+from helpdesk_core.domain.errors import DependencyUnavailable, DomainError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliState:
+    """Per-invocation state: where settings come from, loaded on first use."""
+
+    def __init__(self, env_file: str | None) -> None:
+        self.env_file = env_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(env_file=self.env_file)
+        return self._settings
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def cli_errors(func: F) -> F:
+    """Turn configuration and domain errors into one line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            fail(str(exc), 2)
+        except DependencyUnavailable as exc:
+            fail(f"{exc.detail} ({exc.dependency})", 1)
+        except DomainError as exc:
+            fail(exc.detail, 1)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+    """Print rows as an aligned table, or as JSON with ``--json``."""
+    if as_json:
+        click.echo(json.dumps(list(rows), indent=2, default=str))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    default=".env",
+    show_default=True,
+    help="A .env file to read HELPDESK_* variables from (the environment wins).",
+)
+@click.version_option(package_name="helpdesk")
+@click.pass_context
+def cli(ctx: click.Context, env_file: str) -> None:
+    """helpdesk: a support-ticket service (REST API, worker and admin commands)."""
+    ctx.obj = CliState(env_file)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from entrypoints.cli import config_cmd, db, serve
+
+    cli.add_command(serve.serve)
+    cli.add_command(db.db)
+    cli.add_command(config_cmd.config)
+    cli(prog_name="helpdesk")

@@ -1,0 +1,132 @@
+"""``helpdesk serve``: the REST API under gunicorn.
+
+The master prepares what every worker must share before forking: the metrics folder (wiped,
+so dead workers from a previous run are not summed), the development secret, and migrations
+when auto-migrate is on. Workers build their own engines and clients after the fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+
+from entrypoints.cli.main import CliState, cli_errors
+from entrypoints.config import ConfigError, Settings, ensure_secret_keys
+
+log = logging.getLogger("helpdesk.serve")
+
+
+def prepare_metrics_dir(configured: str | None) -> str:
+    """A fresh, empty multi-process metrics folder, exported for prometheus_client."""
+    path = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="helpdesk-metrics-"))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """The gunicorn settings for ``settings`` (hooks included)."""
+    from entrypoints.observability.metrics import mark_process_dead
+
+    def child_exit(server: Any, worker: Any) -> None:
+        mark_process_dead(worker.pid)
+
+    return {
+        "bind": [settings.bind],
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "timeout": settings.worker_timeout,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": None,  # our middleware writes one structured line per request
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "helpdesk",
+        "control_socket_disable": True,  # several servers on one host must not share it
+        "child_exit": child_exit,
+    }
+
+
+def run_gunicorn(settings: Settings) -> None:
+    """Start gunicorn in this process with the app factory; returns when it stops."""
+    from gunicorn.app.base import BaseApplication
+
+    class HelpdeskServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(settings).items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from entrypoints.bootstrap import bootstrap
+            from entrypoints.http.app import create_app
+
+            return create_app(bootstrap(settings))
+
+    HelpdeskServer().run()
+
+
+@click.command()
+@click.option("--bind", help="HOST:PORT to listen on [HELPDESK_BIND].")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes [HELPDESK_WORKERS].")
+@click.option(
+    "--threads", type=click.IntRange(1, 64), help="Threads per worker [HELPDESK_THREADS]."
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=None,
+    help="Apply migrations before starting [HELPDESK_AUTO_MIGRATE].",
+)
+@click.pass_obj
+@cli_errors
+def serve(
+    state: CliState,
+    bind: str | None,
+    workers: int | None,
+    threads: int | None,
+    migrate: bool | None,
+) -> None:
+    """Serve the REST API with gunicorn."""
+    from entrypoints.config import VARIABLES
+    from entrypoints.observability.logging import configure_logging
+
+    settings = state.settings
+    changes: dict[str, Any] = {}
+    if bind is not None:
+        parse = next(v for v in VARIABLES if v.field == "bind").parse
+        try:
+            changes["bind"] = parse(bind)
+        except ValueError:
+            raise ConfigError("--bind", bind, "HOST:PORT, e.g. 127.0.0.1:8000") from None
+    if workers is not None:
+        changes["workers"] = workers
+    if threads is not None:
+        changes["threads"] = threads
+    if migrate is not None:
+        changes["auto_migrate"] = migrate
+    settings = attrs.evolve(settings, **changes)
+
+    configure_logging(settings.log_level, settings.json_logs)
+    settings = ensure_secret_keys(settings)
+    prepare_metrics_dir(settings.metrics_dir)
+    if settings.auto_migrate:
+        from entrypoints.bootstrap import migrate_to_head
+
+        log.info("database migrated to %s", migrate_to_head(settings))
+    log.info(
+        "serving on http://%s (%d workers x %d threads)",
+        settings.bind,
+        settings.workers,
+        settings.threads,
+    )
+    run_gunicorn(settings)

@@ -1,0 +1,571 @@
+"""Settings: every knob of the service, read from ``HELPDESK_*`` variables and an optional ``.env``.
+
+One table (``VARIABLES``) names each variable, its default, how it is parsed and what it means;
+``load_settings`` reads it, ``helpdesk config show`` prints it, and a test checks that
+``.env.example`` and ``docs/configuration.md`` list every variable in it.
+A bad value raises ``ConfigError`` naming the variable, the value and what is expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+from dotenv import dotenv_values
+
+PREFIX = "HELPDESK_"
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """A variable has a value the service cannot use. The message is one line."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        super().__init__(f"{variable}={shown!r} is invalid: expected {expected}")
+        self.variable = variable
+
+
+# ---------------------------------------------------------------- parsers
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+def _opt_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    parse.expected = f"a whole number from {low} to {high}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _float_range(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw.strip())
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    parse.expected = f"a number from {low:g} to {high:g}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError
+
+
+_bool.expected = "true or false"  # type: ignore[attr-defined]
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError
+        return value
+
+    parse.expected = "one of " + ", ".join(choices)  # type: ignore[attr-defined]
+    return parse
+
+
+def _bind(raw: str) -> str:
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError
+    return raw.strip()
+
+
+_bind.expected = "HOST:PORT, e.g. 127.0.0.1:8000"  # type: ignore[attr-defined]
+
+
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    scheme = urlsplit(value).scheme
+    if scheme not in {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg", "memory"}:
+        raise ValueError
+    return value
+
+
+_database_url.expected = (  # type: ignore[attr-defined]
+    "a sqlite:///, postgresql+psycopg:// or memory:// URL"
+)
+
+
+def _redis_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError
+    return value
+
+
+_redis_url.expected = "a redis://, rediss:// or unix:// URL, or empty"  # type: ignore[attr-defined]
+
+
+def _smtp_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
+        raise ValueError
+    return value
+
+
+_smtp_url.expected = (  # type: ignore[attr-defined]
+    "smtp://[user:pass@]host[:port] (or smtps://, smtp+starttls://), or empty"
+)
+
+
+def _secret_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if any(len(k) < 32 for k in keys):
+        raise ValueError
+    return keys
+
+
+_secret_keys.expected = (  # type: ignore[attr-defined]
+    "comma-separated keys of at least 32 characters each, newest first"
+)
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _mime_list(raw: str) -> tuple[str, ...]:
+    items = tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+    for item in items:
+        kind, sep, sub = item.partition("/")
+        if not sep or not kind or not sub or " " in item:
+            raise ValueError
+    return items
+
+
+_mime_list.expected = "comma-separated MIME types such as image/png,text/plain"  # type: ignore[attr-defined]
+
+
+def _allowlist(raw: str) -> tuple[str, ...]:
+    items = _csv(raw)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            if not item.replace("-", "").replace(".", "").isalnum():
+                raise
+    return items
+
+
+_allowlist.expected = "comma-separated host names or CIDRs"  # type: ignore[attr-defined]
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError
+    return value
+
+
+_log_level.expected = "DEBUG, INFO, WARNING, ERROR or CRITICAL"  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the table
+
+
+@attrs.frozen
+class Variable:
+    """One setting: its environment name, default (as text), parser and meaning."""
+
+    field: str
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.field.upper()
+
+    @property
+    def expected(self) -> str:
+        return str(getattr(self.parse, "expected", "a valid value"))
+
+
+_MIB = 1024 * 1024
+_DEFAULT_MIME = (
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+    "application/zip,application/json,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "env",
+        "development",
+        _choice("development", "production"),
+        "development or production; production refuses to start without secret keys",
+    ),
+    Variable("bind", "127.0.0.1:8000", _bind, "address gunicorn listens on"),
+    Variable("workers", "2", _int_range(1, 64), "gunicorn worker processes"),
+    Variable("threads", "4", _int_range(1, 64), "threads per gunicorn worker (gthread when > 1)"),
+    Variable(
+        "worker_timeout",
+        "30",
+        _int_range(5, 600),
+        "seconds gunicorn waits on a silent worker before restarting it",
+    ),
+    Variable(
+        "database_url",
+        "sqlite:///./helpdesk.db",
+        _database_url,
+        "sqlite:///path, postgresql+psycopg://user:pass@host/db, or memory:// (nothing kept)",
+        secret=True,
+    ),
+    Variable("db_pool_size", "5", _int_range(1, 200), "connections kept open per process"),
+    Variable(
+        "db_max_overflow",
+        "10",
+        _int_range(0, 200),
+        "extra connections a process may open under load",
+    ),
+    Variable(
+        "db_pool_timeout",
+        "5",
+        _float_range(0.1, 120),
+        "seconds to wait for a free pooled connection before answering 503",
+    ),
+    Variable(
+        "db_connect_timeout",
+        "3",
+        _int_range(1, 60),
+        "seconds to wait for a new database connection",
+    ),
+    Variable(
+        "db_statement_timeout",
+        "15",
+        _int_range(0, 3600),
+        "seconds a PostgreSQL statement may run (0: no limit)",
+    ),
+    Variable(
+        "redis_url",
+        "",
+        _redis_url,
+        "redis:// URL; empty means SQL and in-process fallbacks",
+        secret=True,
+    ),
+    Variable(
+        "redis_timeout",
+        "0.5",
+        _float_range(0.05, 30),
+        "seconds a Redis command may take before it counts as failed",
+    ),
+    Variable(
+        "health_timeout",
+        "2",
+        _float_range(0.1, 30),
+        "seconds /health/ready waits for each dependency",
+    ),
+    Variable(
+        "secret_keys",
+        "",
+        _secret_keys,
+        "signing keys, comma-separated, newest first; generated in development if empty",
+        secret=True,
+    ),
+    Variable(
+        "secret_file",
+        "./.helpdesk_secret",
+        _str,
+        "where development keeps its generated key, shared by every worker",
+    ),
+    Variable(
+        "password_scheme",
+        "argon2",
+        _choice("argon2", "bcrypt"),
+        "hash for new passwords; old hashes are upgraded at the next login",
+    ),
+    Variable(
+        "argon2_memory_kib",
+        "65536",
+        _int_range(8, 4 * _MIB),
+        "argon2id memory cost in KiB (OWASP floor: 19456)",
+    ),
+    Variable("argon2_time_cost", "3", _int_range(1, 20), "argon2id iterations (OWASP floor: 2)"),
+    Variable("argon2_parallelism", "4", _int_range(1, 16), "argon2id lanes"),
+    Variable("bcrypt_rounds", "12", _int_range(4, 20), "bcrypt cost when password_scheme=bcrypt"),
+    Variable("password_min_length", "10", _int_range(1, 128), "shortest password accepted"),
+    Variable(
+        "password_max_length",
+        "256",
+        _int_range(16, 4096),
+        "longest password accepted (longer is a 422)",
+    ),
+    Variable(
+        "access_token_ttl",
+        "3600",
+        _int_range(60, 30 * 86400),
+        "seconds an access token and its session live",
+    ),
+    Variable(
+        "password_reset_ttl",
+        "3600",
+        _int_range(60, 7 * 86400),
+        "seconds a password reset link stays valid",
+    ),
+    Variable(
+        "login_rate_limit",
+        "5",
+        _int_range(1, 1000),
+        "failed logins allowed per account and per address in the window",
+    ),
+    Variable(
+        "login_rate_window", "300", _int_range(1, 86400), "seconds of the failed-login window"
+    ),
+    Variable("page_size_default", "25", _int_range(1, 1000), "items in a list page by default"),
+    Variable(
+        "page_size_max", "100", _int_range(1, 1000), "largest limit a list accepts (above it: 422)"
+    ),
+    Variable(
+        "max_body_bytes",
+        str(_MIB),
+        _int_range(1024, 100 * _MIB),
+        "largest request body accepted (above it: 413)",
+    ),
+    Variable(
+        "attachment_max_bytes",
+        str(25 * _MIB),
+        _int_range(1, 10 * 1024 * _MIB),
+        "largest attachment a reference may declare",
+    ),
+    Variable(
+        "attachment_mime_types",
+        _DEFAULT_MIME,
+        _mime_list,
+        "MIME types attachments may have, comma-separated",
+    ),
+    Variable(
+        "cache_ttl",
+        "300",
+        _int_range(1, 86400),
+        "seconds cached departments, teams and ticket summaries live",
+    ),
+    Variable("auto_migrate", "false", _bool, "apply database migrations when the service starts"),
+    Variable("log_level", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR"),
+    Variable(
+        "log_format",
+        "auto",
+        _choice("auto", "json", "text"),
+        "json or text; auto is json in production and text in development",
+    ),
+    Variable(
+        "metrics_dir",
+        "",
+        _opt_str,
+        "folder for multi-process metrics; `helpdesk serve` makes a fresh one if empty",
+    ),
+    Variable(
+        "smtp_url",
+        "",
+        _smtp_url,
+        "smtp://user:pass@host:port; empty writes mail to the log",
+        secret=True,
+    ),
+    Variable("mail_from", "helpdesk@localhost", _str, "sender address of outgoing mail"),
+    Variable(
+        "public_url", "http://127.0.0.1:8000", _str, "the address people use, for links in mail"
+    ),
+    Variable(
+        "webhook_allowlist",
+        "",
+        _allowlist,
+        "hosts or CIDRs a webhook may reach although private or loopback",
+    ),
+)
+
+
+@attrs.frozen
+class Settings:
+    """Validated configuration. Build it with ``load_settings`` (or directly in tests)."""
+
+    env: str = "development"
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    threads: int = 4
+    worker_timeout: int = 30
+    database_url: str = "sqlite:///./helpdesk.db"
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 5.0
+    db_connect_timeout: int = 3
+    db_statement_timeout: int = 15
+    redis_url: str | None = None
+    redis_timeout: float = 0.5
+    health_timeout: float = 2.0
+    secret_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
+    secret_file: str = "./.helpdesk_secret"  # noqa: S105 - a path
+    password_scheme: str = "argon2"  # noqa: S105 - a name
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+    bcrypt_rounds: int = 12
+    password_min_length: int = 10
+    password_max_length: int = 256
+    access_token_ttl: int = 3600
+    password_reset_ttl: int = 3600
+    login_rate_limit: int = 5
+    login_rate_window: int = 300
+    page_size_default: int = 25
+    page_size_max: int = 100
+    max_body_bytes: int = _MIB
+    attachment_max_bytes: int = 25 * _MIB
+    attachment_mime_types: tuple[str, ...] = tuple(_DEFAULT_MIME.split(","))
+    cache_ttl: int = 300
+    auto_migrate: bool = False
+    log_level: str = "INFO"
+    log_format: str = "auto"
+    metrics_dir: str | None = None
+    smtp_url: str | None = attrs.field(default=None, repr=False)
+    mail_from: str = "helpdesk@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    webhook_allowlist: tuple[str, ...] = ()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and self.is_production)
+
+    def redacted(self) -> dict[str, str]:
+        """Every variable and its effective value, secrets masked (for ``config show``)."""
+        shown: dict[str, str] = {}
+        for var in VARIABLES:
+            value = getattr(self, var.field)
+            text = _as_text(value)
+            if var.secret and text:
+                text = _redact(var.field, text)
+            shown[var.name] = text
+        return shown
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def _redact(field: str, text: str) -> str:
+    if field.endswith("_url"):
+        parts = urlsplit(text)
+        if parts.password:
+            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return text
+    return "***"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Settings from ``environ`` (default: the process environment) over ``env_file``.
+
+    Values in the environment win over the file. Raises ConfigError on the first bad value,
+    and on a production configuration without secret keys.
+    """
+    source: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        source.update({k: v or "" for k, v in dotenv_values(env_file).items()})
+    source.update(os.environ if environ is None else environ)
+
+    values: dict[str, Any] = {}
+    for var in VARIABLES:
+        raw = source.get(var.name, var.default)
+        try:
+            values[var.field] = var.parse(raw)
+        except (ValueError, TypeError):
+            raise ConfigError(var.name, raw, var.expected) from None
+    unknown = sorted(k for k in source if k.startswith(PREFIX) and k not in _NAMES)
+    if unknown:
+        log.warning("unknown configuration variables ignored: %s", ", ".join(unknown))
+    settings = Settings(**values)
+    if settings.page_size_default > settings.page_size_max:
+        raise ConfigError(
+            "HELPDESK_PAGE_SIZE_DEFAULT",
+            str(settings.page_size_default),
+            f"at most HELPDESK_PAGE_SIZE_MAX ({settings.page_size_max})",
+        )
+    if settings.is_production and not settings.secret_keys:
+        raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
+    return settings
+
+
+_NAMES = frozenset(var.name for var in VARIABLES) | {
+    "HELPDESK_TEST_DATABASE_URL",
+    "HELPDESK_TEST_REDIS_URL",
+}
+
+
+def ensure_secret_keys(settings: Settings) -> Settings:
+    """Settings that have keys: the configured ones, or in development a generated key.
+
+    The generated key lives in ``secret_file`` so every worker of one server, and the next
+    restart, sign and verify with the same key. Creating it is atomic (link, not open), so two
+    workers starting at once end up reading the same file.
+    """
+    if settings.secret_keys:
+        return settings
+    if settings.is_production:
+        raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
+    path = Path(settings.secret_file)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".helpdesk_secret.")
+        try:
+            os.write(fd, secrets.token_urlsafe(48).encode())
+            os.close(fd)
+            try:
+                os.link(tmp, path)  # fails if another process won the race: then read theirs
+                log.warning(
+                    "HELPDESK_SECRET_KEYS is not set: generated a development key in %s; "
+                    "set HELPDESK_SECRET_KEYS in production",
+                    path,
+                )
+            except FileExistsError:
+                pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(
+            "HELPDESK_SECRET_FILE", str(path), "a file holding a key of 32+ characters"
+        )
+    return attrs.evolve(settings, secret_keys=(key,))

@@ -1,0 +1,63 @@
+"""The Falcon WSGI application: ``create_app(services)`` builds it, ``wsgi()`` is for gunicorn."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import falcon
+import yaml
+
+from entrypoints.bootstrap import Services
+from entrypoints.http.errors import register_error_handling
+from entrypoints.http.middleware import BodyLimits, RequestContext, SecurityHeaders
+from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
+from entrypoints.observability.metrics import render_metrics
+from entrypoints.observability.tracing import Tracer
+
+API_PREFIX = "/api/v1"
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document shipped with the package (docs/openapi.yaml links to it)."""
+    text = resources.files("entrypoints.http").joinpath("openapi.yaml").read_text("utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
+    """The WSGI app over already-built services; no I/O happens here."""
+    middleware: list[Any] = [
+        RequestContext(tracer),
+        SecurityHeaders(),
+        BodyLimits(services.settings.max_body_bytes),
+    ]
+    app = falcon.App(middleware=middleware, cors_enable=False)
+    app.req_options.strip_url_path_trailing_slash = True
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")),
+    )
+    register_error_handling(app)
+
+    app.add_route("/health/live", Liveness())
+    app.add_route("/health/ready", Readiness(services.readiness))
+    app.add_route("/metrics", Metrics(render_metrics))
+    app.add_route("/openapi.json", OpenApi(openapi_document()))
+    return app
+
+
+def wsgi() -> falcon.App:
+    """The gunicorn entry (`gunicorn "entrypoints.http.app:wsgi()"`): settings from the env."""
+    from entrypoints.bootstrap import bootstrap, migrate_to_head
+    from entrypoints.config import ensure_secret_keys, load_settings
+    from entrypoints.observability.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.json_logs)
+    settings = ensure_secret_keys(settings)
+    if settings.auto_migrate:
+        migrate_to_head(settings)
+    return create_app(bootstrap(settings))

@@ -1,0 +1,139 @@
+"""Middleware: request id, tracing span, access log, metrics, body limits, security headers."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+
+from entrypoints.observability.logging import request_id_var
+from entrypoints.observability.metrics import http_metrics
+from entrypoints.observability.tracing import NoopTracer, Tracer
+
+access_log = logging.getLogger("helpdesk.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _route(req: falcon.Request) -> str:
+    # The template keeps metric labels bounded; unmatched paths share one label.
+    return req.uri_template or "unmatched"
+
+
+class RequestContext:
+    """Gives every request an id, a span, an access-log line and its metrics.
+
+    It runs first and its ``process_response`` runs for every answer, errors included.
+    """
+
+    def __init__(self, tracer: Tracer | None = None) -> None:
+        self._tracer = tracer or NoopTracer()
+        self._metrics = http_metrics()
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        incoming = req.get_header("X-Request-ID")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        req.context.request_id = request_id
+        req.context.started = time.perf_counter()
+        req.context.log_token = request_id_var.set(request_id)
+        span_cm = self._tracer.start_span(
+            "http.request", {"http.method": req.method, "http.target": req.path}
+        )
+        req.context.span_cm = span_cm
+        req.context.span = span_cm.__enter__()
+        self._metrics.in_flight.inc()
+        resp.set_header("X-Request-ID", request_id)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        started = getattr(req.context, "started", None)
+        if started is None:  # process_request never ran
+            return
+        duration = time.perf_counter() - started
+        route = _route(req)
+        status = resp.status_code
+        self._metrics.in_flight.dec()
+        self._metrics.requests.labels(req.method, route, str(status)).inc()
+        self._metrics.latency.labels(req.method, route, str(status)).observe(duration)
+        resp.set_header("X-Request-ID", req.context.request_id)
+        span = req.context.span
+        span.set_attribute("http.route", route)
+        span.set_attribute("http.status_code", status)
+        req.context.span_cm.__exit__(None, None, None)
+        access_log.info(
+            "%s %s %s %.1fms",
+            req.method,
+            route,
+            status,
+            duration * 1000,
+            extra={
+                "http_method": req.method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(duration * 1000, 2),
+                "request_id": req.context.request_id,
+            },
+        )
+        request_id_var.reset(req.context.log_token)
+
+
+class BodyLimits:
+    """Refuses bodies over the size limit (413) and bodies that are not JSON (415).
+
+    A chunked body (no Content-Length) is read up to the limit here and handed on as a
+    buffered stream with its length, so the size rule holds for it too.
+    """
+
+    def __init__(self, max_body_bytes: int) -> None:
+        self._max = max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        length = req.content_length
+        chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
+        if length is not None and length > self._max:
+            raise falcon.HTTPContentTooLarge(
+                description=f"The request body may be at most {self._max} bytes."
+            )
+        if length is None and chunked:
+            data = req.stream.read(self._max + 1)
+            if len(data) > self._max:
+                raise falcon.HTTPContentTooLarge(
+                    description=f"The request body may be at most {self._max} bytes."
+                )
+            req.env["wsgi.input"] = io.BytesIO(data)
+            req.env["CONTENT_LENGTH"] = str(len(data))
+            req.stream = req.env["wsgi.input"]
+            length = len(data)
+        if req.method in _BODY_METHODS and length:
+            content_type = (req.content_type or "application/json").split(";")[0].strip().lower()
+            if content_type != "application/json" and not content_type.endswith("+json"):
+                raise falcon.HTTPUnsupportedMediaType(
+                    description="Request bodies must be JSON (Content-Type: application/json)."
+                )
+
+
+class SecurityHeaders:
+    """Headers every response carries, errors and unknown routes included."""
+
+    _HEADERS = (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+    )
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        for name, value in self._HEADERS:
+            resp.set_header(name, value)
+        # An API answer is about one caller at one moment: nothing is cacheable by default.
+        if not resp.get_header("Cache-Control"):
+            resp.set_header("Cache-Control", "no-store")

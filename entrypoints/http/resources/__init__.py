@@ -1,0 +1,1 @@
+"""Falcon resources: structure the body, call the use case, unstructure the result."""

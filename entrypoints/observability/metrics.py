@@ -1,0 +1,98 @@
+"""Prometheus metrics, correct under several gunicorn workers (multi-process mode).
+
+``PROMETHEUS_MULTIPROC_DIR`` must be set before prometheus_client is first imported (the serve
+command does it), so this module imports it lazily and every metric is created once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import attrs
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@attrs.frozen
+class HttpMetrics:
+    """The metrics the HTTP middleware and the pool listeners update."""
+
+    requests: Any
+    latency: Any
+    in_flight: Any
+    pool_checked_out: Any
+    pool_size: Any
+
+
+@functools.cache
+def http_metrics() -> HttpMetrics:
+    """The process's metric objects (created on first use, registered in the default registry)."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    return HttpMetrics(
+        requests=Counter(
+            "helpdesk_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+        ),
+        latency=Histogram(
+            "helpdesk_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        in_flight=Gauge(
+            "helpdesk_http_requests_in_flight",
+            "HTTP requests being answered now",
+            multiprocess_mode="livesum",
+        ),
+        pool_checked_out=Gauge(
+            "helpdesk_db_pool_connections_in_use",
+            "Database connections checked out of the pool",
+            multiprocess_mode="livesum",
+        ),
+        pool_size=Gauge(
+            "helpdesk_db_pool_size",
+            "Connections the database pool keeps per process",
+            multiprocess_mode="livesum",
+        ),
+    )
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The Prometheus text of every live process (multi-process) or of this one."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def instrument_pool(engine: Any, pool_size: int) -> None:
+    """Count connections in use through the pool's checkout/checkin events."""
+    from sqlalchemy import event
+
+    metrics = http_metrics()
+    metrics.pool_size.set(pool_size)
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(*_args: Any) -> None:
+        metrics.pool_checked_out.inc()
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(*_args: Any) -> None:
+        metrics.pool_checked_out.dec()
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a dead worker's live gauges (gunicorn's child_exit hook)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

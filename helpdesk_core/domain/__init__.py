@@ -1,0 +1,1 @@
+"""Entities, value objects and errors of the helpdesk domain."""

@@ -1,0 +1,89 @@
+"""Enumerations and small value objects shared by the entities."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from helpdesk_core.domain.errors import ValidationFailed
+
+
+class TicketStatus(enum.StrEnum):
+    """Where a ticket stands; the transition table lives in ``domain.tickets``."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class TicketPriority(enum.StrEnum):
+    """How urgent a ticket is, in ascending order."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for urgent, for sorting."""
+        return list(TicketPriority).index(self)
+
+
+class StaffRole(enum.StrEnum):
+    """The role of a staff member; customers have no staff profile."""
+
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+class Role(enum.StrEnum):
+    """The role an acting principal has: a customer or one of the staff roles."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+class MessageVisibility(enum.StrEnum):
+    """Public replies reach the customer; internal notes never do."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+# Practical, not RFC 5322: one @, no spaces, a dot in the domain, at most 254 characters.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+EMAIL_MAX_LENGTH = 254
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    """An e-mail address trimmed and lower-cased, or ValidationFailed naming ``field``."""
+    email = value.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
+        raise ValidationFailed.field(field, "must be a valid e-mail address")
+    return email
+
+
+def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
+    """Text trimmed of surrounding white space and checked for length and control characters."""
+    text = value.strip()
+    if len(text) < min_length:
+        raise ValidationFailed.field(
+            field,
+            "must not be empty" if min_length == 1 else f"must be at least {min_length} characters",
+        )
+    if len(text) > max_length:
+        raise ValidationFailed.field(field, f"must be at most {max_length} characters")
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
+        raise ValidationFailed.field(field, "must not contain control characters")
+    return text
+
+
+def name_key(name: str) -> str:
+    """The case- and space-insensitive key that makes names unique (``Billing`` == ``billing``)."""
+    return " ".join(name.split()).casefold()

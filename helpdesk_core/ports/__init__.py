@@ -1,0 +1,1 @@
+"""The interfaces (typing.Protocol) the core needs from the outside world."""

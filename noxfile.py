@@ -1,0 +1,40 @@
+"""Development sessions: ``nox`` runs lint, typecheck and tests; ``nox -s bdd`` the features."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole pytest suite (PostgreSQL/Redis parts run when their URLs are set)."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *(session.posargs or ["-n", "2"]))
+
+
+@nox.session(python=PYTHON)
+def bdd(session: nox.Session) -> None:
+    """Only the living documentation: the Gherkin features under features/."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "tests/bdd", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, and the import-linter contracts."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy: strict on helpdesk_core, checked on adapters, entrypoints and this file."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")

@@ -1,0 +1,96 @@
+"""The unit of work's contract, run over every store: memory, SQLite, PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from entrypoints.bootstrap import Services, bootstrap
+from helpdesk_core.ports.uow import UnitOfWork
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def services(backend_url: str) -> Iterator[Services]:
+    services = bootstrap(make_settings(database_url=backend_url, db_pool_size=8))
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def uow(services: Services) -> UnitOfWork:
+    return services.uow
+
+
+def test_committed_changes_are_visible_to_the_next_transaction(uow: UnitOfWork) -> None:
+    with uow.begin() as tx:
+        assert tx.counters.next_value("tickets") == 1
+        assert tx.counters.next_value("tickets") == 2
+        tx.commit()
+    with uow.begin() as tx:
+        assert tx.counters.current_value("tickets") == 2
+
+
+def test_leaving_without_commit_discards_everything(uow: UnitOfWork) -> None:
+    with uow.begin() as tx:
+        tx.counters.next_value("tickets")
+    with uow.begin() as tx:
+        assert tx.counters.current_value("tickets") == 0
+
+
+def test_an_exception_rolls_back_and_propagates(uow: UnitOfWork) -> None:
+    def fail_midway() -> None:
+        with uow.begin() as tx:
+            tx.counters.next_value("tickets")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_midway()
+    with uow.begin() as tx:
+        assert tx.counters.current_value("tickets") == 0
+
+
+def test_explicit_rollback_discards_changes(uow: UnitOfWork) -> None:
+    with uow.begin() as tx:
+        tx.counters.next_value("a")
+        tx.rollback()
+    with uow.begin() as tx:
+        assert tx.counters.current_value("a") == 0
+
+
+def test_counters_are_independent_by_name(uow: UnitOfWork) -> None:
+    with uow.begin() as tx:
+        assert tx.counters.next_value("a") == 1
+        assert tx.counters.next_value("b") == 1
+        assert tx.counters.next_value("a") == 2
+        tx.commit()
+
+
+def test_concurrent_increments_never_hand_out_a_value_twice(uow: UnitOfWork) -> None:
+    threads, per_thread = 6, 25
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(per_thread):
+                with uow.begin() as tx:
+                    value = tx.counters.next_value("round-robin")
+                    tx.commit()
+                with lock:
+                    seen.append(value)
+        except BaseException as exc:  # reported below, never swallowed
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert sorted(seen) == list(range(1, threads * per_thread + 1))
