@@ -12,10 +12,14 @@ from entrypoints.cli.main import CliState, cli_errors, fail
 from entrypoints.config import Settings
 
 
+def _require_sql(settings: Settings) -> None:
+    if settings.database_url.startswith("memory:"):
+        fail("the memory:// store has no migrations (it starts empty in each process)", 2)
+
+
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Any]:
-    if settings.database_url.startswith("memory:"):
-        fail("the memory:// store has no migrations (it is created empty at start)", 2)
+    _require_sql(settings)
     from adapters.sql.engine import create_engine
     from adapters.sql.errors import translate_errors
 
@@ -40,6 +44,7 @@ def upgrade(state: CliState, revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
     from entrypoints.bootstrap import migrate_to_head
 
+    _require_sql(state.settings)
     if revision == "head":
         click.echo(f"database at {migrate_to_head(state.settings)}")
         return
@@ -51,12 +56,12 @@ def upgrade(state: CliState, revision: str) -> None:
         click.echo(f"database at {current(engine)}")
 
 
-@db.command()
+@db.command(context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @click.pass_obj
 @cli_errors
 def downgrade(state: CliState, revision: str) -> None:
-    """Migrate the database down to REVISION ("base" removes every table)."""
+    """Migrate the database down to REVISION: an id, -1 for one step, or base (no tables)."""
     from adapters.sql.migrate import current
     from adapters.sql.migrate import downgrade as do_downgrade
 

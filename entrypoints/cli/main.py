@@ -94,11 +94,15 @@ def cli(ctx: click.Context, env_file: str) -> None:
     ctx.obj = CliState(env_file)
 
 
-def main() -> None:
-    """Console-script entry point."""
+def register_commands() -> click.Group:
+    """Attach every sub-command (kept out of import time: ``serve`` must import late)."""
     from entrypoints.cli import config_cmd, db, serve
 
-    cli.add_command(serve.serve)
-    cli.add_command(db.db)
-    cli.add_command(config_cmd.config)
-    cli(prog_name="helpdesk")
+    for command in (serve.serve, db.db, config_cmd.config):
+        cli.add_command(command)
+    return cli
+
+
+def main() -> None:
+    """Console-script entry point."""
+    register_commands()(prog_name="helpdesk")

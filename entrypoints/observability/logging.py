@@ -84,3 +84,5 @@ def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
     for name in ("gunicorn.error",):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # Alembic announces every plugin it loads at INFO; keep its "Running upgrade" lines only.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
