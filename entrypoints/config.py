@@ -416,13 +416,13 @@ class Settings:
     workers: int = 2
     threads: int = 4
     worker_timeout: int = 30
-    database_url: str = "sqlite:///./helpdesk.db"
+    database_url: str = attrs.field(default="sqlite:///./helpdesk.db", repr=False)
     db_pool_size: int = 5
     db_max_overflow: int = 10
     db_pool_timeout: float = 5.0
     db_connect_timeout: int = 3
     db_statement_timeout: int = 15
-    redis_url: str | None = None
+    redis_url: str | None = attrs.field(default=None, repr=False)
     redis_timeout: float = 0.5
     health_timeout: float = 2.0
     secret_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
@@ -512,7 +512,8 @@ def load_settings(
         try:
             values[var.field] = var.parse(raw)
         except (ValueError, TypeError):
-            raise ConfigError(var.name, raw, var.expected) from None
+            shown = "***" if var.secret and raw.strip() else raw  # never echo a secret
+            raise ConfigError(var.name, shown, var.expected) from None
     unknown = sorted(k for k in source if k.startswith(PREFIX) and k not in _NAMES)
     if unknown:
         log.warning("unknown configuration variables ignored: %s", ", ".join(unknown))

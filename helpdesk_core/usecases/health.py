@@ -117,7 +117,7 @@ def _overall(results: Iterable[CheckResult]) -> HealthStatus:
 
 
 def _describe(exc: Exception) -> str:
-    # The class name and first line only: enough to diagnose, nothing like a DSN or a trace.
+    # The class name and first line only: enough to diagnose (host and port at most), no trace.
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
     return text[:200]

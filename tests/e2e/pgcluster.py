@@ -8,7 +8,7 @@ directory and serves it on a free port of its own (127.0.0.1 only, trust auth, f
         url = cluster.url                # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
         cluster.stop("fast")             # or "immediate"
         cluster.start()                  # same port, same data
-        os.kill(cluster.postmaster_pid, signal.SIGSTOP)   # e.g. a frozen server
+        cluster.send_signal(signal.SIGSTOP)   # freeze postmaster and backends (SIGCONT: thaw)
 
 PostgreSQL refuses to run as root; when the tests run as root, every PostgreSQL command runs as
 the ``postgres`` OS user (``runuser``), which owns the folder.
@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.support.services import skip_or_fail
 
 SHARED_PORT = 5432  # the shared server's port: this helper never serves on it
 
@@ -116,6 +116,32 @@ class PostgresCluster:
             return True
         return True
 
+    def pids(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...), postmaster first.
+
+        Each backend calls setsid(), so they are not in the postmaster's process group:
+        signalling them all (e.g. SIGSTOP to freeze the server) needs this list.
+        """
+        master = self.postmaster_pid
+        if master is None:
+            return []
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # "pid (comm) state ppid ...": comm may hold spaces; split after the last ')'.
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    children.append(int(stat.parent.name))
+        return [master, *sorted(children)]
+
+    def send_signal(self, signum: int) -> list[int]:
+        """Send ``signum`` to the postmaster and every child; the PIDs signalled."""
+        sent = []
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+                sent.append(pid)
+        return sent
+
     def server_log(self) -> str:
         try:
             return self.log_file.read_text(errors="replace")
@@ -198,21 +224,19 @@ class PostgresCluster:
         )
 
     def destroy(self) -> None:
-        """Stop whatever still runs (by its own PID, never by name) and delete the folder.
+        """Stop whatever still runs (by its own PIDs, never by name) and delete the folder.
 
-        The postmaster leads its own process group (pg_ctl starts it with setsid), so a cluster
-        left frozen by SIGSTOP is woken with SIGCONT to that group first, then shut down.
+        A cluster left frozen by SIGSTOP is woken with SIGCONT first, then shut down.
         """
         try:
-            pid = self.postmaster_pid
-            if pid is not None and self.is_running():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGCONT)
+            if self.is_running():
+                with contextlib.suppress(PermissionError):
+                    self.send_signal(signal.SIGCONT)
                 with contextlib.suppress(ClusterError, subprocess.TimeoutExpired):
                     self.stop("immediate", timeout=15)
                 if self.is_running():
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(pid, signal.SIGKILL)
+                    with contextlib.suppress(PermissionError):
+                        self.send_signal(signal.SIGKILL)
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -248,7 +272,7 @@ def _run_as_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip("running as root and there is no 'postgres' OS user to run PostgreSQL as")
+        skip_or_fail("running as root and there is no 'postgres' OS user to run PostgreSQL as")
 
 
 @contextlib.contextmanager
@@ -259,12 +283,12 @@ def running_cluster(port: int | None = None) -> Iterator[PostgresCluster]:
     """
     bindir = find_bindir()
     if bindir is None:
-        pytest.skip(
+        skip_or_fail(
             "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found "
             "in /usr/lib/postgresql/*/bin or on PATH"
         )
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root and 'runuser' is missing: cannot run PostgreSQL")
+        skip_or_fail("running as root and 'runuser' is missing: cannot run PostgreSQL")
     cluster = PostgresCluster(bindir, port=port)
     try:
         cluster.create()

@@ -8,6 +8,7 @@ missing service fails the test instead: in CI they must run, never skip.
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import pytest
 
@@ -19,14 +20,18 @@ def _required() -> bool:
     return os.environ.get("HELPDESK_TEST_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip, or fail when HELPDESK_TEST_REQUIRE_SERVICES=1 (CI): a needed service is missing."""
+    if _required():
+        pytest.fail(f"{message}; HELPDESK_TEST_REQUIRE_SERVICES=1 forbids skipping")
+    pytest.skip(message)
+
+
 def service_url(variable: str, what: str) -> str:
     """The URL in ``variable``, or skip (fail under HELPDESK_TEST_REQUIRE_SERVICES)."""
     url = os.environ.get(variable, "").strip()
     if not url:
-        message = f"{what} tests need {variable} (e.g. scripts/test.sh sets it)"
-        if _required():
-            pytest.fail(f"{message}; HELPDESK_TEST_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(message)
+        skip_or_fail(f"{what} tests need {variable} (e.g. scripts/test.sh sets it)")
     return url
 
 
