@@ -13,14 +13,23 @@ from typing import Any
 import attrs
 import punq
 
+from adapters.mail.background import BackgroundMailer
+from adapters.memory.cache import MemoryRateLimiter, MemoryReferenceCache
 from adapters.memory.health import StaticProbe
 from adapters.memory.uow import MemoryUnitOfWork
+from adapters.security.passwords import LibpassHasher
+from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
-from entrypoints.config import Settings
+from entrypoints.config import ConfigError, Settings
+from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
 from helpdesk_core.ports.health import DependencyProbe
+from helpdesk_core.ports.notifications import Mailer
+from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import UnitOfWork
+from helpdesk_core.usecases.auth import AuthPolicy, AuthService
 from helpdesk_core.usecases.health import CheckReadiness
+from helpdesk_core.usecases.org import OrgService
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +40,11 @@ class Services:
 
     settings: Settings
     readiness: CheckReadiness
+    auth: AuthService
+    org: OrgService
     uow: UnitOfWork
     clock: Clock
+    mailer: Mailer
     _closers: tuple[Callable[[], None], ...] = ()
 
     def close(self) -> None:
@@ -61,15 +73,21 @@ def build_container(
     container.register(Settings, instance=settings)
     container.register(Clock, SystemClock, scope=punq.Scope.singleton)
     container.register(IdGenerator, UuidGenerator, scope=punq.Scope.singleton)
+    container.register(AuthPolicy, instance=auth_policy(settings))
+    container.register(PasswordHasher, instance=password_hasher(settings))
+    container.register(TokenSigner, instance=ItsdangerousSigner(_secret_keys(settings)))
 
     probes: list[DependencyProbe] = []
     not_configured: list[str] = []
+    engine: Any = None
     if uses_memory(settings):
         container.register(UnitOfWork, instance=MemoryUnitOfWork())
         probes.append(StaticProbe("database"))
+        sql_limiter: RateLimiter = MemoryRateLimiter()
     else:
         from adapters.sql.engine import EngineOptions, create_engine
         from adapters.sql.health import DatabaseProbe
+        from adapters.sql.ratelimit import SqlRateLimiter
         from adapters.sql.uow import SqlUnitOfWork
         from entrypoints.observability.metrics import instrument_pool
 
@@ -87,19 +105,46 @@ def build_container(
         closers.append(engine.dispose)
         container.register(UnitOfWork, instance=SqlUnitOfWork(engine))
         probes.append(DatabaseProbe(engine))
+        sql_limiter = SqlRateLimiter(engine)
 
     if settings.redis_url:
+        from adapters.fallback import FallbackRateLimiter
+        from adapters.redis.cache import (
+            RedisRateLimiter,
+            RedisReferenceCache,
+            make_redis_converter,
+        )
         from adapters.redis.client import RedisProbe, create_client
 
         client = create_client(settings.redis_url, settings.redis_timeout)
         closers.append(client.close)
         probes.append(RedisProbe(client))
+        container.register(
+            ReferenceCache,
+            instance=RedisReferenceCache(
+                client, make_redis_converter(), settings.cache_ttl, prefix=settings.redis_prefix
+            ),
+        )
+        container.register(
+            RateLimiter,
+            instance=FallbackRateLimiter(
+                RedisRateLimiter(client, prefix=settings.redis_prefix), sql_limiter
+            ),
+        )
     else:
         not_configured.append("redis")
+        container.register(ReferenceCache, instance=MemoryReferenceCache())
+        container.register(RateLimiter, instance=sql_limiter)
+
+    mailer = BackgroundMailer(_mailer(settings))
+    closers.append(mailer.close)
+    container.register(Mailer, instance=mailer)
 
     readiness = CheckReadiness(probes, settings.health_timeout, not_configured)
     closers.append(readiness.close)
     container.register(CheckReadiness, instance=readiness)
+    container.register(AuthService)
+    container.register(OrgService)
 
     for key, value in (overrides or {}).items():
         container.register(key, instance=value)
@@ -112,10 +157,55 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
     return Services(
         settings=settings,
         readiness=container.resolve(CheckReadiness),
+        auth=container.resolve(AuthService),
+        org=container.resolve(OrgService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
+        mailer=container.resolve(Mailer),
         closers=tuple(closers),
     )
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    return AuthPolicy(
+        access_token_ttl=settings.access_token_ttl,
+        password_reset_ttl=settings.password_reset_ttl,
+        password_min_length=settings.password_min_length,
+        password_max_length=settings.password_max_length,
+        login_rate_limit=settings.login_rate_limit,
+        login_rate_window=settings.login_rate_window,
+        public_url=settings.public_url,
+    )
+
+
+def password_hasher(settings: Settings) -> LibpassHasher:
+    return LibpassHasher(
+        scheme=settings.password_scheme,
+        argon2_memory_kib=settings.argon2_memory_kib,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_parallelism=settings.argon2_parallelism,
+        bcrypt_rounds=settings.bcrypt_rounds,
+    )
+
+
+def _secret_keys(settings: Settings) -> tuple[str, ...]:
+    if settings.secret_keys:
+        return settings.secret_keys
+    if settings.is_production:
+        raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
+    # Embedded use without a key: one for this process only (tokens end with it).
+    import secrets
+
+    log.warning("no secret key configured: using a key that lives only in this process")
+    return (secrets.token_urlsafe(48),)
+
+
+def _mailer(settings: Settings) -> Mailer:
+    from adapters.mail.mailers import LogMailer, SmtpMailer
+
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url, settings.mail_from, timeout=10.0)
+    return LogMailer()
 
 
 def migrate_to_head(settings: Settings) -> str | None:

@@ -125,6 +125,16 @@ def _redis_url(raw: str) -> str | None:
 _redis_url.expected = "a redis://, rediss:// or unix:// URL, or empty"  # type: ignore[attr-defined]
 
 
+def _redis_prefix(raw: str) -> str:
+    value = raw.strip()
+    if not value or len(value) > 64 or any(ch.isspace() for ch in value):
+        raise ValueError
+    return value
+
+
+_redis_prefix.expected = "1 to 64 characters without spaces"  # type: ignore[attr-defined]
+
+
 def _smtp_url(raw: str) -> str | None:
     value = raw.strip()
     if not value:
@@ -284,6 +294,12 @@ VARIABLES: tuple[Variable, ...] = (
         "seconds a Redis command may take before it counts as failed",
     ),
     Variable(
+        "redis_prefix",
+        "helpdesk:",
+        _redis_prefix,
+        "prefix of every Redis key, so deployments can share one Redis",
+    ),
+    Variable(
         "health_timeout",
         "2",
         _float_range(0.1, 30),
@@ -424,6 +440,7 @@ class Settings:
     db_statement_timeout: int = 15
     redis_url: str | None = attrs.field(default=None, repr=False)
     redis_timeout: float = 0.5
+    redis_prefix: str = "helpdesk:"
     health_timeout: float = 2.0
     secret_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
     secret_file: str = "./.helpdesk_secret"  # noqa: S105 - a path
@@ -512,7 +529,7 @@ def load_settings(
         try:
             values[var.field] = var.parse(raw)
         except (ValueError, TypeError):
-            shown = "***" if var.secret and raw.strip() else raw  # never echo a secret
+            shown = _redact(var.field, raw) if var.secret and raw.strip() else raw  # no secrets
             raise ConfigError(var.name, shown, var.expected) from None
     unknown = sorted(k for k in source if k.startswith(PREFIX) and k not in _NAMES)
     if unknown:

@@ -8,22 +8,53 @@ frozen, so a shallow copy of each table is a true snapshot.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import attrs
 
+from adapters.memory.repositories import (
+    MemoryDepartmentRepository,
+    MemoryPasswordResetRepository,
+    MemorySessionRepository,
+    MemoryStaffRepository,
+    MemoryTeamRepository,
+    MemoryUserRepository,
+)
+from helpdesk_core.domain.entities import (
+    Department,
+    PasswordResetToken,
+    Session,
+    StaffMember,
+    Team,
+    User,
+)
+
 
 @attrs.define
 class MemoryState:
-    """Every table of the in-memory store, keyed by primary key."""
+    """Every table of the in-memory store, keyed by primary key (one dict per table)."""
 
     counters: dict[str, int] = attrs.Factory(dict)
+    users: dict[uuid.UUID, User] = attrs.Factory(dict)
+    staff: dict[uuid.UUID, StaffMember] = attrs.Factory(dict)  # by user id
+    departments: dict[uuid.UUID, Department] = attrs.Factory(dict)
+    teams: dict[uuid.UUID, Team] = attrs.Factory(dict)
+    sessions: dict[uuid.UUID, Session] = attrs.Factory(dict)
+    password_resets: dict[uuid.UUID, PasswordResetToken] = attrs.Factory(dict)
 
     def copy(self) -> MemoryState:
         return MemoryState(
             **{f.name: dict(getattr(self, f.name)) for f in attrs.fields(MemoryState)}
         )
+
+    def reset_to(self, other: MemoryState) -> None:
+        """Make every table equal to ``other``'s, in place (repositories hold the dicts)."""
+        for field in attrs.fields(MemoryState):
+            table = getattr(self, field.name)
+            table.clear()
+            table.update(getattr(other, field.name))
 
 
 class MemoryCounterRepository:
@@ -41,17 +72,36 @@ class MemoryCounterRepository:
 
 
 class MemoryTransaction:
-    """Repositories over a private working copy of the state."""
+    """Repositories over a private working copy of the state.
 
-    def __init__(self, working: MemoryState) -> None:
-        self.working = working
+    Like a SQL connection: ``commit`` publishes the work so far, ``rollback`` discards the
+    work since the last commit, and either way the transaction may go on with more work.
+    """
+
+    def __init__(
+        self, base: MemoryState, publish: Callable[[MemoryState], None] | None = None
+    ) -> None:
+        self._base = base  # the last committed state this transaction saw; never mutated
+        self._publish = publish  # None for read-only transactions: they publish nothing
+        self.working = base.copy()
         self.committed = False
-        self.counters = MemoryCounterRepository(working)
+        self.counters = MemoryCounterRepository(self.working)
+        self.users = MemoryUserRepository(self.working)
+        self.staff = MemoryStaffRepository(self.working)
+        self.departments = MemoryDepartmentRepository(self.working)
+        self.teams = MemoryTeamRepository(self.working)
+        self.sessions = MemorySessionRepository(self.working)
+        self.password_resets = MemoryPasswordResetRepository(self.working)
 
     def commit(self) -> None:
+        if self._publish is not None:
+            published = self.working.copy()
+            self._publish(published)
+            self._base = published
         self.committed = True
 
     def rollback(self) -> None:
+        self.working.reset_to(self._base)
         self.committed = False
 
 
@@ -64,10 +114,14 @@ class MemoryUnitOfWork:
         self._lock = threading.Lock()
 
     @contextmanager
-    def begin(self) -> Iterator[MemoryTransaction]:
+    def begin(self, read_only: bool = False) -> Iterator[MemoryTransaction]:
+        if read_only:  # a snapshot of the committed state; never published
+            yield MemoryTransaction(self.state)
+            return
         with self._lock:
-            tx = MemoryTransaction(self.state.copy())
-            yield tx
-            if tx.committed:
-                self.state = tx.working
-                self.commits += 1
+            yield MemoryTransaction(self.state, self._publish)
+
+    def _publish(self, state: MemoryState) -> None:
+        # Called by a transaction holding the lock; the published state is never mutated.
+        self.state = state
+        self.commits += 1

@@ -73,7 +73,10 @@ def _sqlite_engine(url: URL, options: EngineOptions) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no lost updates, no late "database is locked");
+        # a transaction declared read-only reads its WAL snapshot beside them.
+        read_only = connection.info.pop("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -17,9 +17,22 @@ def translate_errors() -> Iterator[None]:
         yield
     except sa.exc.TimeoutError as exc:  # no free pooled connection
         raise DependencyUnavailable("the database is busy", "database") from exc
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        if _missing_table(exc):
+            raise DependencyUnavailable(
+                "the database has no helpdesk schema yet: run `helpdesk db upgrade`", "database"
+            ) from exc
+        if isinstance(exc, sa.exc.ProgrammingError):
+            raise
+        raise DependencyUnavailable("the database is unavailable", "database") from exc
+    except sa.exc.InterfaceError as exc:
         raise DependencyUnavailable("the database is unavailable", "database") from exc
     except sa.exc.DBAPIError as exc:
         if exc.connection_invalidated:
             raise DependencyUnavailable("the database is unavailable", "database") from exc
         raise
+
+
+def _missing_table(exc: sa.exc.DBAPIError) -> bool:
+    text = str(exc.orig)
+    return "no such table" in text or getattr(exc.orig, "sqlstate", None) == "42P01"

@@ -100,7 +100,7 @@ departments = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid(), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_key", sa.String(100), nullable=False),  # casefolded: names are unique
+    sa.Column("name_key", sa.String(400), nullable=False),  # casefolded (can grow: ß -> ss)
     sa.Column("auto_assign", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     *_timestamps(),
@@ -121,7 +121,7 @@ teams = sa.Table(
         nullable=False,
     ),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_key", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(400), nullable=False),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     *_timestamps(),
     _version(),
@@ -277,7 +277,7 @@ attachment_references = sa.Table(
     sa.Index("ix_attachment_references_message_id", "message_id"),
 )
 
-# ---------------------------------------------------------------- 0003_auth_tokens
+# ---------------------------------------------------------------- 0003_auth_tokens (+ rate limits)
 
 # Single-use password resets; only the SHA-256 of the token is stored.
 password_reset_tokens = sa.Table(
@@ -303,4 +303,19 @@ sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime()),
     sa.Index("ix_sessions_user_id", "user_id"),
+)
+
+# Failed-login events per key (account, client address): the rate limiter's SQL fallback.
+rate_limit_events = sa.Table(
+    "rate_limit_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_rate_limit_events_key_occurred", "key", "occurred_at"),
 )

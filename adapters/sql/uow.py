@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.sql.errors import translate_errors
-from adapters.sql.repositories import SqlCounterRepository
+from adapters.sql.repositories import (
+    SqlCounterRepository,
+    SqlDepartmentRepository,
+    SqlPasswordResetRepository,
+    SqlSessionRepository,
+    SqlStaffRepository,
+    SqlTeamRepository,
+    SqlUserRepository,
+)
 
 
 class SqlTransaction:
@@ -18,6 +26,12 @@ class SqlTransaction:
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
         self.counters = SqlCounterRepository(connection)
+        self.users = SqlUserRepository(connection)
+        self.staff = SqlStaffRepository(connection)
+        self.departments = SqlDepartmentRepository(connection)
+        self.teams = SqlTeamRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
+        self.password_resets = SqlPasswordResetRepository(connection)
 
     def commit(self) -> None:
         with translate_errors():
@@ -34,8 +48,10 @@ class SqlUnitOfWork:
         self._engine = engine
 
     @contextmanager
-    def begin(self) -> Iterator[SqlTransaction]:
+    def begin(self, read_only: bool = False) -> Iterator[SqlTransaction]:
         with translate_errors(), self._engine.connect() as connection:
+            # Read by the SQLite "begin" listener: a reader takes no write lock.
+            connection.info["read_only"] = read_only
             connection.begin()
             try:
                 yield SqlTransaction(connection)

@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -34,7 +34,7 @@ class CliState:
         return self._settings
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -96,9 +96,9 @@ def cli(ctx: click.Context, env_file: str) -> None:
 
 def register_commands() -> click.Group:
     """Attach every sub-command (kept out of import time: ``serve`` must import late)."""
-    from entrypoints.cli import config_cmd, db, serve
+    from entrypoints.cli import admin, config_cmd, db, serve
 
-    for command in (serve.serve, db.db, config_cmd.config):
+    for command in (serve.serve, db.db, config_cmd.config, *admin.COMMANDS):
         cli.add_command(command)
     return cli
 

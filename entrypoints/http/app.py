@@ -11,9 +11,13 @@ import falcon
 import yaml
 
 from entrypoints.bootstrap import Services
+from entrypoints.http.auth import Authentication
+from entrypoints.http.converter import make_http_converter
 from entrypoints.http.errors import register_error_handling
 from entrypoints.http.middleware import BodyLimits, RequestContext, SecurityHeaders
+from entrypoints.http.resources.auth import AuthResources, add_auth_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
+from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.observability.metrics import render_metrics
 from entrypoints.observability.tracing import Tracer
 
@@ -34,6 +38,7 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
         RequestContext(tracer),
         SecurityHeaders(),
         BodyLimits(services.settings.max_body_bytes),
+        Authentication(services.auth),
     ]
     app = falcon.App(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
@@ -46,6 +51,15 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
     app.add_route("/health/ready", Readiness(services.readiness))
     app.add_route("/metrics", Metrics(render_metrics))
     app.add_route("/openapi.json", OpenApi(openapi_document()))
+
+    converter = make_http_converter()
+    settings = services.settings
+    add_auth_routes(app, API_PREFIX, AuthResources(services.auth, converter))
+    add_org_routes(
+        app,
+        API_PREFIX,
+        OrgResources(services.org, converter, settings.page_size_default, settings.page_size_max),
+    )
     return app
 
 

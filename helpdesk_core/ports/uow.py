@@ -5,6 +5,15 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from helpdesk_core.ports.repositories import (
+    DepartmentRepository,
+    PasswordResetRepository,
+    SessionRepository,
+    StaffRepository,
+    TeamRepository,
+    UserRepository,
+)
+
 
 class CounterRepository(Protocol):
     """Named, monotonically increasing counters (ticket numbers, round-robin positions)."""
@@ -29,6 +38,36 @@ class Transaction(Protocol):
         """Counters, inside this transaction."""
         ...
 
+    @property
+    def users(self) -> UserRepository:
+        """Users, inside this transaction."""
+        ...
+
+    @property
+    def staff(self) -> StaffRepository:
+        """Staff profiles, inside this transaction."""
+        ...
+
+    @property
+    def departments(self) -> DepartmentRepository:
+        """Departments, inside this transaction."""
+        ...
+
+    @property
+    def teams(self) -> TeamRepository:
+        """Teams, inside this transaction."""
+        ...
+
+    @property
+    def sessions(self) -> SessionRepository:
+        """Login sessions, inside this transaction."""
+        ...
+
+    @property
+    def password_resets(self) -> PasswordResetRepository:
+        """Password reset tokens, inside this transaction."""
+        ...
+
     def commit(self) -> None:
         """Make every change of this transaction durable. Without it, leaving rolls back."""
         ...
@@ -41,6 +80,10 @@ class Transaction(Protocol):
 class UnitOfWork(Protocol):
     """Opens transactions. Safe to share between threads: each ``begin()`` is independent."""
 
-    def begin(self) -> AbstractContextManager[Transaction]:
-        """Open a transaction; leaving the block without ``commit()`` rolls it back."""
+    def begin(self, read_only: bool = False) -> AbstractContextManager[Transaction]:
+        """Open a transaction; leaving the block without ``commit()`` rolls it back.
+
+        ``read_only`` promises no writes: SQLite then takes no write lock, so reads run
+        beside a writer.
+        """
         ...

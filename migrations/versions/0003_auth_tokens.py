@@ -1,4 +1,4 @@
-"""Authentication state: password_reset_tokens, sessions.
+"""Authentication state: password_reset_tokens, sessions, rate_limit_events.
 
 Revision ID: 0003_auth_tokens
 Revises: 0002_tickets
@@ -52,10 +52,27 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_sessions_user_id"), "sessions", ["user_id"])
+    op.create_table(
+        "rate_limit_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_limit_events")),
+    )
+    op.create_index(
+        op.f("ix_rate_limit_events_key_occurred"), "rate_limit_events", ["key", "occurred_at"]
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index(op.f("ix_rate_limit_events_key_occurred"), table_name="rate_limit_events")
+    op.drop_table("rate_limit_events")
     op.drop_index(op.f("ix_sessions_user_id"), table_name="sessions")
     op.drop_table("sessions")
     op.drop_index(op.f("ix_password_reset_tokens_user_id"), table_name="password_reset_tokens")

@@ -32,7 +32,7 @@ from adapters.sql.tables import metadata
 from tests.support.services import postgres_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-AUTH_TABLES = {"password_reset_tokens", "sessions"}
+AUTH_TABLES = {"password_reset_tokens", "sessions", "rate_limit_events"}
 
 
 # ---------------------------------------------------------------- databases

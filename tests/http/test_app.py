@@ -37,6 +37,8 @@ from tests.conftest import make_settings
 class Echo:
     """A test-only resource: parses the JSON body, or raises what the query names."""
 
+    public = frozenset({"on_post"})
+
     errors: Mapping[str, Exception] = {
         "not-found": NotFound("no such ticket"),
         "denied": PermissionDenied("agents may not do that"),

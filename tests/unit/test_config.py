@@ -166,10 +166,10 @@ def test_a_bad_value_names_variable_value_and_expectation(name: str, value: str)
     assert caught.value.variable == name
     assert message.startswith(f"{name}=")
     secret = next(v for v in VARIABLES if v.name == name).secret
-    if secret:  # a rejected secret is named, never echoed
+    if secret and not name.endswith("_URL"):  # a rejected key is named, never echoed
         assert value not in message
         assert "'***'" in message
-    else:
+    else:  # a URL is shown with any password in it masked
         assert repr(value) in message
     assert "expected" in message
     assert "\n" not in message
@@ -449,3 +449,10 @@ def test_production_without_keys_exits_2(run_cli) -> None:  # type: ignore[no-un
     assert result.exit_code == 2
     assert result.stderr.startswith("error: HELPDESK_SECRET_KEYS")
     assert result.stderr.count("\n") == 1
+
+
+def test_a_rejected_url_never_echoes_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(HELPDESK_DATABASE_URL="mysql://user:hunter2-canary@db/helpdesk")
+    assert "hunter2-canary" not in str(caught.value)
+    assert "mysql://user:***@db/helpdesk" in str(caught.value)

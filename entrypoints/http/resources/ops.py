@@ -10,9 +10,13 @@ import falcon
 
 from helpdesk_core.usecases.health import CheckReadiness, HealthStatus
 
+PUBLIC_READ = frozenset({"on_get", "on_head"})
+
 
 class Liveness:
     """GET /health/live: the process is up and answering. Touches no dependency."""
+
+    public = PUBLIC_READ
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
@@ -22,6 +26,8 @@ class Liveness:
 
 class Readiness:
     """GET /health/ready: the dependency map; 503 while a required dependency is down."""
+
+    public = PUBLIC_READ
 
     def __init__(self, check_readiness: CheckReadiness) -> None:
         self._check = check_readiness
@@ -46,6 +52,8 @@ class Readiness:
 class Metrics:
     """GET /metrics: Prometheus text exposition."""
 
+    public = PUBLIC_READ
+
     def __init__(self, render: Callable[[], tuple[bytes, str]]) -> None:
         self._render = render
 
@@ -55,6 +63,8 @@ class Metrics:
 
 class OpenApi:
     """GET /openapi.json: the API description, loaded once at start."""
+
+    public = PUBLIC_READ
 
     def __init__(self, document: dict[str, Any]) -> None:
         self._document = document

@@ -1,0 +1,51 @@
+"""Degrade instead of failing: a secondary adapter takes over while the primary is down."""
+
+from __future__ import annotations
+
+import logging
+
+from helpdesk_core.ports.cache import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+
+class FallbackRateLimiter:
+    """A ``RateLimiter`` that asks ``primary`` (Redis) and, when it raises, ``fallback`` (SQL).
+
+    The fallback answers for that call only; the next call tries the primary again. Login
+    throttling so keeps working while Redis is down (the two keep separate counts, so a
+    switch-over forgets recent events: an accepted loss, bounded by one window).
+    """
+
+    def __init__(self, primary: RateLimiter, fallback: RateLimiter) -> None:
+        self._primary = primary
+        self._fallback = fallback
+
+    def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
+        try:
+            return self._primary.retry_after(key, limit, window_seconds)
+        except Exception as exc:
+            self._warn("retry_after", exc)
+        return self._fallback.retry_after(key, limit, window_seconds)
+
+    def hit(self, key: str, window_seconds: int) -> None:
+        try:
+            self._primary.hit(key, window_seconds)
+        except Exception as exc:
+            self._warn("hit", exc)
+            self._fallback.hit(key, window_seconds)
+
+    def reset(self, key: str) -> None:
+        try:
+            self._primary.reset(key)
+        except Exception as exc:
+            self._warn("reset", exc)
+            self._fallback.reset(key)
+
+    def _warn(self, operation: str, exc: Exception) -> None:
+        logger.warning(
+            "rate limiter: the primary failed on %s (%s: %s); using the fallback",
+            operation,
+            type(exc).__name__,
+            exc,
+        )

@@ -1,0 +1,1 @@
+"""Mailers: the log and a folder (the embedded default), SMTP (production)."""

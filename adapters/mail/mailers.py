@@ -1,0 +1,126 @@
+"""Mailers over the standard library: the log, a folder of .eml files, and SMTP."""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from helpdesk_core.ports.notifications import MailMessage
+
+logger = logging.getLogger("helpdesk.mail")
+
+DEFAULT_SENDER = "helpdesk@localhost"
+
+
+def build_email(message: MailMessage, sender: str) -> EmailMessage:
+    """The RFC 5322 message for ``message``: From, To, Subject, Date, Message-ID, plain text."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
+    email["Message-ID"] = make_msgid(domain=domain)
+    email.set_content(message.body)
+    return email
+
+
+class LogMailer:
+    """Writes each message to the ``helpdesk.mail`` log at INFO, body included.
+
+    The embedded default: in development the password-reset link must be readable somewhere.
+    Do not use it in production, where logs are shipped and kept.
+    """
+
+    def send(self, message: MailMessage) -> None:
+        logger.info(
+            "mail to %s, subject %r:\n%s",
+            message.to,
+            message.subject,
+            message.body,
+            extra={"mail_to": message.to, "mail_subject": message.subject},
+        )
+
+
+class FolderMailer:
+    """Writes each message as an .eml file in ``path`` (created on first use)."""
+
+    def __init__(self, path: str | os.PathLike[str], sender: str = DEFAULT_SENDER) -> None:
+        self._path = Path(path)
+        self._sender = sender
+
+    def send(self, message: MailMessage) -> None:
+        self._path.mkdir(parents=True, exist_ok=True)
+        data = build_email(message, self._sender).as_bytes()
+        # Write beside the target, then rename: a reader never sees half a message.
+        fd, temporary = tempfile.mkstemp(dir=self._path, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(temporary, self._path / f"{uuid.uuid4().hex}.eml")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+_DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+class SmtpMailer:
+    """Sends through an SMTP server; one connection per message, errors propagate.
+
+    ``url`` is ``smtp://[user:pass@]host[:port]`` (plain, port 25), ``smtp+starttls://`` (port
+    587) or ``smtps://`` (implicit TLS, port 465); credentials are URL-decoded, and a login is
+    made only when they are present.
+    """
+
+    def __init__(self, url: str, sender: str = DEFAULT_SENDER, timeout: float = 10.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(
+                "an SMTP URL looks like smtp://[user:pass@]host[:port] "
+                "(or smtp+starttls://, smtps://)"
+            )
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        self._username = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password else ""
+        self._sender = sender
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # never show the password
+        return f"SmtpMailer({self._scheme}://{self._host}:{self._port})"
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._scheme == "smtps":
+            return smtplib.SMTP_SSL(
+                self._host,
+                self._port,
+                timeout=self._timeout,
+                context=ssl.create_default_context(),
+            )
+        client = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+        if self._scheme == "smtp+starttls":
+            try:
+                client.starttls(context=ssl.create_default_context())
+            except BaseException:
+                client.close()
+                raise
+        return client
+
+    def send(self, message: MailMessage) -> None:
+        """Deliver ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
+        email = build_email(message, self._sender)
+        with self._connect() as client:
+            if self._username is not None:
+                client.login(self._username, self._password)
+            client.send_message(email)

@@ -1,0 +1,145 @@
+"""The organization cache and the rate limiter on Redis.
+
+The cache is optional: any Redis or decoding failure is a miss (logged), never an error. The
+rate limiter's failures propagate, so a ``FallbackRateLimiter`` can switch to SQL for the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import redis
+from cattrs.preconf.json import JsonConverter, make_converter
+from redis.exceptions import RedisError
+
+from helpdesk_core.ports.cache import OrgSnapshot
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class PayloadConverter(Protocol):
+    """What the cache needs of a converter (a cattrs ``JsonConverter`` fits)."""
+
+    def dumps(self, obj: Any, unstructure_as: Any, /) -> str: ...
+
+    def loads(self, data: str | bytes, cl: type[T], /) -> T: ...
+
+
+def _structure_aware_datetime(value: Any, _type: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("expected an ISO 8601 timestamp")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("a timestamp without an offset")
+    return parsed
+
+
+def _structure_uuid(value: Any, _type: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError("expected a UUID string")
+    return uuid.UUID(value)
+
+
+def make_redis_converter() -> JsonConverter:
+    """The converter for values kept in Redis: UUIDs as strings, aware ISO 8601 timestamps."""
+    converter = make_converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_structure_hook(uuid.UUID, _structure_uuid)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(datetime, _structure_aware_datetime)
+    return converter
+
+
+class RedisReferenceCache:
+    """A ``ReferenceCache``: the snapshot as JSON under ``{prefix}org:{generation}``, with a TTL."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        converter: PayloadConverter,
+        ttl_seconds: int,
+        prefix: str = "helpdesk:",
+    ) -> None:
+        self._client = client
+        self._converter = converter
+        self._ttl = max(1, int(ttl_seconds))
+        self._prefix = prefix
+
+    def _key(self, generation: int) -> str:
+        return f"{self._prefix}org:{int(generation)}"
+
+    def get_org(self, generation: int) -> OrgSnapshot | None:
+        key = self._key(generation)
+        try:
+            raw = self._client.get(key)
+        except RedisError as exc:
+            logger.warning("reference cache: cannot read %s from Redis: %s", key, exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            return self._converter.loads(raw, OrgSnapshot)
+        except Exception as exc:  # a corrupt or outdated value is a miss; the next set fixes it
+            logger.warning("reference cache: ignoring an unreadable value at %s: %s", key, exc)
+            return None
+
+    def set_org(self, generation: int, snapshot: OrgSnapshot) -> None:
+        key = self._key(generation)
+        try:
+            payload = self._converter.dumps(snapshot, OrgSnapshot)
+            self._client.set(key, payload, ex=self._ttl)
+        except RedisError as exc:
+            logger.warning("reference cache: cannot write %s to Redis: %s", key, exc)
+        except Exception as exc:  # best effort: a value we cannot encode is simply not cached
+            logger.warning("reference cache: cannot encode the snapshot for %s: %s", key, exc)
+
+
+class RedisRateLimiter:
+    """A ``RateLimiter``: a sorted set of event times per key, scored in seconds.
+
+    Times come from this host's ``time.time()`` (hosts are assumed NTP-synchronized; a few
+    milliseconds of skew do not matter for windows of seconds to minutes). Redis errors
+    propagate as ``redis.exceptions.RedisError``.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str = "helpdesk:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}ratelimit:{key}"
+
+    def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
+        now = time.time()
+        # The limit-th newest event inside the window: once it leaves, fewer than limit remain.
+        found: Any = self._client.zrevrangebyscore(
+            self._key(key),
+            "+inf",
+            f"({now - window_seconds!r}",
+            start=max(1, limit) - 1,
+            num=1,
+            withscores=True,
+        )
+        if not found:
+            return 0
+        _member, score = found[0]
+        return max(1, math.ceil(float(score) + window_seconds - now))
+
+    def hit(self, key: str, window_seconds: int) -> None:
+        now = time.time()
+        name = self._key(key)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zadd(name, {uuid.uuid4().hex: now})
+        pipe.zremrangebyscore(name, "-inf", now - window_seconds)
+        pipe.pexpire(name, int(window_seconds * 1000) + 1000)
+        pipe.execute()
+
+    def reset(self, key: str) -> None:
+        self._client.delete(self._key(key))

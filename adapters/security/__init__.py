@@ -1,0 +1,1 @@
+"""Password hashing (libpass / passlib) and signed tokens (itsdangerous)."""

@@ -1,0 +1,124 @@
+"""The HTTP edge's cattrs converter: strict JSON in, field errors out.
+
+cattrs is lenient by default (a ``str`` field takes ``1`` and turns it into "1", ``bool`` takes
+"false" as True). These hooks accept only the JSON type the API documents, so a wrong type is a
+422 naming the field, never a silent coercion or a 500.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from helpdesk_core.domain.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+
+class _WrongType(ValueError):
+    pass
+
+
+def _strict(expected: type, name: str) -> Any:
+    def hook(value: Any, _type: Any) -> Any:
+        if expected is int and isinstance(value, bool):
+            raise _WrongType(f"must be {name}")
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, expected):
+            raise _WrongType(f"must be {name}")
+        return value
+
+    return hook
+
+
+def _uuid(value: Any, _type: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise _WrongType("must be an id (a UUID string)")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise _WrongType("must be an id (a UUID string)") from None
+
+
+def _datetime(value: Any, _type: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _WrongType("must be an ISO 8601 timestamp with an offset")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _WrongType("must be an ISO 8601 timestamp with an offset") from None
+    if parsed.tzinfo is None:
+        raise _WrongType("must be an ISO 8601 timestamp with an offset")
+    return parsed
+
+
+def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    allowed = [m.value for m in cls]
+    if isinstance(value, str) and value in allowed:
+        return cls(value)
+    raise _WrongType("must be one of " + ", ".join(map(str, allowed)))
+
+
+def make_http_converter() -> cattrs.Converter:
+    """The converter for request bodies and query values: strict scalars, no extra keys."""
+    converter = make_converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, _strict(str, "a string"))
+    converter.register_structure_hook(int, _strict(int, "a whole number"))
+    converter.register_structure_hook(float, _strict(float, "a number"))
+    converter.register_structure_hook(bool, _strict(bool, "true or false"))
+    # Dispatch follows the MRO: a StrEnum is also a str, so it needs its own, nearer hook.
+    for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+        converter.register_structure_hook(base, _enum)
+    converter.register_structure_hook(uuid.UUID, _uuid)
+    converter.register_structure_hook(datetime, _datetime)
+    converter.register_unstructure_hook(uuid.UUID, str)
+    return converter
+
+
+def _message(exc: BaseException, _type: Any = None) -> str:
+    if isinstance(exc, _WrongType):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return "is required"
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return "unknown field(s): " + ", ".join(sorted(exc.extra_fields))
+    if isinstance(exc, TypeError | ValueError):
+        return "has the wrong type"
+    return "is invalid"
+
+
+def _field_errors(exc: Exception) -> tuple[FieldError, ...]:
+    errors: list[FieldError] = []
+    for line in cattrs.transform_error(exc, format_exception=_message):
+        message, _, path = line.rpartition(" @ ")
+        field = path.removeprefix("$").removeprefix(".")
+        field = field.replace("[", ".").replace("]", "")
+        errors.append(FieldError(field or "body", message or line))
+    return tuple(errors)
+
+
+def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
+    """``data`` as an instance of ``cls``, or ValidationFailed naming every bad field."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "the request body must be a JSON object", (FieldError("body", "must be an object"),)
+        )
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, _WrongType) as exc:
+        errors = (
+            _field_errors(exc)
+            if isinstance(exc, cattrs.BaseValidationError)
+            else (FieldError("body", str(exc)),)
+        )
+        raise ValidationFailed(_summary(errors), errors) from None
+
+
+def _summary(errors: tuple[FieldError, ...]) -> str:
+    return "; ".join(f"{e.field}: {e.message}" for e in errors) or "the request is invalid"

@@ -1,0 +1,133 @@
+"""Accounts and sessions: /api/v1/auth/... and /api/v1/me."""
+
+from __future__ import annotations
+
+import attrs
+import cattrs
+import falcon
+
+from entrypoints.http.auth import principal
+from entrypoints.http.converter import structure
+from entrypoints.http.views import account_json
+from helpdesk_core.usecases.auth import (
+    AuthService,
+    ChangePassword,
+    ForgotPassword,
+    Login,
+    Register,
+    ResetPassword,
+    UpdateProfile,
+)
+
+FORGOT_ANSWER = {
+    "detail": "If an account uses that address, a reset link is on its way to it.",
+}
+
+
+@attrs.frozen
+class LoginBody:
+    email: str
+    password: str = attrs.field(repr=False)
+
+
+@attrs.define
+class AuthResources:
+    """Everything the auth resources share."""
+
+    auth: AuthService
+    converter: cattrs.Converter
+
+
+class RegisterResource:
+    public = frozenset({"on_post"})
+
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        command = structure(self._s.converter, req.get_media(), Register)
+        resp.media = account_json(self._s.auth.register(command))
+        resp.status = falcon.HTTP_201
+
+
+class LoginResource:
+    public = frozenset({"on_post"})
+
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = structure(self._s.converter, req.get_media(), LoginBody)
+        result = self._s.auth.login(
+            Login(body.email, body.password, client_address=req.remote_addr or "unknown")
+        )
+        resp.media = {
+            "access_token": result.access_token,
+            "token_type": "Bearer",
+            "expires_in": result.expires_in,
+            "user": account_json(result.account),
+        }
+
+
+class LogoutResource:
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self._s.auth.logout(principal(req))
+        resp.status = falcon.HTTP_204
+
+
+class ForgotPasswordResource:
+    public = frozenset({"on_post"})
+
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self._s.auth.forgot_password(structure(self._s.converter, req.get_media(), ForgotPassword))
+        resp.media = FORGOT_ANSWER
+        resp.status = falcon.HTTP_202
+
+
+class ResetPasswordResource:
+    public = frozenset({"on_post"})
+
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self._s.auth.reset_password(structure(self._s.converter, req.get_media(), ResetPassword))
+        resp.status = falcon.HTTP_204
+
+
+class ChangePasswordResource:
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        command = structure(self._s.converter, req.get_media(), ChangePassword)
+        self._s.auth.change_password(principal(req), command)
+        resp.status = falcon.HTTP_204
+
+
+class MeResource:
+    def __init__(self, shared: AuthResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = account_json(self._s.auth.me(principal(req)))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
+        command = structure(self._s.converter, req.get_media(), UpdateProfile)
+        resp.media = account_json(self._s.auth.update_profile(principal(req), command))
+
+
+def add_auth_routes(app: falcon.App, prefix: str, shared: AuthResources) -> None:
+    app.add_route(f"{prefix}/auth/register", RegisterResource(shared))
+    app.add_route(f"{prefix}/auth/login", LoginResource(shared))
+    app.add_route(f"{prefix}/auth/logout", LogoutResource(shared))
+    app.add_route(f"{prefix}/auth/password/forgot", ForgotPasswordResource(shared))
+    app.add_route(f"{prefix}/auth/password/reset", ResetPasswordResource(shared))
+    app.add_route(f"{prefix}/auth/password/change", ChangePasswordResource(shared))
+    app.add_route(f"{prefix}/me", MeResource(shared))

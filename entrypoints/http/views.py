@@ -1,0 +1,72 @@
+"""How entities look in responses: explicit, so nothing secret can slip into an answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from helpdesk_core.domain.entities import Department, Team
+from helpdesk_core.usecases.auth import Account
+from helpdesk_core.usecases.org import StaffProfile
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    user, staff = account.user, account.staff
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": account.role.value,
+        "department_id": str(staff.department_id) if staff and staff.department_id else None,
+        "team_id": str(staff.team_id) if staff and staff.team_id else None,
+        "active": user.is_active and (staff.is_active if staff else True),
+        "created_at": timestamp(user.created_at),
+    }
+
+
+def department_json(department: Department) -> dict[str, Any]:
+    return {
+        "id": str(department.id),
+        "name": department.name,
+        "auto_assign": department.auto_assign,
+        "active": department.is_active,
+        "created_at": timestamp(department.created_at),
+        "updated_at": timestamp(department.updated_at),
+        "version": department.version,
+    }
+
+
+def public_department_json(department: Department) -> dict[str, Any]:
+    return {"id": str(department.id), "name": department.name}
+
+
+def team_json(team: Team) -> dict[str, Any]:
+    return {
+        "id": str(team.id),
+        "department_id": str(team.department_id),
+        "name": team.name,
+        "active": team.is_active,
+        "created_at": timestamp(team.created_at),
+        "updated_at": timestamp(team.updated_at),
+        "version": team.version,
+    }
+
+
+def staff_json(profile: StaffProfile) -> dict[str, Any]:
+    user, staff = profile.user, profile.staff
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": staff.role.value,
+        "department_id": str(staff.department_id) if staff.department_id else None,
+        "team_id": str(staff.team_id) if staff.team_id else None,
+        "active": staff.is_active,
+        "created_at": timestamp(staff.created_at),
+        "updated_at": timestamp(staff.updated_at),
+        "version": staff.version,
+    }

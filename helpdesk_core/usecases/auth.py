@@ -1,0 +1,402 @@
+"""Accounts and sessions: register, log in and out, change, forget and reset passwords.
+
+An access token names a server-side session (signed, so it cannot be forged); every request
+looks the session up, so revoking it takes effect everywhere on the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+import attrs
+
+from helpdesk_core.domain.entities import PasswordResetToken, Session, StaffMember, User
+from helpdesk_core.domain.errors import (
+    AuthenticationFailed,
+    RateLimited,
+    StaleVersion,
+    ValidationFailed,
+)
+from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.values import Role, clean_text, normalize_email
+from helpdesk_core.ports.cache import RateLimiter
+from helpdesk_core.ports.notifications import Mailer, MailMessage
+from helpdesk_core.ports.security import PasswordHasher, TokenSigner
+from helpdesk_core.ports.system import Clock, IdGenerator
+from helpdesk_core.ports.uow import Transaction, UnitOfWork
+
+ACCESS = "access"
+WRONG_CREDENTIALS = "the email or password is wrong"
+DISPLAY_NAME_MAX = 200
+
+# Passwords so common that length alone does not make them safe.
+_COMMON = frozenset(
+    {
+        "password123",
+        "password1234",
+        "1234567890",
+        "12345678910",
+        "qwertyuiop",
+        "123456789a",
+        "iloveyou123",
+        "passw0rd123",
+        "letmein1234",
+        "welcome123",
+        "administrator",
+        "changeme123",
+        "qwerty123456",
+        "abc1234567",
+        "0987654321",
+    }
+)
+
+
+@attrs.frozen
+class AuthPolicy:
+    """The knobs of authentication, from configuration."""
+
+    access_token_ttl: int = 3600
+    password_reset_ttl: int = 3600
+    password_min_length: int = 10
+    password_max_length: int = 256
+    login_rate_limit: int = 5
+    login_rate_window: int = 300
+    public_url: str = "http://127.0.0.1:8000"
+
+
+@attrs.frozen
+class Account:
+    """A user with their staff profile when they have one: what /me and login answer."""
+
+    user: User
+    staff: StaffMember | None = None
+
+    @property
+    def role(self) -> Role:
+        return Role(self.staff.role.value) if self.staff else Role.CUSTOMER
+
+
+@attrs.frozen
+class Register:
+    email: str
+    password: str = attrs.field(repr=False)
+    display_name: str
+
+
+@attrs.frozen
+class Login:
+    email: str
+    password: str = attrs.field(repr=False)
+    client_address: str = "unknown"
+
+
+@attrs.frozen
+class LoginResult:
+    access_token: str = attrs.field(repr=False)
+    expires_in: int
+    account: Account
+
+
+@attrs.frozen
+class ChangePassword:
+    current_password: str = attrs.field(repr=False)
+    new_password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class ForgotPassword:
+    email: str
+
+
+@attrs.frozen
+class ResetPassword:
+    token: str = attrs.field(repr=False)
+    new_password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class UpdateProfile:
+    display_name: str | None = None
+
+
+def check_password(password: str, policy: AuthPolicy, field: str, email: str = "") -> None:
+    """ValidationFailed naming ``field`` unless the password is long and uncommon enough."""
+    if len(password) > policy.password_max_length:
+        raise ValidationFailed.field(
+            field, f"must be at most {policy.password_max_length} characters"
+        )
+    if len(password) < policy.password_min_length:
+        raise ValidationFailed.field(
+            field, f"must be at least {policy.password_min_length} characters"
+        )
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(password)) < 4:
+        raise ValidationFailed.field(field, "is too easy to guess")
+    local = email.split("@", 1)[0].lower()
+    if len(local) >= 4 and local in lowered:
+        raise ValidationFailed.field(field, "must not contain the email address")
+
+
+def hash_reset_token(token: str) -> str:
+    """What is stored for a reset token: its SHA-256 (the token itself is never stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_account(tx: Transaction, user: User) -> Account:
+    """The user with their staff profile."""
+    return Account(user=user, staff=tx.staff.get(user.id))
+
+
+@attrs.define
+class AuthService:
+    """The authentication use cases."""
+
+    _uow: UnitOfWork
+    _hasher: PasswordHasher
+    _signer: TokenSigner
+    _clock: Clock
+    _ids: IdGenerator
+    _rate_limiter: RateLimiter
+    _mailer: Mailer
+    _policy: AuthPolicy
+
+    # ------------------------------------------------------------ accounts
+
+    def register(self, command: Register) -> Account:
+        """A new customer account; Conflict when the email is registered."""
+        email = normalize_email(command.email)
+        display_name = clean_text(command.display_name, "display_name", max_length=DISPLAY_NAME_MAX)
+        check_password(command.password, self._policy, "password", email)
+        now = self._clock.now()
+        user = User(
+            id=self._ids.new_id(),
+            email=email,
+            display_name=display_name,
+            password_hash=self._hasher.hash(command.password),
+            created_at=now,
+            updated_at=now,
+        )
+        with self._uow.begin() as tx:
+            tx.users.add(user)
+            tx.commit()
+        return Account(user=user)
+
+    def me(self, actor: Principal) -> Account:
+        """The actor's own account."""
+        with self._uow.begin(read_only=True) as tx:
+            user = tx.users.get(actor.user_id)
+            if user is None:
+                raise AuthenticationFailed("the account no longer exists")
+            return load_account(tx, user)
+
+    def update_profile(self, actor: Principal, command: UpdateProfile) -> Account:
+        """Change the actor's display name."""
+        with self._uow.begin() as tx:
+            user = tx.users.get(actor.user_id)
+            if user is None:
+                raise AuthenticationFailed("the account no longer exists")
+            if command.display_name is not None:
+                name = clean_text(command.display_name, "display_name", max_length=DISPLAY_NAME_MAX)
+                if name != user.display_name:
+                    user = attrs.evolve(
+                        user,
+                        display_name=name,
+                        updated_at=self._clock.now(),
+                        version=user.version + 1,
+                    )
+                    tx.users.update(user)
+            account = load_account(tx, user)
+            tx.commit()
+        return account
+
+    # ------------------------------------------------------------ sessions
+
+    def login(self, command: Login) -> LoginResult:
+        """A bearer token bound to a new session; AuthenticationFailed or RateLimited otherwise.
+
+        Failed attempts are limited per account and per client address. The message is the
+        same whether or not the email is registered, and an unknown email costs one dummy
+        verify, so timing tells nothing either.
+        """
+        email = command.email.strip().lower()
+        keys = (f"login:account:{email}", f"login:address:{command.client_address}")
+        wait = max(
+            self._rate_limiter.retry_after(
+                key, self._policy.login_rate_limit, self._policy.login_rate_window
+            )
+            for key in keys
+        )
+        if wait:
+            raise RateLimited("too many failed logins; try again later", wait)
+
+        if len(command.password) > self._policy.password_max_length:
+            self._hasher.dummy_verify()
+            self._fail_login(keys)
+        with self._uow.begin(read_only=True) as tx:
+            user = tx.users.get_by_email(email)
+            account = load_account(tx, user) if user is not None else None
+        # Hashing takes ~100 ms by design: never inside a transaction.
+        if account is None:
+            self._hasher.dummy_verify()
+            self._fail_login(keys)
+        ok, new_hash = self._hasher.verify(command.password, account.user.password_hash)
+        if not ok:
+            self._fail_login(keys)
+        user, staff = account.user, account.staff
+        if not user.is_active or (staff is not None and not staff.is_active):
+            raise AuthenticationFailed("this account is deactivated")
+        now = self._clock.now()
+        session = Session(
+            id=self._ids.new_id(),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self._policy.access_token_ttl),
+        )
+        with self._uow.begin() as tx:
+            tx.sessions.add(session)
+            tx.commit()
+        if new_hash is not None:  # an older scheme or cost: upgrade the stored hash now
+            account = self._upgrade_hash(account, new_hash, now)
+        self._rate_limiter.reset(keys[0])
+        token = self._signer.sign(ACCESS, session.id.hex)
+        return LoginResult(token, self._policy.access_token_ttl, account)
+
+    def _upgrade_hash(self, account: Account, new_hash: str, now: datetime) -> Account:
+        user = attrs.evolve(
+            account.user, password_hash=new_hash, updated_at=now, version=account.user.version + 1
+        )
+        try:
+            with self._uow.begin() as tx:
+                tx.users.update(user)
+                tx.commit()
+        except StaleVersion:  # changed meanwhile (a new password): keep that one
+            return account
+        return Account(user=user, staff=account.staff)
+
+    def _fail_login(self, keys: tuple[str, str]) -> NoReturn:
+        for key in keys:
+            self._rate_limiter.hit(key, self._policy.login_rate_window)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal a bearer token speaks for; AuthenticationFailed when it is unknown,
+        tampered, expired or revoked, or its user or staff profile was deactivated."""
+        payload = self._signer.unsign(ACCESS, token, self._policy.access_token_ttl)
+        try:
+            session_id = uuid.UUID(hex=payload)
+        except ValueError:
+            raise AuthenticationFailed("the access token is invalid") from None
+        with self._uow.begin(read_only=True) as tx:
+            session = tx.sessions.get(session_id)
+            if session is None or not session.is_valid(self._clock.now()):
+                raise AuthenticationFailed("the session has ended; log in again")
+            user = tx.users.get(session.user_id)
+            if user is None or not user.is_active:
+                raise AuthenticationFailed("the account is deactivated")
+            staff = tx.staff.get(user.id)
+        if staff is not None and not staff.is_active:
+            raise AuthenticationFailed("the account is deactivated")
+        return Principal(
+            user_id=user.id,
+            role=Role(staff.role.value) if staff else Role.CUSTOMER,
+            department_id=staff.department_id if staff else None,
+            team_id=staff.team_id if staff else None,
+            session_id=session.id,
+        )
+
+    def logout(self, actor: Principal) -> None:
+        """End the actor's current session."""
+        if actor.session_id is None:
+            return
+        with self._uow.begin() as tx:
+            tx.sessions.revoke(actor.session_id, self._clock.now())
+            tx.commit()
+
+    # ------------------------------------------------------------ passwords
+
+    def change_password(self, actor: Principal, command: ChangePassword) -> None:
+        """Replace the password after checking the current one; every other session ends."""
+        with self._uow.begin(read_only=True) as tx:
+            user = tx.users.get(actor.user_id)
+        if user is None:
+            raise AuthenticationFailed("the account no longer exists")
+        too_long = len(command.current_password) > self._policy.password_max_length
+        if too_long or not self._hasher.verify(command.current_password, user.password_hash)[0]:
+            raise ValidationFailed.field("current_password", "is wrong")
+        check_password(command.new_password, self._policy, "new_password", user.email)
+        new_hash = self._hasher.hash(command.new_password)
+        now = self._clock.now()
+        with self._uow.begin() as tx:
+            tx.users.update(
+                attrs.evolve(user, password_hash=new_hash, updated_at=now, version=user.version + 1)
+            )
+            tx.sessions.revoke_all(user.id, now, keep=actor.session_id)
+            tx.commit()
+
+    def forgot_password(self, command: ForgotPassword) -> None:
+        """Mail a single-use reset link if the email is registered; silent either way."""
+        try:
+            email = normalize_email(command.email)
+        except ValidationFailed:
+            return
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        with self._uow.begin() as tx:
+            user = tx.users.get_by_email(email)
+            if user is None or not user.is_active:
+                return
+            tx.password_resets.add(
+                PasswordResetToken(
+                    id=self._ids.new_id(),
+                    user_id=user.id,
+                    token_hash=hash_reset_token(token),
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=self._policy.password_reset_ttl),
+                )
+            )
+            tx.commit()
+        minutes = self._policy.password_reset_ttl // 60
+        link = f"{self._policy.public_url.rstrip('/')}/reset-password?token={token}"
+        self._mailer.send(
+            MailMessage(
+                to=user.email,
+                subject="Reset your helpdesk password",
+                body=(
+                    f"Hello {user.display_name},\n\nsomeone asked to reset the password of your "
+                    f"helpdesk account. To choose a new one, open this link within {minutes} "
+                    f"minutes:\n\n{link}\n\nIf it was not you, ignore this message: your "
+                    "password stays as it is.\n"
+                ),
+            )
+        )
+
+    def reset_password(self, command: ResetPassword) -> None:
+        """Set a new password with a reset token: single use, expiring; all sessions end."""
+        invalid = ValidationFailed.field("token", "is invalid or has expired")
+        token_hash = hash_reset_token(command.token)
+        with self._uow.begin(read_only=True) as tx:
+            token = tx.password_resets.get_by_hash(token_hash)
+            user = tx.users.get(token.user_id) if token is not None else None
+        now = self._clock.now()
+        if token is None or user is None or not token.is_usable(now) or not user.is_active:
+            raise invalid
+        check_password(command.new_password, self._policy, "new_password", user.email)
+        new_hash = self._hasher.hash(command.new_password)
+        with self._uow.begin() as tx:
+            if not tx.password_resets.mark_used(token.id, now):  # a racing reset won
+                raise invalid
+            tx.password_resets.invalidate_all(user.id, now)
+            current = tx.users.get(user.id)
+            if current is None:
+                raise invalid
+            tx.users.update(
+                attrs.evolve(
+                    current, password_hash=new_hash, updated_at=now, version=current.version + 1
+                )
+            )
+            tx.sessions.revoke_all(user.id, now)
+            tx.commit()
