@@ -205,6 +205,9 @@ def _mailer(settings: Settings) -> Mailer:
 
     if settings.smtp_url:
         return SmtpMailer(settings.smtp_url, settings.mail_from, timeout=10.0)
+    if settings.is_production:
+        log.warning("HELPDESK_SMTP_URL is not set: mail is not sent (only logged, without body)")
+        return LogMailer(include_body=False)
     return LogMailer()
 
 

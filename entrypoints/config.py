@@ -500,14 +500,23 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+_SECRET_QUERY_KEYS = frozenset({"password", "sslpassword", "passfile", "sslkey", "token"})
+
+
 def _redact(field: str, text: str) -> str:
-    if field.endswith("_url"):
-        parts = urlsplit(text)
-        if parts.password:
-            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return text
-    return "***"
+    """A URL with its passwords masked (userinfo and query string); any other secret: ***."""
+    if not field.endswith("_url"):
+        return "***"
+    parts = urlsplit(text)
+    if parts.password:  # edit the text itself: geturl() would rewrite sqlite:/// and unix:///
+        text = text.replace(":" + parts.password + "@", ":***@", 1)
+    if parts.query:
+        query = "&".join(
+            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else f"{key}{sep}{value}"
+            for key, sep, value in (pair.partition("=") for pair in parts.query.split("&"))
+        )
+        text = text.replace("?" + parts.query, "?" + query, 1)
+    return text
 
 
 def load_settings(

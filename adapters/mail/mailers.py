@@ -34,18 +34,23 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
 
 
 class LogMailer:
-    """Writes each message to the ``helpdesk.mail`` log at INFO, body included.
+    """Writes each message to the ``helpdesk.mail`` log at INFO.
 
-    The embedded default: in development the password-reset link must be readable somewhere.
-    Do not use it in production, where logs are shipped and kept.
+    The embedded default: in development the password-reset link must be readable somewhere,
+    so the body is logged. With ``include_body=False`` (production without SMTP, where logs are
+    shipped and kept) only recipient and subject are, so no reset token reaches a log.
     """
 
+    def __init__(self, include_body: bool = True) -> None:
+        self._include_body = include_body
+
     def send(self, message: MailMessage) -> None:
+        body = message.body if self._include_body else "(body withheld: set HELPDESK_SMTP_URL)"
         logger.info(
             "mail to %s, subject %r:\n%s",
             message.to,
             message.subject,
-            message.body,
+            body,
             extra={"mail_to": message.to, "mail_subject": message.subject},
         )
 

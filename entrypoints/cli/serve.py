@@ -33,6 +33,22 @@ def prepare_metrics_dir(configured: str | None) -> str:
     return str(path)
 
 
+def _logger_class() -> type:
+    """gunicorn's logger, sending its lines through our handler (JSON in production)."""
+    from gunicorn.glogging import Logger
+
+    class HelpdeskGunicornLogger(Logger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log_ in (self.error_log, self.access_log):
+                for handler in list(log_.handlers):
+                    if getattr(handler, "_gunicorn", False):
+                        log_.removeHandler(handler)
+                log_.propagate = True
+
+    return HelpdeskGunicornLogger
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` (hooks included)."""
     from entrypoints.observability.metrics import mark_process_dead
@@ -53,6 +69,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "loglevel": settings.log_level.lower(),
         "proc_name": "helpdesk",
         "control_socket_disable": True,  # several servers on one host must not share it
+        "logger_class": _logger_class(),
         "child_exit": child_exit,
     }
 
