@@ -37,7 +37,7 @@ def _logger_class() -> type:
     """gunicorn's logger, sending its lines through our handler (JSON in production)."""
     from gunicorn.glogging import Logger
 
-    class HelpdeskGunicornLogger(Logger):  # type: ignore[misc]
+    class HelpdeskGunicornLogger(Logger):
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
             for log_ in (self.error_log, self.access_log):
