@@ -32,6 +32,14 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
+def _loads(text: str) -> Any:
+    """json.loads, with absurd nesting reported as malformed (400) rather than a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
     """The WSGI app over already-built services; no I/O happens here."""
     middleware: list[Any] = [
@@ -42,9 +50,12 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
     ]
     app = falcon.App(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
-    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+    json_handler = falcon.media.JSONHandler(
         dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")),
+        loads=_loads,
     )
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     register_error_handling(app)
 
     app.add_route("/health/live", Liveness())

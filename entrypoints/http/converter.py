@@ -26,6 +26,10 @@ class _WrongType(ValueError):
 
 def _strict(expected: type, name: str) -> Any:
     def hook(value: Any, _type: Any) -> Any:
+        if expected is str and isinstance(value, str):
+            if not _encodable(value):
+                raise _WrongType("must be valid Unicode text")
+            return value
         if expected is int and isinstance(value, bool):
             raise _WrongType(f"must be {name}")
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -35,6 +39,15 @@ def _strict(expected: type, name: str) -> Any:
         return value
 
     return hook
+
+
+def _encodable(text: str) -> bool:
+    # JSON can carry lone surrogates ("\\ud800"); no database or log can store them.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _uuid(value: Any, _type: Any) -> uuid.UUID:

@@ -39,7 +39,11 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise ValidationFailed.field("cursor", "is not a cursor this API issued") from None
-    if not isinstance(value, list) or not value:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(p, str | int | float) and not isinstance(p, bool) for p in value)
+    ):
         raise ValidationFailed.field("cursor", "is not a cursor this API issued")
     return tuple(value)
 
@@ -49,7 +53,7 @@ def page_request(req: falcon.Request, default: int, maximum: int) -> PageRequest
     raw = req.get_param("limit")
     limit = default
     if raw is not None:
-        if not raw.isdigit():
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
             raise ValidationFailed.field("limit", "must be a whole number")
         limit = int(raw)
         if not 1 <= limit <= maximum:
@@ -69,10 +73,24 @@ def paginate(
     def normalized(item: T) -> tuple[Any, ...]:
         return tuple(p if isinstance(p, int | float) else str(p) for p in key(item))
 
-    remaining = [i for i in items if page.after is None or normalized(i) > page.after]
+    def after_cursor(item: T) -> bool:
+        if page.after is None:
+            return True
+        key_ = normalized(item)
+        if len(key_) != len(page.after) or any(
+            _kind(a) != _kind(b) for a, b in zip(key_, page.after, strict=True)
+        ):
+            raise ValidationFailed.field("cursor", "is not a cursor of this list")
+        return key_ > page.after
+
+    remaining = [i for i in items if after_cursor(i)]
     chosen = remaining[: page.limit]
     more = len(remaining) > page.limit
     return {
         "items": [render(i) for i in chosen],
         "next_cursor": encode_cursor(normalized(chosen[-1])) if more and chosen else None,
     }
+
+
+def _kind(part: Any) -> str:
+    return "number" if isinstance(part, int | float) else type(part).__name__

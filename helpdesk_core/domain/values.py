@@ -81,6 +81,8 @@ def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) 
         raise ValidationFailed.field(field, f"must be at most {max_length} characters")
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
         raise ValidationFailed.field(field, "must not contain control characters")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise ValidationFailed.field(field, "must be valid Unicode text")
     return text
 
 

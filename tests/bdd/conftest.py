@@ -1,4 +1,3 @@
-pytest_plugins = ["tests.bdd.steps_identity"]
 """Steps shared by every feature: a helpdesk served in-process through its real HTTP app."""
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def auth(uow: MemoryUnitOfWork, hasher: RecordingHasher) -> AuthService:
 def org(
     uow: MemoryUnitOfWork, hasher: RecordingHasher, cache: CountingCache
 ) -> Iterator[OrgService]:
-    yield OrgService(uow, cache, hasher, SystemClock(), UuidGenerator(), AuthPolicy())
+    return OrgService(uow, cache, hasher, SystemClock(), UuidGenerator(), AuthPolicy())
 
 
 def test_an_unknown_email_costs_a_dummy_verify(auth: AuthService, hasher: RecordingHasher) -> None:
@@ -145,7 +145,8 @@ def test_a_hash_from_an_older_scheme_is_replaced_at_login(
     assert result.account.user.password_hash.startswith("$argon2id$")
     with uow.begin(read_only=True) as tx:
         stored = tx.users.get(account.user.id)
-    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+    assert stored is not None
+    assert stored.password_hash.startswith("$argon2id$")
     assert new.login(Login("ann@example.com", PASSWORD)).account.user.version == stored.version
 
 
