@@ -552,6 +552,28 @@ def load_settings(
         )
     if settings.is_production and not settings.secret_keys:
         raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
+    if settings.is_production and settings.password_scheme == "argon2":
+        # OWASP's floor for argon2id: cheap test parameters must never reach production.
+        if settings.argon2_memory_kib < 19456:
+            raise ConfigError(
+                "HELPDESK_ARGON2_MEMORY_KIB",
+                str(settings.argon2_memory_kib),
+                "at least 19456 (19 MiB) in production",
+            )
+        if settings.argon2_time_cost < 2:
+            raise ConfigError(
+                "HELPDESK_ARGON2_TIME_COST",
+                str(settings.argon2_time_cost),
+                "at least 2 in production",
+            )
+    if (
+        settings.is_production
+        and settings.password_scheme == "bcrypt"
+        and (settings.bcrypt_rounds < 10)
+    ):
+        raise ConfigError(
+            "HELPDESK_BCRYPT_ROUNDS", str(settings.bcrypt_rounds), "at least 10 in production"
+        )
     return settings
 
 

@@ -408,6 +408,8 @@ def test_production_never_writes_a_reset_token_to_the_log(sqlite_url: str, tmp_p
     env = server_env(
         tmp_path,
         HELPDESK_ENV="production",
+        HELPDESK_ARGON2_MEMORY_KIB="19456",  # production refuses less (OWASP's floor)
+        HELPDESK_ARGON2_TIME_COST="2",
         HELPDESK_DATABASE_URL=sqlite_url,
         HELPDESK_LOG_FORMAT="json",
         HELPDESK_LOG_LEVEL="INFO",

@@ -456,3 +456,23 @@ def test_a_rejected_url_never_echoes_its_password() -> None:
         load(HELPDESK_DATABASE_URL="mysql://user:hunter2-canary@db/helpdesk")
     assert "hunter2-canary" not in str(caught.value)
     assert "mysql://user:***@db/helpdesk" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HELPDESK_ARGON2_MEMORY_KIB", "1024"), ("HELPDESK_ARGON2_TIME_COST", "1")],
+)
+def test_production_refuses_password_hashing_below_the_owasp_floor(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load(HELPDESK_ENV="production", HELPDESK_SECRET_KEYS="k" * 40, **{name: value})
+    assert load(**{name: value}).env == "development"  # tests and development may go lower
+
+
+def test_production_refuses_cheap_bcrypt() -> None:
+    with pytest.raises(ConfigError, match="HELPDESK_BCRYPT_ROUNDS"):
+        load(
+            HELPDESK_ENV="production",
+            HELPDESK_SECRET_KEYS="k" * 40,
+            HELPDESK_PASSWORD_SCHEME="bcrypt",
+            HELPDESK_BCRYPT_ROUNDS="4",
+        )
