@@ -540,7 +540,10 @@ def load_settings(
         except (ValueError, TypeError):
             shown = _redact(var.field, raw) if var.secret and raw.strip() else raw  # no secrets
             raise ConfigError(var.name, shown, var.expected) from None
-    unknown = sorted(k for k in source if k.startswith(PREFIX) and k not in _NAMES)
+    unknown = sorted(
+        k for k in source
+        if k.startswith(PREFIX) and k not in _NAMES and not k.startswith(_NOT_SETTINGS)
+    )
     if unknown:
         log.warning("unknown configuration variables ignored: %s", ", ".join(unknown))
     settings = Settings(**values)
@@ -577,10 +580,9 @@ def load_settings(
     return settings
 
 
-_NAMES = frozenset(var.name for var in VARIABLES) | {
-    "HELPDESK_TEST_DATABASE_URL",
-    "HELPDESK_TEST_REDIS_URL",
-}
+_NAMES = frozenset(var.name for var in VARIABLES) | {"HELPDESK_VENV"}
+# Variables of the test suite and CI share the prefix but are not settings.
+_NOT_SETTINGS = ("HELPDESK_TEST_", "HELPDESK_CI_")
 
 
 def ensure_secret_keys(settings: Settings) -> Settings:

@@ -476,3 +476,13 @@ def test_production_refuses_cheap_bcrypt() -> None:
             HELPDESK_PASSWORD_SCHEME="bcrypt",
             HELPDESK_BCRYPT_ROUNDS="4",
         )
+
+
+def test_test_and_ci_variables_are_not_reported_as_unknown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="entrypoints.config"):
+        load(HELPDESK_TEST_REDIS_URL="redis://x", HELPDESK_CI_BOUNDED="1", HELPDESK_VENV=".v")
+        assert caplog.records == []
+        load(HELPDESK_TYPO_HERE="1")
+    assert "HELPDESK_TYPO_HERE" in caplog.text
