@@ -555,7 +555,7 @@ def load_settings(
         )
     if settings.is_production and not settings.secret_keys:
         raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
-    if settings.is_production and settings.password_scheme == "argon2":
+    if settings.is_production and settings.password_scheme == "argon2":  # noqa: S105
         # OWASP's floor for argon2id: cheap test parameters must never reach production.
         if settings.argon2_memory_kib < 19456:
             raise ConfigError(
@@ -571,7 +571,7 @@ def load_settings(
             )
     if (
         settings.is_production
-        and settings.password_scheme == "bcrypt"
+        and settings.password_scheme == "bcrypt"  # noqa: S105
         and (settings.bcrypt_rounds < 10)
     ):
         raise ConfigError(
