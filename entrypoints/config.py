@@ -541,7 +541,8 @@ def load_settings(
             shown = _redact(var.field, raw) if var.secret and raw.strip() else raw  # no secrets
             raise ConfigError(var.name, shown, var.expected) from None
     unknown = sorted(
-        k for k in source
+        k
+        for k in source
         if k.startswith(PREFIX) and k not in _NAMES and not k.startswith(_NOT_SETTINGS)
     )
     if unknown:
