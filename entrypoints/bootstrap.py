@@ -14,13 +14,19 @@ import attrs
 import punq
 
 from adapters.mail.background import BackgroundMailer
-from adapters.memory.cache import MemoryRateLimiter, MemoryReferenceCache
+from adapters.memory.cache import (
+    MemoryQueueCountsCache,
+    MemoryRateLimiter,
+    MemoryReferenceCache,
+)
 from adapters.memory.health import StaticProbe
 from adapters.memory.uow import MemoryUnitOfWork
+from adapters.roundrobin import FallbackRoundRobin, TransactionalRoundRobin
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
 from entrypoints.config import ConfigError, Settings
+from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
 from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
 from helpdesk_core.ports.health import DependencyProbe
 from helpdesk_core.ports.notifications import Mailer
@@ -30,6 +36,7 @@ from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import AuthPolicy, AuthService
 from helpdesk_core.usecases.health import CheckReadiness
 from helpdesk_core.usecases.org import OrgService
+from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ class Services:
     readiness: CheckReadiness
     auth: AuthService
     org: OrgService
+    tickets: TicketService
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
@@ -74,6 +82,13 @@ def build_container(
     container.register(Clock, SystemClock, scope=punq.Scope.singleton)
     container.register(IdGenerator, UuidGenerator, scope=punq.Scope.singleton)
     container.register(AuthPolicy, instance=auth_policy(settings))
+    container.register(
+        TicketPolicy,
+        instance=TicketPolicy(
+            attachment_max_bytes=settings.attachment_max_bytes,
+            attachment_mime_types=settings.attachment_mime_types,
+        ),
+    )
     container.register(PasswordHasher, instance=password_hasher(settings))
     container.register(TokenSigner, instance=ItsdangerousSigner(_secret_keys(settings)))
 
@@ -115,6 +130,7 @@ def build_container(
             make_redis_converter,
         )
         from adapters.redis.client import RedisProbe, create_client
+        from adapters.redis.counters import RedisQueueCountsCache, RedisRoundRobin
 
         client = create_client(settings.redis_url, settings.redis_timeout)
         closers.append(client.close)
@@ -131,10 +147,22 @@ def build_container(
                 RedisRateLimiter(client, prefix=settings.redis_prefix), sql_limiter
             ),
         )
+        container.register(
+            RoundRobinCounter,
+            instance=FallbackRoundRobin(
+                RedisRoundRobin(client, prefix=settings.redis_prefix), TransactionalRoundRobin()
+            ),
+        )
+        container.register(
+            QueueCountsCache,
+            instance=RedisQueueCountsCache(client, settings.cache_ttl, settings.redis_prefix),
+        )
     else:
         not_configured.append("redis")
         container.register(ReferenceCache, instance=MemoryReferenceCache())
         container.register(RateLimiter, instance=sql_limiter)
+        container.register(RoundRobinCounter, instance=TransactionalRoundRobin())
+        container.register(QueueCountsCache, instance=MemoryQueueCountsCache())
 
     mailer = BackgroundMailer(_mailer(settings))
     closers.append(mailer.close)
@@ -145,6 +173,7 @@ def build_container(
     container.register(CheckReadiness, instance=readiness)
     container.register(AuthService)
     container.register(OrgService)
+    container.register(TicketService)
 
     for key, value in (overrides or {}).items():
         container.register(key, instance=value)
@@ -159,6 +188,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         readiness=container.resolve(CheckReadiness),
         auth=container.resolve(AuthService),
         org=container.resolve(OrgService),
+        tickets=container.resolve(TicketService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),

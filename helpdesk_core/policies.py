@@ -30,3 +30,9 @@ def require_lead(actor: Principal, action: str) -> None:
     """Leads (and administrators) assign work to others."""
     if actor.role not in {Role.LEAD, Role.ADMIN}:
         raise PermissionDenied(f"only leads and administrators may {action}")
+
+
+def require_customer(actor: Principal, action: str) -> None:
+    """The customer routes serve the people who request help; staff work from the queue."""
+    if actor.role is not Role.CUSTOMER:
+        raise PermissionDenied(f"only customers may {action}; staff use the staff routes")

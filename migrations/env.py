@@ -33,7 +33,7 @@ from adapters.sql.migrate import (
     check_sqlite_foreign_keys,
     sqlite_foreign_keys_off,
 )
-from adapters.sql.tables import UTCDateTime, metadata
+from adapters.sql.tables import UTCDateTime, include_name, metadata
 
 config = context.config
 target_metadata = metadata
@@ -58,6 +58,7 @@ CONFIGURE_OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "render_as_batch": True,
     "render_item": render_item,
+    "include_name": include_name,  # the dialect's full-text index lives outside the metadata
     **COMPARE_OPTIONS,
 }
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 
 from helpdesk_core.ports.cache import OrgSnapshot
+from helpdesk_core.ports.tickets import QueueCounts
 
 
 class MemoryReferenceCache:
@@ -90,3 +92,24 @@ class MemoryRateLimiter:
         for key in stale:
             del self._events[key]
             self._windows.pop(key, None)
+
+
+class MemoryQueueCountsCache:
+    """Queue counts per department, keeping the newest generation of each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[object, tuple[int, QueueCounts]] = {}
+
+    def get_counts(self, department_id: uuid.UUID | None, generation: int) -> QueueCounts | None:
+        with self._lock:
+            entry = self._entries.get(department_id)
+        return entry[1] if entry is not None and entry[0] == generation else None
+
+    def set_counts(
+        self, department_id: uuid.UUID | None, generation: int, counts: QueueCounts
+    ) -> None:
+        with self._lock:
+            entry = self._entries.get(department_id)
+            if entry is None or generation >= entry[0]:
+                self._entries[department_id] = (generation, counts)

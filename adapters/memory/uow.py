@@ -22,14 +22,26 @@ from adapters.memory.repositories import (
     MemoryTeamRepository,
     MemoryUserRepository,
 )
+from adapters.memory.tickets import (
+    MemoryAttachmentRepository,
+    MemoryIdempotencyRepository,
+    MemoryTicketHistoryRepository,
+    MemoryTicketMessageRepository,
+    MemoryTicketRepository,
+)
 from helpdesk_core.domain.entities import (
+    AttachmentReference,
     Department,
+    HistoryEntry,
     PasswordResetToken,
     Session,
     StaffMember,
     Team,
+    Ticket,
+    TicketMessage,
     User,
 )
+from helpdesk_core.ports.tickets import IdempotencyRecord
 
 
 @attrs.define
@@ -43,6 +55,12 @@ class MemoryState:
     teams: dict[uuid.UUID, Team] = attrs.Factory(dict)
     sessions: dict[uuid.UUID, Session] = attrs.Factory(dict)
     password_resets: dict[uuid.UUID, PasswordResetToken] = attrs.Factory(dict)
+    tickets: dict[uuid.UUID, Ticket] = attrs.Factory(dict)
+    ticket_search: dict[uuid.UUID, str] = attrs.Factory(dict)  # by ticket id: its document
+    messages: dict[uuid.UUID, TicketMessage] = attrs.Factory(dict)
+    history: dict[uuid.UUID, HistoryEntry] = attrs.Factory(dict)
+    attachments: dict[uuid.UUID, AttachmentReference] = attrs.Factory(dict)
+    idempotency: dict[tuple[uuid.UUID, str], IdempotencyRecord] = attrs.Factory(dict)
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -92,6 +110,11 @@ class MemoryTransaction:
         self.teams = MemoryTeamRepository(self.working)
         self.sessions = MemorySessionRepository(self.working)
         self.password_resets = MemoryPasswordResetRepository(self.working)
+        self.tickets = MemoryTicketRepository(self.working)
+        self.messages = MemoryTicketMessageRepository(self.working)
+        self.history = MemoryTicketHistoryRepository(self.working)
+        self.attachments = MemoryAttachmentRepository(self.working)
+        self.idempotency = MemoryIdempotencyRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
 import migrations
-from adapters.sql.tables import metadata
+from adapters.sql.tables import include_name, metadata
 
 EngineOrUrl = Engine | URL | str
 
@@ -210,7 +210,12 @@ def check(engine_or_url: EngineOrUrl) -> list[Any]:
     with _connect(engine_or_url) as connection:
         try:
             context = MigrationContext.configure(
-                connection, opts={**COMPARE_OPTIONS, "target_metadata": metadata}
+                connection,
+                opts={
+                    **COMPARE_OPTIONS,
+                    "target_metadata": metadata,
+                    "include_name": include_name,  # the full-text index lives outside it
+                },
             )
             return list(compare_metadata(context, metadata))
         finally:

@@ -254,6 +254,48 @@ ticket_history = sa.Table(
     sa.Index("ix_ticket_history_ticket_created", "ticket_id", "created_at", "id"),
 )
 
+# Each ticket's search document: the words of its subject, description and messages, lower-cased
+# and space-separated (the repositories keep it). The full-text index over it is
+# dialect-specific and lives outside this metadata (see SEARCH_INDEX_OBJECTS).
+ticket_search = sa.Table(
+    "ticket_search",
+    metadata,
+    sa.Column(
+        "ticket_id",
+        sa.Uuid(),
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("document", sa.Text(), nullable=False),
+)
+
+# The full-text index of ticket_search, made by the migration per dialect: on PostgreSQL a
+# generated tsvector column ('simple' configuration) with a GIN index, on SQLite a contentless
+# FTS5 table (rowid = tickets.number) kept by triggers. No MetaData can describe either
+# (SQLite cannot compile a tsvector), so schema comparisons must leave out exactly these.
+SEARCH_INDEX_OBJECTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("column", "ticket_search.document_tsv"),
+        ("index", "ix_ticket_search_document_tsv"),
+        ("table", "ticket_search_fts"),
+        ("table", "ticket_search_fts_config"),
+        ("table", "ticket_search_fts_data"),
+        ("table", "ticket_search_fts_docsize"),
+        ("table", "ticket_search_fts_idx"),
+    }
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """Alembic ``include_name``: compare everything but the dialect's full-text index."""
+    if type_ == "column":
+        name = f"{parent_names.get('table_name')}.{name}"
+    return (type_, name or "") not in SEARCH_INDEX_OBJECTS
+
+
+# Ticket numbers on PostgreSQL (nextval takes no lock until commit; SQLite uses `counters`).
+ticket_number_seq = sa.Sequence("ticket_number_seq", metadata=metadata)
+
 # Files stored elsewhere, referenced from a ticket or one of its messages.
 attachment_references = sa.Table(
     "attachment_references",
@@ -275,6 +317,22 @@ attachment_references = sa.Table(
     sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
     sa.Index("ix_attachment_references_ticket_id", "ticket_id"),
     sa.Index("ix_attachment_references_message_id", "message_id"),
+)
+
+# The first answer to a request sent with an Idempotency-Key, per user and key.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column(
+        "user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column(
+        "ticket_id", sa.Uuid(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_idempotency_keys_ticket_id", "ticket_id"),
 )
 
 # ---------------------------------------------------------------- 0003_auth_tokens (+ rate limits)

@@ -18,6 +18,13 @@ from adapters.sql.repositories import (
     SqlTeamRepository,
     SqlUserRepository,
 )
+from adapters.sql.tickets import (
+    SqlAttachmentRepository,
+    SqlIdempotencyRepository,
+    SqlTicketHistoryRepository,
+    SqlTicketMessageRepository,
+    SqlTicketRepository,
+)
 
 
 class SqlTransaction:
@@ -32,6 +39,11 @@ class SqlTransaction:
         self.teams = SqlTeamRepository(connection)
         self.sessions = SqlSessionRepository(connection)
         self.password_resets = SqlPasswordResetRepository(connection)
+        self.tickets = SqlTicketRepository(connection)
+        self.messages = SqlTicketMessageRepository(connection)
+        self.history = SqlTicketHistoryRepository(connection)
+        self.attachments = SqlAttachmentRepository(connection)
+        self.idempotency = SqlIdempotencyRepository(connection)
 
     def commit(self) -> None:
         with translate_errors():

@@ -96,9 +96,16 @@ def cli(ctx: click.Context, env_file: str) -> None:
 
 def register_commands() -> click.Group:
     """Attach every sub-command (kept out of import time: ``serve`` must import late)."""
-    from entrypoints.cli import admin, config_cmd, db, serve
+    from entrypoints.cli import admin, config_cmd, db, demo, serve, tickets
 
-    for command in (serve.serve, db.db, config_cmd.config, *admin.COMMANDS):
+    for command in (
+        serve.serve,
+        db.db,
+        config_cmd.config,
+        *admin.COMMANDS,
+        *tickets.COMMANDS,
+        *demo.COMMANDS,
+    ):
         cli.add_command(command)
     return cli
 

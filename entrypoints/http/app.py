@@ -18,6 +18,7 @@ from entrypoints.http.middleware import BodyLimits, RequestContext, SecurityHead
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
+from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
 from entrypoints.observability.metrics import render_metrics
 from entrypoints.observability.tracing import Tracer
 
@@ -70,6 +71,17 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
         app,
         API_PREFIX,
         OrgResources(services.org, converter, settings.page_size_default, settings.page_size_max),
+    )
+    add_ticket_routes(
+        app,
+        API_PREFIX,
+        TicketResources(
+            services.tickets,
+            services.org,
+            converter,
+            settings.page_size_default,
+            settings.page_size_max,
+        ),
     )
     return app
 

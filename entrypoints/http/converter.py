@@ -8,10 +8,13 @@ cattrs is lenient by default (a ``str`` field takes ``1`` and turns it into "1",
 from __future__ import annotations
 
 import enum
+import typing
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
@@ -122,6 +125,9 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
         raise ValidationFailed(
             "the request body must be a JSON object", (FieldError("body", "must be an object"),)
         )
+    shape_errors = tuple(_shape_errors(data, cls, ""))
+    if shape_errors:
+        raise ValidationFailed(_summary(shape_errors), shape_errors)
     try:
         return converter.structure(data, cls)
     except (cattrs.BaseValidationError, _WrongType) as exc:
@@ -131,6 +137,26 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
             else (FieldError("body", str(exc)),)
         )
         raise ValidationFailed(_summary(errors), errors) from None
+
+
+def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
+    """Lists where the API wants lists: cattrs would take any iterable (a string, an object)."""
+    if not attrs.has(cls) or not isinstance(data, dict):
+        return
+    hints = typing.get_type_hints(cls)
+    for field in attrs.fields(cls):
+        if field.name not in data or data[field.name] is None:
+            continue
+        value, path, kind = data[field.name], f"{prefix}{field.name}", hints[field.name]
+        if typing.get_origin(kind) in (tuple, list):
+            if not isinstance(value, list):
+                yield FieldError(path, "must be a list")
+                continue
+            (item_type, *_rest) = typing.get_args(kind) or (Any,)
+            for i, item in enumerate(value):
+                yield from _shape_errors(item, item_type, f"{path}.{i}.")
+        elif attrs.has(kind):
+            yield from _shape_errors(value, kind, f"{path}.")
 
 
 def _summary(errors: tuple[FieldError, ...]) -> str:

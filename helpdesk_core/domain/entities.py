@@ -153,6 +153,15 @@ class Ticket:
             version=self.version + 1,
         )
 
+    def changed(self, now: datetime, **changes: Any) -> Ticket:
+        """This ticket with ``changes`` (priority, department, team, assignee), one version on."""
+        return attrs.evolve(self, **changes, updated_at=now, version=self.version + 1)
+
+    @property
+    def is_open(self) -> bool:
+        """Still being worked: neither resolved nor closed."""
+        return self.status not in {TicketStatus.RESOLVED, TicketStatus.CLOSED}
+
 
 @attrs.frozen
 class AttachmentReference:

@@ -13,6 +13,13 @@ from helpdesk_core.ports.repositories import (
     TeamRepository,
     UserRepository,
 )
+from helpdesk_core.ports.tickets import (
+    AttachmentRepository,
+    IdempotencyRepository,
+    TicketHistoryRepository,
+    TicketMessageRepository,
+    TicketRepository,
+)
 
 
 class CounterRepository(Protocol):
@@ -66,6 +73,31 @@ class Transaction(Protocol):
     @property
     def password_resets(self) -> PasswordResetRepository:
         """Password reset tokens, inside this transaction."""
+        ...
+
+    @property
+    def tickets(self) -> TicketRepository:
+        """Tickets, inside this transaction."""
+        ...
+
+    @property
+    def messages(self) -> TicketMessageRepository:
+        """Ticket messages, inside this transaction."""
+        ...
+
+    @property
+    def history(self) -> TicketHistoryRepository:
+        """Ticket history, inside this transaction."""
+        ...
+
+    @property
+    def attachments(self) -> AttachmentRepository:
+        """Attachment references, inside this transaction."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """Idempotency records, inside this transaction."""
         ...
 
     def commit(self) -> None:

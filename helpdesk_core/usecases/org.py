@@ -313,6 +313,14 @@ class OrgService:
             tx.commit()
         return StaffProfile(profile.user, updated)
 
+    def display_names(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Who is who in a conversation: display names only, for any authenticated actor."""
+        if not user_ids:
+            return {}
+        with self._uow.begin(read_only=True) as tx:
+            users = tx.users.get_many(set(user_ids))
+        return {user_id: user.display_name for user_id, user in users.items()}
+
     def account(self, user_id: uuid.UUID) -> Account:
         """The account of a user, for the CLI's output after changes."""
         with self._uow.begin(read_only=True) as tx:

@@ -1,10 +1,15 @@
-"""Tickets: counters, tickets, ticket_messages, ticket_history, attachment_references.
+"""Tickets: counters, tickets, ticket_messages, ticket_history, attachment_references,
+ticket_search (with its full-text index), idempotency_keys.
 
 Revision ID: 0002_tickets
 Revises: 0001_init_schema
 Create Date: 2024-11-25
 
-Written by hand, portable across SQLite and PostgreSQL; names as in 0001_init_schema.
+Written by hand, portable across SQLite and PostgreSQL; names as in 0001_init_schema. What no
+MetaData can hold is made per dialect: on PostgreSQL the ticket_number_seq sequence and a
+generated tsvector column with a GIN index on ticket_search; on SQLite a contentless FTS5 table
+over ticket_search (rowid = tickets.number), kept by triggers. A later batch migration that
+recreates ticket_search on SQLite must recreate those triggers.
 """
 
 from collections.abc import Sequence
@@ -20,6 +25,35 @@ depends_on: str | Sequence[str] | None = None
 
 # Only for the unassigned-queue index; the same predicate on both dialects.
 _UNASSIGNED = "assignee_id IS NULL"
+
+_POSTGRESQL_SEARCH = (
+    "CREATE SEQUENCE ticket_number_seq",
+    # 'simple': no stemming and no stop words, like SQLite's unicode61 tokenizer.
+    "ALTER TABLE ticket_search ADD COLUMN document_tsv tsvector"
+    " GENERATED ALWAYS AS (to_tsvector('simple', document)) STORED",
+    "CREATE INDEX ix_ticket_search_document_tsv ON ticket_search USING gin (document_tsv)",
+)
+
+# Contentless (the text stays in ticket_search): removing an entry needs the 'delete' command
+# with exactly the text it was indexed with, which the triggers take from the old row.
+_SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE ticket_search_fts USING fts5("
+    "document, content='', tokenize='unicode61 remove_diacritics 0')",
+    """CREATE TRIGGER ticket_search_fts_insert AFTER INSERT ON ticket_search BEGIN
+        INSERT INTO ticket_search_fts (rowid, document)
+        SELECT number, new.document FROM tickets WHERE id = new.ticket_id;
+    END""",
+    """CREATE TRIGGER ticket_search_fts_update AFTER UPDATE OF document ON ticket_search BEGIN
+        INSERT INTO ticket_search_fts (ticket_search_fts, rowid, document)
+        SELECT 'delete', number, old.document FROM tickets WHERE id = old.ticket_id;
+        INSERT INTO ticket_search_fts (rowid, document)
+        SELECT number, new.document FROM tickets WHERE id = new.ticket_id;
+    END""",
+    """CREATE TRIGGER ticket_search_fts_delete AFTER DELETE ON ticket_search BEGIN
+        INSERT INTO ticket_search_fts (ticket_search_fts, rowid, document)
+        SELECT 'delete', number, old.document FROM tickets WHERE id = old.ticket_id;
+    END""",
+)
 
 
 def upgrade() -> None:
@@ -217,10 +251,61 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_attachment_references_message_id"), "attachment_references", ["message_id"]
     )
+    op.create_table(
+        "ticket_search",
+        sa.Column("ticket_id", sa.Uuid(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_search")),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_search_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("ticket_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_idempotency_keys_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_idempotency_keys_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_index(op.f("ix_idempotency_keys_ticket_id"), "idempotency_keys", ["ticket_id"])
+    dialect = op.get_bind().dialect.name
+    for statement in _POSTGRESQL_SEARCH if dialect == "postgresql" else ():
+        op.execute(statement)
+    for statement in _SQLITE_SEARCH if dialect == "sqlite" else ():
+        op.execute(statement)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute("DROP INDEX ix_ticket_search_document_tsv")
+        op.execute("ALTER TABLE ticket_search DROP COLUMN document_tsv")
+        op.execute("DROP SEQUENCE ticket_number_seq")
+    if dialect == "sqlite":
+        for trigger in ("delete", "update", "insert"):
+            op.execute(f"DROP TRIGGER ticket_search_fts_{trigger}")
+        op.execute("DROP TABLE ticket_search_fts")  # and its shadow tables
+    op.drop_index(op.f("ix_idempotency_keys_ticket_id"), table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+    op.drop_table("ticket_search")
     op.drop_index(op.f("ix_attachment_references_message_id"), table_name="attachment_references")
     op.drop_index(op.f("ix_attachment_references_ticket_id"), table_name="attachment_references")
     op.drop_table("attachment_references")

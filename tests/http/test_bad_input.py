@@ -1,4 +1,4 @@
-"""Bad input on every route of identity and organization: a precise refusal, and no change.
+"""Bad input on every route of identity, organization and tickets: a precise refusal, no change.
 
 Each case sends one malformed or forbidden request and expects an exact status, answered as
 problem details (``application/problem+json``); a 422 must name the offending field(s). The
@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from adapters.memory.mail import MemoryMailer
 from adapters.sql.tables import metadata
 from entrypoints.bootstrap import bootstrap
-from entrypoints.http.app import create_app
+from entrypoints.http.app import create_app, openapi_document
+from entrypoints.http.pagination import encode_cursor
 from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.usecases.auth import Register
 from tests.conftest import BACKENDS, make_settings
@@ -75,6 +76,9 @@ ABSENT: Any = object()  # no JSON body at all
 BILLING, SALES, CLOSED = "<billing>", "<sales>", "<closed>"
 REFUNDS, INVOICES, TIER1 = "<refunds>", "<invoices>", "<tier1>"
 AGENT, CUSTOMER, RANDOM = "<agent>", "<customer>", "<random>"
+# Tickets of the customer: new and routed to Billing (version 1), closed, and not routed.
+TICKET, DONE, LOOSE = "<ticket>", "<done>", "<loose>"
+DONE_VERSION, SALES_AGENT, ADMIN_ID = "<doneversion>", "<salesagent>", "<admin>"
 
 LONG_EMAIL = "a" * 64 + "@" + "b" * 186 + ".com"  # 255 characters
 assert len(LONG_EMAIL) == 255
@@ -97,6 +101,9 @@ class Case:
     content_type: str = "application/json"
     params: dict[str, str] | None = None
     counts_as_failed_login: bool = False
+    headers: dict[str, str] | None = None  # besides the caller's token
+    bug: str | None = None  # a known bug ("BUG: ..."): the case is a strict xfail ...
+    bug_on: tuple[str, ...] = ("memory", "sqlite", "postgres")  # ... on these stores
 
 
 def _register(**change: Any) -> dict[str, Any]:
@@ -123,6 +130,36 @@ ME = "/api/v1/me"
 DEPARTMENTS, DEPARTMENT = f"{ADMIN}/departments", f"{ADMIN}/departments/{BILLING}"
 TEAMS, TEAM = f"{ADMIN}/teams", f"{ADMIN}/teams/{REFUNDS}"
 STAFF, STAFF_MEMBER = f"{ADMIN}/staff", f"{ADMIN}/staff/{AGENT}"
+TICKETS, TICKET_PATH = "/api/v1/tickets", f"/api/v1/tickets/{TICKET}"
+REPLY = f"{TICKET_PATH}/messages"
+STAFF_TICKETS, STAFF_TICKET = "/api/v1/staff/tickets", f"/api/v1/staff/tickets/{TICKET}"
+ASSIGN, STAFF_REPLY = f"{STAFF_TICKET}/assign", f"{STAFF_TICKET}/messages"
+HISTORY, QUEUE_COUNTS = f"{STAFF_TICKET}/history", "/api/v1/staff/queue-counts"
+VERSION_1 = {"If-Match": '"1"'}  # the version of <ticket>, which no case changes
+
+
+def _ticket(**change: Any) -> dict[str, Any]:
+    body = {"subject": "Printer", "description": "It is on fire.", "department_id": BILLING}
+    return body | change
+
+
+PDF = {
+    "url": "https://files.example.com/a/invoice.pdf",
+    "filename": "invoice.pdf",
+    "mime_type": "application/pdf",
+    "size_bytes": 12345,
+}
+
+
+def _attach(**change: Any) -> list[dict[str, Any]]:
+    """Two attachments, the second one changed (errors name ``attachments.1.<field>``)."""
+    return [PDF, PDF | change]
+
+
+MAX_BYTES = 25 * 1024 * 1024  # the default HELPDESK_ attachment limit
+# A cursor as ``sort=created`` issues it, and one as ``sort=priority`` does.
+CREATED_CURSOR = encode_cursor(["2024-01-01T00:00:00+00:00", str(uuid.UUID(int=1))])
+PRIORITY_CURSOR = encode_cursor([1, "2024-01-01T00:00:00+00:00", str(uuid.UUID(int=1))])
 
 # fmt: off
 # Every route that reads a JSON body: (name, method, path, caller, a valid body).
@@ -140,6 +177,11 @@ BODY_ROUTES = [
     ("update-team", "PATCH", TEAM, "admin", {"name": "New"}),
     ("create-staff", "POST", STAFF, "admin", _staff()),
     ("update-staff", "PATCH", STAFF_MEMBER, "admin", {"role": "lead"}),
+    ("open-ticket", "POST", TICKETS, "customer", _ticket()),
+    ("reply", "POST", REPLY, "customer", {"body": "Any news?"}),
+    ("change-ticket", "PATCH", STAFF_TICKET, "agent", {"priority": "high"}),
+    ("assign", "POST", ASSIGN, "agent", {"mode": "self"}),
+    ("staff-reply", "POST", STAFF_REPLY, "agent", {"body": "On it."}),
 ]
 
 
@@ -403,6 +445,8 @@ LISTS = [
     ("departments", DEPARTMENTS, "admin"),
     ("teams", TEAMS, "admin"),
     ("staff", STAFF, "admin"),
+    ("tickets", TICKETS, "customer"),
+    ("staff-tickets", STAFF_TICKETS, "agent"),
 ]
 QUERY_CASES = [
     case
@@ -457,9 +501,305 @@ ENCODING_CASES = [
     Case("create-department-nested-1000-deep", "POST", DEPARTMENTS, "admin", 400,
          raw=b"[" * 1000 + b"]" * 1000),
 ]
+
+
+# ---- tickets: opening (a customer), replying, closing and reopening
+TICKET_FIELD_CASES = [
+    Case("open-nothing", "POST", TICKETS, "customer", 422, json={},
+         fields=("subject", "description")),
+    Case("open-subject-number", "POST", TICKETS, "customer", 422,
+         json=_ticket(subject=5), fields=("subject",)),
+    Case("open-subject-null", "POST", TICKETS, "customer", 422,
+         json=_ticket(subject=None), fields=("subject",)),
+    Case("open-subject-201", "POST", TICKETS, "customer", 422,
+         json=_ticket(subject="x" * 201), fields=("subject",)),
+    Case("open-subject-blank", "POST", TICKETS, "customer", 422,
+         json=_ticket(subject=" \t "), fields=("subject",)),
+    Case("open-subject-control-character", "POST", TICKETS, "customer", 422,
+         json=_ticket(subject="a\u0000b"), fields=("subject",)),
+    Case("open-description-20001", "POST", TICKETS, "customer", 422,
+         json=_ticket(description="x" * 20_001), fields=("description",)),
+    Case("open-description-list", "POST", TICKETS, "customer", 422,
+         json=_ticket(description=["x"]), fields=("description",)),
+    Case("open-description-missing", "POST", TICKETS, "customer", 422,
+         json={"subject": "Printer"}, fields=("description",)),
+    Case("open-priority-unknown", "POST", TICKETS, "customer", 422,
+         json=_ticket(priority="critical"), fields=("priority",)),
+    Case("open-priority-upper-case", "POST", TICKETS, "customer", 422,
+         json=_ticket(priority="HIGH"), fields=("priority",)),
+    Case("open-priority-number", "POST", TICKETS, "customer", 422,
+         json=_ticket(priority=3), fields=("priority",)),
+    Case("open-unknown-department", "POST", TICKETS, "customer", 422,
+         json=_ticket(department_id=RANDOM), fields=("department_id",)),
+    Case("open-malformed-department", "POST", TICKETS, "customer", 422,
+         json=_ticket(department_id="xyz"), fields=("department_id",)),
+    Case("open-department-number", "POST", TICKETS, "customer", 422,
+         json=_ticket(department_id=7), fields=("department_id",)),
+    Case("open-deactivated-department", "POST", TICKETS, "customer", 422,
+         json=_ticket(department_id=CLOSED), fields=("department_id",)),
+    Case("open-department-is-a-team", "POST", TICKETS, "customer", 422,
+         json=_ticket(department_id=REFUNDS), fields=("department_id",)),
+    Case("open-status-not-settable", "POST", TICKETS, "customer", 422,
+         json=_ticket(status="closed"), fields=("body",)),
+    Case("open-assignee-not-settable", "POST", TICKETS, "customer", 422,
+         json=_ticket(assignee_id=AGENT), fields=("body",)),
+    Case("open-11-attachments", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=[PDF] * 11), fields=("attachments",)),
+    Case("open-attachments-object", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=PDF), fields=("attachments",)),
+    Case("open-attachments-string", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments="invoice.pdf"), fields=("attachments",)),
+    Case("open-attachments-empty-object", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments={}), fields=("attachments",)),
+    Case("open-attachments-empty-string", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=""), fields=("attachments",)),
+    Case("open-attachment-ftp-url", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="ftp://files.example.com/x.pdf")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-javascript-url", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="javascript:alert(1)")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-url-without-host", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="https:///x.pdf")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-url-broken-ipv6", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="https://[::1/x.pdf")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-url-nul", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="https://files.example.com/a\u0000.pdf")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-url-newline", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(url="https://files.example.com/a\r\nX: y")),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-bad-mime", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(mime_type="application/x-msdownload")),
+         fields=("attachments.1.mime_type",)),
+    Case("open-attachment-too-big", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(size_bytes=MAX_BYTES + 1)),
+         fields=("attachments.1.size_bytes",)),
+    Case("open-attachment-negative-size", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(size_bytes=-1)),
+         fields=("attachments.1.size_bytes",)),
+    Case("open-attachment-size-string", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(size_bytes="12")),
+         fields=("attachments.1.size_bytes",)),
+    Case("open-attachment-size-fraction", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(size_bytes=1.5)),
+         fields=("attachments.1.size_bytes",)),
+    Case("open-attachment-checksum-garbage", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(checksum="not a checksum!")),
+         fields=("attachments.1.checksum",)),
+    Case("open-attachment-filename-only-dots", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(filename="../..")),
+         fields=("attachments.1.filename",)),
+    Case("open-attachment-without-url", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=[PDF, {k: v for k, v in PDF.items() if k != "url"}]),
+         fields=("attachments.1.url",)),
+    Case("open-attachment-unknown-field", "POST", TICKETS, "customer", 422,
+         json=_ticket(attachments=_attach(owner="me")), fields=("attachments.1",)),
+    Case("open-idempotency-key-with-space", "POST", TICKETS, "customer", 422,
+         json=_ticket(), headers={"Idempotency-Key": "my key"},
+         fields=("Idempotency-Key",)),
+    Case("open-idempotency-key-201", "POST", TICKETS, "customer", 422,
+         json=_ticket(), headers={"Idempotency-Key": "k" * 201},
+         fields=("Idempotency-Key",)),
+    # ---- a customer's reply
+    Case("reply-nothing", "POST", REPLY, "customer", 422, json={}, fields=("body",)),
+    Case("reply-body-number", "POST", REPLY, "customer", 422, json={"body": 5},
+         fields=("body",)),
+    Case("reply-body-blank", "POST", REPLY, "customer", 422, json={"body": "  "},
+         fields=("body",)),
+    Case("reply-body-20001", "POST", REPLY, "customer", 422, json={"body": "x" * 20_001},
+         fields=("body",)),
+    Case("reply-internal-visibility", "POST", REPLY, "customer", 422,
+         json={"body": "psst", "visibility": "internal"}, fields=("body",)),
+    Case("reply-11-attachments", "POST", REPLY, "customer", 422,
+         json={"body": "files", "attachments": [PDF] * 11}, fields=("attachments",)),
+    Case("reply-attachment-bad-scheme", "POST", REPLY, "customer", 422,
+         json={"body": "files", "attachments": _attach(url="file:///etc/passwd")},
+         fields=("attachments.1.url",)),
+    Case("reply-attachment-broken-ipv6", "POST", REPLY, "customer", 422,
+         json={"body": "files", "attachments": _attach(url="http://[fe80::1")},
+         fields=("attachments.1.url",)),
+    Case("reply-attachment-checksum-garbage", "POST", REPLY, "customer", 422,
+         json={"body": "files", "attachments": _attach(checksum="sha256:***")},
+         fields=("attachments.1.checksum",)),
+    Case("reply-to-closed-ticket", "POST", f"{TICKETS}/{DONE}/messages", "customer", 409,
+         json={"body": "one more thing"}),
+    Case("close-closed-ticket", "POST", f"{TICKETS}/{DONE}/close", "customer", 409),
+    Case("reopen-new-ticket", "POST", f"{TICKET_PATH}/reopen", "customer", 409),
+    # ---- staff: change (an agent of Billing; the current version unless said otherwise)
+    Case("change-ticket-nothing", "PATCH", STAFF_TICKET, "agent", 422, json={},
+         headers=VERSION_1, fields=("body",)),
+    Case("change-subject-not-changeable", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"subject": "Other"}, headers=VERSION_1, fields=("body",)),
+    Case("change-status-unknown", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"status": "bogus"}, headers=VERSION_1, fields=("status",)),
+    Case("change-status-number", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"status": 1}, headers=VERSION_1, fields=("status",)),
+    Case("change-priority-unknown", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"priority": "bogus"}, headers=VERSION_1, fields=("priority",)),
+    Case("change-unknown-department", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"department_id": RANDOM}, headers=VERSION_1, fields=("department_id",)),
+    Case("change-malformed-department", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"department_id": "xyz"}, headers=VERSION_1, fields=("department_id",)),
+    Case("change-deactivated-department", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"department_id": CLOSED}, headers=VERSION_1, fields=("department_id",)),
+    Case("change-unknown-team", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"team_id": RANDOM}, headers=VERSION_1, fields=("team_id",)),
+    Case("change-malformed-team", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"team_id": 12}, headers=VERSION_1, fields=("team_id",)),
+    Case("change-team-of-another-department", "PATCH", STAFF_TICKET, "agent", 422,
+         json={"team_id": TIER1}, headers=VERSION_1, fields=("team_id",)),
+    Case("change-without-if-match", "PATCH", STAFF_TICKET, "agent", 428,
+         json={"priority": "high"}),
+    Case("change-if-match-nonsense", "PATCH", STAFF_TICKET, "agent", 412,
+         json={"priority": "high"}, headers={"If-Match": "nonsense"}),
+    Case("change-if-match-negative", "PATCH", STAFF_TICKET, "agent", 412,
+         json={"priority": "high"}, headers={"If-Match": '"-1"'}),
+    Case("change-if-match-stale", "PATCH", STAFF_TICKET, "agent", 412,
+         json={"priority": "high"}, headers={"If-Match": '"7"'}),
+    Case("change-illegal-transition", "PATCH", f"{STAFF_TICKETS}/{DONE}", "agent", 409,
+         json={"status": "pending"}, headers={"If-Match": f'"{DONE_VERSION}"'}),
+    # ---- staff: assign (the administrator may use every mode)
+    Case("assign-nothing", "POST", ASSIGN, "admin", 422, json={}, fields=("mode",)),
+    Case("assign-mode-unknown", "POST", ASSIGN, "admin", 422, json={"mode": "everyone"},
+         fields=("mode",)),
+    Case("assign-mode-number", "POST", ASSIGN, "admin", 422, json={"mode": 1},
+         fields=("mode",)),
+    Case("assign-agent-without-agent-id", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent"}, fields=("agent_id",)),
+    Case("assign-unknown-agent", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent", "agent_id": RANDOM}, fields=("agent_id",)),
+    Case("assign-malformed-agent", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent", "agent_id": "xyz"}, fields=("agent_id",)),
+    Case("assign-customer-as-agent", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent", "agent_id": CUSTOMER}, fields=("agent_id",)),
+    Case("assign-administrator-as-agent", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent", "agent_id": ADMIN_ID}, fields=("agent_id",)),
+    Case("assign-agent-of-another-department", "POST", ASSIGN, "admin", 422,
+         json={"mode": "agent", "agent_id": SALES_AGENT}, fields=("agent_id",)),
+    Case("assign-team-without-team-id", "POST", ASSIGN, "admin", 422,
+         json={"mode": "team"}, fields=("team_id",)),
+    Case("assign-unknown-team", "POST", ASSIGN, "admin", 422,
+         json={"mode": "team", "team_id": RANDOM}, fields=("team_id",)),
+    Case("assign-malformed-team", "POST", ASSIGN, "admin", 422,
+         json={"mode": "team", "team_id": "xyz"}, fields=("team_id",)),
+    Case("assign-team-of-another-department", "POST", ASSIGN, "admin", 422,
+         json={"mode": "team", "team_id": TIER1}, fields=("team_id",)),
+    Case("assign-if-match-nonsense", "POST", ASSIGN, "agent", 412,
+         json={"mode": "self"}, headers={"If-Match": "nonsense"}),
+    Case("assign-if-match-stale", "POST", ASSIGN, "agent", 412,
+         json={"mode": "self"}, headers={"If-Match": '"7"'}),
+    Case("assign-unrouted-ticket", "POST", f"{STAFF_TICKETS}/{LOOSE}/assign", "agent", 409,
+         json={"mode": "self"}),
+    # ---- staff: reply or note
+    Case("staff-reply-nothing", "POST", STAFF_REPLY, "agent", 422, json={},
+         fields=("body",)),
+    Case("staff-reply-body-20001", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x" * 20_001}, fields=("body",)),
+    Case("staff-reply-body-null", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": None}, fields=("body",)),
+    Case("staff-reply-visibility-unknown", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "visibility": "private"}, fields=("visibility",)),
+    Case("staff-reply-visibility-bool", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "visibility": True}, fields=("visibility",)),
+    Case("staff-reply-11-attachments", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "attachments": [PDF] * 11}, fields=("attachments",)),
+    Case("staff-reply-attachment-bad-mime", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "attachments": _attach(mime_type="text/html")},
+         fields=("attachments.1.mime_type",)),
+    Case("staff-reply-attachment-negative-size", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "attachments": _attach(size_bytes=-5)},
+         fields=("attachments.1.size_bytes",)),
+    Case("staff-reply-attachment-broken-ipv6", "POST", STAFF_REPLY, "agent", 422,
+         json={"body": "x", "attachments": _attach(url="https://[::1/x")},
+         fields=("attachments.1.url",)),
+]
+
+# Every single-ticket route, with an id that is not a UUID and one that names no ticket.
+TICKET_ROUTES = [
+    ("detail", "GET", "/api/v1/tickets/{}", "customer", ABSENT, None),
+    ("messages", "GET", "/api/v1/tickets/{}/messages", "customer", ABSENT, None),
+    ("reply", "POST", "/api/v1/tickets/{}/messages", "customer", {"body": "hi"}, None),
+    ("close", "POST", "/api/v1/tickets/{}/close", "customer", ABSENT, None),
+    ("reopen", "POST", "/api/v1/tickets/{}/reopen", "customer", ABSENT, None),
+    ("staff-detail", "GET", "/api/v1/staff/tickets/{}", "agent", ABSENT, None),
+    ("change", "PATCH", "/api/v1/staff/tickets/{}", "agent", {"priority": "high"}, VERSION_1),
+    ("assign", "POST", "/api/v1/staff/tickets/{}/assign", "agent", {"mode": "self"}, None),
+    ("staff-reply", "POST", "/api/v1/staff/tickets/{}/messages", "agent", {"body": "hi"},
+     None),
+    ("history", "GET", "/api/v1/staff/tickets/{}/history", "agent", ABSENT, None),
+]
+TICKET_PATH_CASES = [
+    Case(f"{name}-{label}", method, path.format(marker), who, 404, json=body,
+         headers=headers)
+    for name, method, path, who, body, headers in TICKET_ROUTES
+    for label, marker in (("malformed-id", "not-a-uuid"), ("unknown-id", RANDOM))
+] + [
+    Case("detail-uuid-with-suffix", "GET", f"{TICKET_PATH}x", "customer", 404),
+    Case("staff-detail-department-id", "GET", f"{STAFF_TICKETS}/{BILLING}", "agent", 404),
+    Case("staff-reply-user-id-as-ticket-id", "POST",
+         f"{STAFF_TICKETS}/{CUSTOMER}/messages", "agent", 404, json={"body": "hi"}),
+]
+
+TICKET_QUERY_CASES = [
+    Case("staff-tickets-status-unknown", "GET", STAFF_TICKETS, "agent", 422,
+         params={"status": "bogus"}, fields=("status",)),
+    Case("staff-tickets-status-one-of-two-unknown", "GET", STAFF_TICKETS, "agent", 422,
+         params={"status": "new,bogus"}, fields=("status",)),
+    Case("staff-tickets-priority-unknown", "GET", STAFF_TICKETS, "agent", 422,
+         params={"priority": "bogus"}, fields=("priority",)),
+    Case("staff-tickets-sort-unknown", "GET", STAFF_TICKETS, "agent", 422,
+         params={"sort": "bogus"}, fields=("sort",)),
+    Case("staff-tickets-created-from-word", "GET", STAFF_TICKETS, "agent", 422,
+         params={"created_from": "yesterday"}, fields=("created_from",)),
+    Case("staff-tickets-created-from-naive", "GET", STAFF_TICKETS, "agent", 422,
+         params={"created_from": "2024-01-01T00:00:00"}, fields=("created_from",)),
+    Case("staff-tickets-created-to-date-only", "GET", STAFF_TICKETS, "agent", 422,
+         params={"created_to": "2024-01-01"}, fields=("created_to",)),
+    Case("staff-tickets-department-malformed", "GET", STAFF_TICKETS, "agent", 422,
+         params={"department_id": "xyz"}, fields=("department_id",)),
+    Case("staff-tickets-team-malformed", "GET", STAFF_TICKETS, "agent", 422,
+         params={"team_id": "xyz"}, fields=("team_id",)),
+    Case("staff-tickets-assignee-malformed", "GET", STAFF_TICKETS, "agent", 422,
+         params={"assignee_id": "you"}, fields=("assignee_id",)),
+    Case("staff-tickets-unassigned-word", "GET", STAFF_TICKETS, "agent", 422,
+         params={"unassigned": "maybe"}, fields=("unassigned",)),
+    Case("staff-tickets-q-201", "GET", STAFF_TICKETS, "agent", 422,
+         params={"q": "x" * 201}, fields=("q",)),
+    Case("staff-tickets-created-cursor-for-priority", "GET", STAFF_TICKETS, "agent", 422,
+         params={"sort": "priority", "cursor": CREATED_CURSOR}, fields=("cursor",)),
+    Case("staff-tickets-priority-cursor-for-created", "GET", STAFF_TICKETS, "agent", 422,
+         params={"sort": "created", "cursor": PRIORITY_CURSOR}, fields=("cursor",)),
+    Case("staff-tickets-created-cursor-for-relevance", "GET", STAFF_TICKETS, "agent", 422,
+         params={"q": "printer", "sort": "relevance", "cursor": CREATED_CURSOR},
+         fields=("cursor",)),
+    Case("tickets-status-unknown", "GET", TICKETS, "customer", 422,
+         params={"status": "bogus"}, fields=("status",)),
+    Case("tickets-sort-unknown", "GET", TICKETS, "customer", 422,
+         params={"sort": "bogus"}, fields=("sort",)),
+    Case("tickets-priority-cursor-for-default-sort", "GET", TICKETS, "customer", 422,
+         params={"cursor": PRIORITY_CURSOR}, fields=("cursor",)),
+    Case("queue-counts-department-malformed", "GET", QUEUE_COUNTS, "agent", 422,
+         params={"department_id": "xyz"}, fields=("department_id",)),
+    Case("queue-counts-unknown-department", "GET", QUEUE_COUNTS, "agent", 404,
+         params={"department_id": RANDOM}),
+    Case("queue-counts-unknown-department-as-admin", "GET", QUEUE_COUNTS, "admin", 404,
+         params={"department_id": RANDOM}),
+]
 # fmt: on
 
-CASES = _shape_cases() + FIELD_CASES + PATH_CASES + QUERY_CASES + ENCODING_CASES
+CASES = (
+    _shape_cases()
+    + FIELD_CASES
+    + PATH_CASES
+    + QUERY_CASES
+    + ENCODING_CASES
+    + TICKET_FIELD_CASES
+    + TICKET_PATH_CASES
+    + TICKET_QUERY_CASES
+)
 
 
 # ------------------------------------------------------------------ the stage
@@ -473,6 +813,7 @@ class Stage:
     callers: dict[str, Person | None]
     ids: dict[str, str]
     engine: sa.Engine | None = None  # for snapshots of a SQL store
+    photo: dict[str, Any] | None = None  # the store as the last case left it
 
     def fill(self, value: Any) -> Any:
         """``value`` with every marker replaced by its id (in strings, lists and dicts)."""
@@ -487,7 +828,8 @@ class Stage:
     def send(self, case: Case) -> falcon.testing.Result:
         caller = self.callers[case.who]
         headers = dict(caller.headers) if caller else {}
-        kwargs: dict[str, Any] = {"params": case.params}
+        headers |= {name: self.fill(value) for name, value in (case.headers or {}).items()}
+        kwargs: dict[str, Any] = {"params": self.fill(case.params)}
         if case.raw is not None:
             headers["Content-Type"] = case.content_type
             kwargs["body"] = case.raw
@@ -500,14 +842,24 @@ class Stage:
     def snapshot(self, ignore: frozenset[str] = frozenset()) -> dict[str, Any]:
         return snapshot(self.desk, ignore, self.engine)
 
+    @property
+    def backend(self) -> str:
+        """memory, sqlite or postgres."""
+        url = self.desk.services.settings.database_url
+        if url.startswith("memory:"):
+            return "memory"
+        return "sqlite" if url.startswith("sqlite") else "postgres"
+
     def close(self) -> None:
         if self.engine is not None:
             self.engine.dispose()
 
 
 def build_stage(desk: Helpdesk) -> Stage:
-    """Departments Billing (teams Refunds, Invoices; an agent), Sales (team Tier 1) and a
-    deactivated one, Closed; an administrator, and a customer registered as TAKEN_EMAIL."""
+    """Departments Billing (teams Refunds, Invoices; an agent), Sales (team Tier 1; an agent)
+    and a deactivated one, Closed; an administrator, and a customer registered as
+    TAKEN_EMAIL with three tickets: a new one routed to Billing, a closed one, and one
+    routed nowhere."""
     billing = desk.department("Billing")
     sales = desk.department("Sales")
     closed = desk.department("Closed")
@@ -522,6 +874,21 @@ def build_stage(desk: Helpdesk) -> Stage:
         Register(email=TAKEN_EMAIL, password=PASSWORD, display_name="Taken")
     )
     customer = desk.person(TAKEN_EMAIL)
+    sales_agent = desk.staff("agent", sales, tier1)
+
+    def open_ticket(department_id: str | None) -> dict[str, Any]:
+        body = {"subject": "Printer", "description": "It jams.", "department_id": department_id}
+        result = desk.post("/api/v1/tickets", customer, json=body)
+        assert result.status_code == 201, result.text
+        ticket: dict[str, Any] = result.json
+        return ticket
+
+    ticket = open_ticket(billing)
+    assert (ticket["version"], ticket["assignee"]) == (1, None)
+    done = open_ticket(billing)["id"]
+    closed_done = desk.post(f"/api/v1/tickets/{done}/close", customer)
+    assert closed_done.status_code == 200, closed_done.text
+    loose = open_ticket(None)["id"]
     ids = {
         BILLING: billing,
         SALES: sales,
@@ -532,10 +899,17 @@ def build_stage(desk: Helpdesk) -> Stage:
         AGENT: agent.id,
         CUSTOMER: customer.id,
         RANDOM: str(uuid.uuid4()),
+        TICKET: ticket["id"],
+        DONE: done,
+        DONE_VERSION: str(closed_done.json["version"]),
+        LOOSE: loose,
+        SALES_AGENT: sales_agent.id,
+        ADMIN_ID: admin.id,
     }
     url = desk.services.settings.database_url
     engine = None if url.startswith("memory:") else sa.create_engine(url, pool_size=1)
-    return Stage(desk, {"anonymous": None, "customer": customer, "admin": admin}, ids, engine)
+    callers = {"anonymous": None, "customer": customer, "agent": agent, "admin": admin}
+    return Stage(desk, callers, ids, engine)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -582,15 +956,25 @@ def assert_refused(result: falcon.testing.Result, case: Case) -> None:
 
 def refused_without_change(stage: Stage, case: Case) -> None:
     ignore = frozenset({"rate_limit_events"}) if case.counts_as_failed_login else frozenset()
-    before = stage.snapshot(ignore)
-    assert_refused(stage.send(case), case)
-    assert stage.snapshot(ignore) == before, "a refused request changed the store"
+    # Only the cases touch a stage, so the photo taken after one case is the store before
+    # the next: one photograph per case instead of two.
+    before = stage.photo if stage.photo is not None and not ignore else stage.snapshot(ignore)
+    stage.photo = None  # until this case is photographed after itself
+    result = stage.send(case)
+    after = stage.snapshot(ignore)
+    stage.photo = None if ignore else after
+    assert_refused(result, case)
+    assert after == before, "a refused request changed the store"
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_bad_input_is_refused_precisely_and_changes_nothing(
-    shared_stage: Stage, case: Case
+    shared_stage: Stage, case: Case, request: pytest.FixtureRequest
 ) -> None:
+    if case.bug and shared_stage.backend in case.bug_on:
+        # A known bug may change the shared store: harmless, as every case photographs it
+        # before and after itself.
+        request.applymarker(pytest.mark.xfail(strict=True, reason=case.bug))
     refused_without_change(shared_stage, case)
 
 
@@ -618,6 +1002,44 @@ def test_the_cases_cover_every_route_with_a_body_or_query() -> None:
         assert (method, path) in touched
     assert {path for _, path, _ in LISTS} <= {path for _, path in touched}
     assert len({case.id for case in CASES}) == len(CASES), "case ids must be unique"
+
+
+def test_the_cases_cover_every_ticket_route() -> None:
+    """Every documented ticket route has cases: its single-ticket ids, body or query."""
+    documented = {
+        (method.upper(), path)
+        for path, item in openapi_document()["paths"].items()
+        if "/tickets" in path or "/queue-counts" in path
+        for method in item
+        if method in {"get", "post", "patch", "put", "delete"}
+    }
+    by_id = {(m, p.format("{ticket_id}")) for _, m, p, _, _, _ in TICKET_ROUTES}
+    touched = {(case.method, case.path) for case in CASES}
+    assert documented <= by_id | touched, sorted(documented - by_id - touched)
+
+
+# Timestamps that are valid ISO 8601 with an offset, but whose UTC equivalent falls outside
+# the years 1-9999: an answer (all tickets, none, or a 422 naming the parameter), never a 500.
+EDGE_OF_THE_CALENDAR = {
+    "created-from-year-1": {"created_from": "0001-01-01T00:00:00+14:00"},
+    "created-to-year-9999": {"created_to": "9999-12-31T23:59:59-14:00"},
+    "cursor-year-1": {
+        "sort": "created",
+        "cursor": encode_cursor(["0001-01-01T00:00:00+14:00", str(uuid.UUID(int=1))]),
+    },
+}
+
+
+@pytest.mark.parametrize("params", EDGE_OF_THE_CALENDAR.values(), ids=EDGE_OF_THE_CALENDAR)
+def test_timestamps_at_the_edge_of_the_calendar_are_answered(
+    shared_stage: Stage, params: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    shared_stage.photo = None  # not a refusal case: photograph afresh
+    before = shared_stage.snapshot()
+    result = shared_stage.desk.get(STAFF_TICKETS, shared_stage.callers["agent"], params=params)
+    assert result.status_code == 422, result.text  # no store can hold such a time
+    assert {e["field"] for e in result.json["errors"]} <= set(params), result.text
+    assert shared_stage.snapshot() == before
 
 
 # ------------------------------------------------------------------ a reset token in hand

@@ -1,4 +1,4 @@
-"""Who may call what: every route of identity and organization, as every kind of caller.
+"""Who may call what: every route of identity, organization and tickets, as every caller.
 
 The table below is the whole access policy of the HTTP API in one place. Each row is a
 documented route and method; each column a kind of caller; each cell the exact status the
@@ -9,6 +9,11 @@ session it was called with).
 Callers: nobody (no token), a customer, an agent, a lead, an administrator, and an agent
 whose account was deactivated after they logged in (their token must be refused wherever a
 token is needed, and must not matter where none is).
+
+The ticket rows check role rules, not scope: a customer calls the customer routes on a ticket
+of their own, staff call the staff routes on a ticket of the agent's and lead's department
+(tests/http/test_ticket_scope.py checks scope). Customer routes are for customers only, staff
+routes for staff only: the other side gets 403 whatever the ticket.
 """
 
 from __future__ import annotations
@@ -50,6 +55,32 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST",  "/api/v1/admin/staff"):                    (401,  403, 403,  403, 201,  401),
     ("GET",   "/api/v1/admin/staff/{staff_id}"):         (401,  403, 403,  403, 200,  401),
     ("PATCH", "/api/v1/admin/staff/{staff_id}"):         (401,  403, 403,  403, 200,  401),
+    # ---- tickets: the customer routes
+    ("GET",   "/api/v1/tickets"):                        (401,  200, 403,  403, 403,  401),
+    ("POST",  "/api/v1/tickets"):                        (401,  201, 403,  403, 403,  401),
+    ("GET",   "/api/v1/tickets/{ticket_id}"):            (401,  200, 403,  403, 403,  401),
+    ("GET",   "/api/v1/tickets/{ticket_id}/messages"):   (401,  200, 403,  403, 403,  401),
+    ("POST",  "/api/v1/tickets/{ticket_id}/messages"):   (401,  201, 403,  403, 403,  401),
+    ("POST",  "/api/v1/tickets/{ticket_id}/close"):      (401,  200, 403,  403, 403,  401),
+    ("POST",  "/api/v1/tickets/{ticket_id}/reopen"):     (401,  200, 403,  403, 403,  401),
+    # ---- tickets: the staff routes
+    ("GET",   "/api/v1/staff/tickets"):                  (401,  403, 200,  200, 200,  401),
+    ("GET",   "/api/v1/staff/tickets/{ticket_id}"):      (401,  403, 200,  200, 200,  401),
+    ("PATCH", "/api/v1/staff/tickets/{ticket_id}"):      (401,  403, 200,  200, 200,  401),
+    ("POST",  "/api/v1/staff/tickets/{ticket_id}/assign"): (401, 403, 403, 200, 200,  401),
+    ("POST",  "/api/v1/staff/tickets/{ticket_id}/messages"): (401, 403, 201, 201, 201, 401),
+    ("GET",   "/api/v1/staff/tickets/{ticket_id}/history"): (401, 403, 200, 200, 200,  401),
+    ("GET",   "/api/v1/staff/queue-counts"):             (401,  403, 200,  200, 200,  401),
+}
+
+# Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
+# administrators hand it to an agent, a team, or the round robin.
+#  mode            anon  cust agent lead admin deact
+ASSIGN_MODES: dict[str, tuple[int, ...]] = {
+    "self":        (401,  403, 200,  200, 200,  401),
+    "agent":       (401,  403, 403,  200, 200,  401),
+    "team":        (401,  403, 403,  200, 200,  401),
+    "auto":        (401,  403, 403,  200, 200,  401),
 }
 # fmt: on
 
@@ -60,13 +91,23 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
 
 @attrs.frozen
 class World:
-    """A fresh helpdesk with one department, one team, an agent to act on, and the caller."""
+    """A fresh helpdesk with one department, one team, an agent to act on, and the caller;
+    a customer (the caller, when the caller is one) with a new ticket routed to the
+    department, which the agent (in the team) and the lead of the column work in."""
 
     desk: Helpdesk
     department_id: str
     team_id: str
     colleague: Person
     actor: Person | None
+    requester: Person
+    ticket_id: str
+
+    def closed_ticket(self) -> str:
+        """The ticket, closed by its requester first (so that it can be reopened)."""
+        result = self.desk.post(f"/api/v1/tickets/{self.ticket_id}/close", self.requester)
+        assert result.status_code == 200, result.text
+        return self.ticket_id
 
 
 def _unique(prefix: str) -> str:
@@ -144,6 +185,66 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/api/v1/admin/staff/{w.colleague.id}",
         {"role": "lead"},
     ),
+    # ---- tickets
+    ("GET", "/api/v1/tickets"): lambda w: ("/api/v1/tickets", None),
+    ("POST", "/api/v1/tickets"): lambda w: (
+        "/api/v1/tickets",
+        {"subject": "Printer", "description": "It is on fire.", "department_id": w.department_id},
+    ),
+    ("GET", "/api/v1/tickets/{ticket_id}"): lambda w: (f"/api/v1/tickets/{w.ticket_id}", None),
+    ("GET", "/api/v1/tickets/{ticket_id}/messages"): lambda w: (
+        f"/api/v1/tickets/{w.ticket_id}/messages",
+        None,
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/messages"): lambda w: (
+        f"/api/v1/tickets/{w.ticket_id}/messages",
+        {"body": "Any news?"},
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/close"): lambda w: (
+        f"/api/v1/tickets/{w.ticket_id}/close",
+        None,
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/reopen"): lambda w: (
+        f"/api/v1/tickets/{w.closed_ticket()}/reopen",
+        None,
+    ),
+    ("GET", "/api/v1/staff/tickets"): lambda w: ("/api/v1/staff/tickets", None),
+    ("GET", "/api/v1/staff/tickets/{ticket_id}"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}",
+        {"priority": "high"},
+    ),
+    ("POST", "/api/v1/staff/tickets/{ticket_id}/assign"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}/assign",
+        {"mode": "agent", "agent_id": w.colleague.id},
+    ),
+    ("POST", "/api/v1/staff/tickets/{ticket_id}/messages"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}/messages",
+        {"body": "We are on it.", "visibility": "public"},
+    ),
+    ("GET", "/api/v1/staff/tickets/{ticket_id}/history"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}/history",
+        None,
+    ),
+    ("GET", "/api/v1/staff/queue-counts"): lambda w: (
+        f"/api/v1/staff/queue-counts?department_id={w.department_id}",
+        None,
+    ),
+}
+
+# Headers a well-formed request of the row carries besides the caller's token.
+EXTRA_HEADERS: dict[tuple[str, str], dict[str, str]] = {
+    ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): {"If-Match": '"1"'},  # the version seen
+}
+
+ASSIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "self": lambda w: {"mode": "self"},
+    "agent": lambda w: {"mode": "agent", "agent_id": w.colleague.id},
+    "team": lambda w: {"mode": "team", "team_id": w.team_id},
+    "auto": lambda w: {"mode": "auto"},
 }
 
 
@@ -171,7 +272,14 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     team_id = desk.team(department_id)
     colleague = desk.staff("agent", department_id, team_id)
     actor = _actor(desk, request.param, department_id, team_id)
-    yield World(desk, department_id, team_id, colleague, actor)
+    requester = actor if request.param == "customer" and actor else desk.customer()
+    opened = desk.post(
+        "/api/v1/tickets",
+        requester,
+        json={"subject": "Invoice", "description": "Twice.", "department_id": department_id},
+    )
+    assert opened.status_code == 201, opened.text
+    yield World(desk, department_id, team_id, colleague, actor, requester, opened.json["id"])
     services.close()
 
 
@@ -188,16 +296,50 @@ def test_each_caller_gets_exactly_the_status_in_the_table(
     world: World, method: str, path: str, status: int
 ) -> None:
     concrete, body = REQUESTS[(method, path)](world)
-    headers = world.actor.headers if world.actor else None
+    headers = dict(world.actor.headers) if world.actor else {}
+    headers |= EXTRA_HEADERS.get((method, path), {})
     kwargs: dict[str, Any] = {"headers": headers}
     if body is not None:
         kwargs["json"] = body
     result = world.desk.client.simulate_request(method, concrete, **kwargs)
+    assert_status(result, status)
+
+
+def assert_status(result: Any, status: int) -> None:
     assert result.status_code == status, result.text
     if status >= 400:
         assert result.headers["content-type"] == "application/problem+json"
     if status == 401:
         assert result.headers["www-authenticate"].startswith("Bearer")
+
+
+def _assign_cells() -> list[Any]:
+    return [
+        pytest.param(mode, status, actor, id=f"assign {mode} as {actor}")
+        for mode, statuses in ASSIGN_MODES.items()
+        for actor, status in zip(ACTORS, statuses, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(("mode", "status", "world"), _assign_cells(), indirect=["world"])
+def test_each_caller_may_assign_exactly_as_the_table_says(
+    world: World, mode: str, status: int
+) -> None:
+    url = f"/api/v1/staff/tickets/{world.ticket_id}/assign"
+    result = world.desk.post(url, world.actor, json=ASSIGN_BODIES[mode](world))
+    assert_status(result, status)
+    if status == 200:
+        expected = {
+            "self": world.actor.id if world.actor else None,
+            "agent": world.colleague.id,
+            "team": None,
+        }
+        if mode in expected:
+            assert (result.json["assignee"] or {}).get("id") == expected[mode]
+        else:  # the round robin picks one of the department's active agents
+            assert result.json["assignee"]["id"] in {world.colleague.id, world.actor.id}
+        if mode == "team":
+            assert result.json["team"]["id"] == world.team_id
 
 
 def test_the_deactivated_caller_really_held_a_working_token() -> None:

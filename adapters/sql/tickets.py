@@ -1,0 +1,676 @@
+"""SQL ticket repositories: tickets, messages, history, attachments, idempotency records.
+
+The conventions of ``adapters.sql.repositories`` hold here too: each repository takes the
+transaction's Connection, writes that can break a constraint run in a SAVEPOINT and become
+Conflict naming the broken rule, rows are mapped by explicit ``_x_from_row`` functions, and an
+update names the version it read (StaleVersion otherwise).
+
+Text search reads ``ticket_search``: one document per ticket, the words of its subject,
+description and messages, lower-cased and separated by single spaces (``search_text``). The
+repositories keep it; the dialect indexes it (migration 0002): PostgreSQL matches a generated
+tsvector ('simple' configuration, GIN index) and ranks with ts_rank, SQLite matches a
+contentless FTS5 table (rowid = ticket number) and ranks with bm25. Because the document holds
+only those words, both engines (and the memory store) split it into the same words.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.sql.repositories import SqlCounterRepository, _exists, _refused_as_conflict, _stale
+from adapters.sql.tables import (
+    UTCDateTime,
+    attachment_references,
+    departments,
+    idempotency_keys,
+    staff_members,
+    teams,
+    ticket_history,
+    ticket_messages,
+    ticket_number_seq,
+    ticket_search,
+    tickets,
+    users,
+)
+from helpdesk_core.domain.entities import (
+    AttachmentReference,
+    HistoryEntry,
+    Ticket,
+    TicketMessage,
+)
+from helpdesk_core.domain.values import (
+    MessageVisibility,
+    TicketPriority,
+    TicketStatus,
+)
+from helpdesk_core.ports.tickets import (
+    IdempotencyRecord,
+    QueueCounts,
+    TicketPage,
+    TicketQuery,
+    TicketSort,
+    sort_key,
+)
+
+# ---------------------------------------------------------------- the search document
+
+# A word: a run of letters and digits ("_" separates, as in both engines' tokenizers).
+_WORD = re.compile(r"[^\W_]+")
+
+# Characters of a search document; later words are not searchable. A tsvector takes at most
+# about 6 bytes per character (distinct one-letter words), so PostgreSQL's 1 MB limit, which
+# would otherwise refuse a message of a long conversation, is never reached.
+SEARCH_DOCUMENT_MAX = 150_000
+
+# PostgreSQL: a text search with at most this many matches starts from the GIN index; with
+# more, the planner may walk an order's index instead (it soon finds a page of matches).
+FEW_MATCHES = 1000
+
+TICKET_NUMBER_COUNTER = "ticket-number"  # SQLite and memory; PostgreSQL uses a sequence
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+def search_words(text: str) -> list[str]:
+    """The words of ``text`` as the search sees them: lower-cased runs of letters and digits."""
+    return _WORD.findall(text.lower())
+
+
+def search_text(text: str) -> str:
+    """``text`` as a search document holds it: its words, separated by single spaces."""
+    return " ".join(search_words(text))
+
+
+def new_search_document(ticket: Ticket) -> str:
+    """The search document of a ticket that has no messages yet."""
+    return f"{search_text(ticket.subject)} {search_text(ticket.description)}"[:SEARCH_DOCUMENT_MAX]
+
+
+# ---------------------------------------------------------------- tickets
+
+
+def _ticket_from_row(row: Any) -> Ticket:
+    return Ticket(
+        id=row.id,
+        number=row.number,
+        subject=row.subject,
+        description=row.description,
+        requester_id=row.requester_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status=TicketStatus(row.status),
+        priority=TicketPriority(row.priority),
+        department_id=row.department_id,
+        team_id=row.team_id,
+        assignee_id=row.assignee_id,
+        closed_at=row.closed_at,
+        version=row.version,
+    )
+
+
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    """What an update may change: the opening fields are written once, by ``add``."""
+    return {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "department_id": ticket.department_id,
+        "team_id": ticket.team_id,
+        "assignee_id": ticket.assignee_id,
+        "updated_at": ticket.updated_at,
+        "closed_at": ticket.closed_at,
+        "version": ticket.version,
+    }
+
+
+# The priority's rank (TicketPriority.rank) in SQL, for the priority orders.
+_PRIORITY_RANK = sa.case(
+    {priority.value: priority.rank for priority in TicketPriority},
+    value=tickets.c.priority,
+)
+
+# Where the dialects keep their full-text index (made by the migration, outside the metadata).
+_PG_SEARCH = sa.table("ticket_search", sa.column("ticket_id", sa.Uuid()), sa.column("document_tsv"))
+_SQLITE_SEARCH = sa.table("ticket_search_fts", sa.column("rowid", sa.BigInteger()))
+_SQLITE_SEARCH_NAME: sa.ColumnClause[Any] = sa.literal_column("ticket_search_fts")
+
+
+def _scope(query: TicketQuery) -> sa.ColumnElement[bool] | None:
+    scope = query.visible_departments
+    if scope is None:
+        return None
+    if query.department_id is not None:  # one department asked for: in scope, or nothing
+        return None if query.department_id in scope else sa.false()
+    routed = sorted({d for d in scope if d is not None})
+    parts: list[sa.ColumnElement[bool]] = []
+    if len(routed) == 1:
+        parts.append(tickets.c.department_id == routed[0])
+    elif routed:
+        parts.append(tickets.c.department_id.in_(routed))
+    if None in scope:
+        parts.append(tickets.c.department_id.is_(None))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def _any_of(column: sa.Column[Any], values: frozenset[Any]) -> sa.ColumnElement[bool]:
+    ordered = sorted(values)
+    return column == ordered[0] if len(ordered) == 1 else column.in_(ordered)
+
+
+def _filters(query: TicketQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    scope = _scope(query)
+    if scope is not None:
+        conditions.append(scope)
+    if query.requester_id is not None:
+        conditions.append(tickets.c.requester_id == query.requester_id)
+    if query.statuses:
+        conditions.append(_any_of(tickets.c.status, query.statuses))
+    if query.priorities:
+        conditions.append(_any_of(tickets.c.priority, query.priorities))
+    if query.department_id is not None:
+        conditions.append(tickets.c.department_id == query.department_id)
+    if query.team_id is not None:
+        conditions.append(tickets.c.team_id == query.team_id)
+    if query.assignee_id is not None:
+        conditions.append(tickets.c.assignee_id == query.assignee_id)
+    if query.unassigned:
+        conditions.append(tickets.c.assignee_id.is_(None))
+    if query.created_from is not None:
+        conditions.append(tickets.c.created_at >= query.created_from)
+    if query.created_to is not None:
+        conditions.append(tickets.c.created_at < query.created_to)
+    return conditions
+
+
+def _effective_sort(query: TicketQuery, words: Sequence[str]) -> TicketSort:
+    if query.sort is TicketSort.RELEVANCE and not words:
+        return TicketSort.CREATED_DESC
+    return query.sort
+
+
+def _keyset(
+    sort: TicketSort, cost: sa.ColumnElement[Any] | None
+) -> tuple[list[sa.ColumnElement[Any]], list[sa.types.TypeEngine[Any]], bool]:
+    """The ordered key columns, the types of ``after``'s parts, and whether descending."""
+    columns: list[sa.ColumnElement[Any]]
+    types: list[sa.types.TypeEngine[Any]]
+    if sort in {TicketSort.CREATED, TicketSort.CREATED_DESC}:
+        columns, types = [tickets.c.created_at, tickets.c.id], [UTCDateTime(), sa.Uuid()]
+    elif sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
+        columns, types = [tickets.c.updated_at, tickets.c.id], [UTCDateTime(), sa.Uuid()]
+    elif sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        columns = [_PRIORITY_RANK, tickets.c.created_at, tickets.c.id]
+        types = [sa.Integer(), UTCDateTime(), sa.Uuid()]
+    else:
+        assert cost is not None
+        columns, types = [cost, tickets.c.id], [sa.Double(), sa.Uuid()]
+    return columns, types, sort.value.startswith("-")
+
+
+def _after_values(after: Sequence[Any], types: Sequence[sa.types.TypeEngine[Any]]) -> list[Any]:
+    """The cursor's parts as the values they stand for (ISO strings become datetimes)."""
+    values: list[Any] = []
+    for part, type_ in zip(after, types, strict=True):
+        if isinstance(type_, UTCDateTime):
+            values.append(datetime.fromisoformat(part))
+        elif isinstance(type_, sa.Uuid):
+            values.append(uuid.UUID(str(part)))
+        elif isinstance(type_, sa.Double):
+            values.append(float(part))
+        else:
+            values.append(int(part))
+    return values
+
+
+def _pg_tsquery(words: Sequence[str]) -> sa.ColumnElement[Any]:
+    return sa.func.plainto_tsquery(
+        sa.literal_column("'simple'::regconfig"), sa.bindparam("q", " ".join(words))
+    )
+
+
+def search_probe_query(text: str) -> sa.Select[Any]:
+    """PostgreSQL: how many tickets match ``text``, counted up to ``FEW_MATCHES + 1``."""
+    tsquery = _pg_tsquery(search_words(text))
+    found = (
+        sa.select(sa.literal(1))
+        .where(_PG_SEARCH.c.document_tsv.op("@@")(tsquery))
+        .limit(FEW_MATCHES + 1)
+        .subquery("found")
+    )
+    return sa.select(sa.func.count()).select_from(found)
+
+
+def _search_matches(words: Sequence[str], dialect: str, few_matches: bool) -> sa.FromClause:
+    """(key, cost) of the matching tickets: ticket_id on PostgreSQL, number on SQLite."""
+    if dialect == "postgresql":
+        tsquery = _pg_tsquery(words)
+        # ts_rank is a real; as a double it compares exactly with the cursor's float.
+        cost = sa.cast(-sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double())
+        matches = sa.select(_PG_SEARCH.c.ticket_id.label("key"), cost.label("cost")).where(
+            _PG_SEARCH.c.document_tsv.op("@@")(tsquery)
+        )
+        if few_matches:
+            # A fence: read the few matches from the GIN index, then their tickets. Unfenced,
+            # the planner may walk an order's index probing every ticket, as its estimate
+            # ignores how rarely (or never) the words occur together.
+            return matches.cte("matches").prefix_with("MATERIALIZED")
+        return matches.subquery("matches")
+    phrase = " ".join(f'"{word}"' for word in words)  # quoted: never FTS5 syntax
+    return (
+        sa.select(
+            _SQLITE_SEARCH.c.rowid.label("key"),
+            sa.cast(sa.func.bm25(_SQLITE_SEARCH_NAME), sa.Double()).label("cost"),
+        )
+        .where(_SQLITE_SEARCH_NAME.op("MATCH")(sa.bindparam("q", phrase)))
+        .subquery("matches")
+    )
+
+
+def ticket_list_query(
+    query: TicketQuery, dialect: str, *, few_matches: bool = False
+) -> sa.Select[Any]:
+    """The SELECT behind ``TicketRepository.list`` on ``dialect`` ("postgresql" or "sqlite").
+
+    It asks for ``limit + 1`` rows (one more tells whether a next page exists); with text it
+    also returns ``search_cost``, lower for a better match. ``few_matches`` (PostgreSQL, with
+    text): the text matches at most FEW_MATCHES tickets (``search_probe_query`` tells), so the
+    query starts from the full-text index. Public so that the query-plan tests EXPLAIN
+    exactly what the repository runs.
+    """
+    words = search_words(query.text or "")
+    statement = sa.select(tickets)
+    cost: sa.ColumnElement[Any] | None = None
+    if words:
+        matches = _search_matches(words, dialect, few_matches)
+        cost = matches.c.cost
+        key = tickets.c.id if dialect == "postgresql" else tickets.c.number
+        statement = statement.add_columns(cost.label("search_cost")).join(
+            matches, matches.c.key == key
+        )
+    sort = _effective_sort(query, words)
+    columns, types, descending = _keyset(sort, cost)
+    statement = statement.where(*_filters(query))
+    if query.after is not None:
+        after = sa.tuple_(
+            *(
+                sa.literal(value, type_)
+                for value, type_ in zip(_after_values(query.after, types), types, strict=True)
+            )
+        )
+        position = sa.tuple_(*columns)
+        statement = statement.where(position < after if descending else position > after)
+    order = [column.desc() if descending else column.asc() for column in columns]
+    return statement.order_by(*order).limit(query.limit + 1)
+
+
+def _page(rows: Sequence[Any], query: TicketQuery) -> TicketPage:
+    items = tuple(_ticket_from_row(row) for row in rows[: query.limit])
+    if len(rows) <= query.limit or not items:
+        return TicketPage(items, None)
+    last = rows[query.limit - 1]
+    sort = _effective_sort(query, search_words(query.text or ""))
+    if sort is TicketSort.RELEVANCE:
+        return TicketPage(items, (float(last.search_cost), str(last.id)))
+    return TicketPage(items, sort_key(items[-1], sort))
+
+
+class SqlTicketRepository:
+    """Tickets and their search documents; numbers from a sequence (PostgreSQL) or counter."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def next_number(self) -> int:
+        if self._connection.dialect.name == "postgresql":
+            # No row lock held until commit: concurrent openings do not wait for each other.
+            number = self._connection.execute(sa.select(ticket_number_seq.next_value()))
+            return int(number.scalar_one())
+        return SqlCounterRepository(self._connection).next_value(TICKET_NUMBER_COUNTER)
+
+    def add(self, ticket: Ticket) -> None:
+        insert = sa.insert(tickets).values(
+            id=ticket.id,
+            number=ticket.number,
+            subject=ticket.subject,
+            description=ticket.description,
+            requester_id=ticket.requester_id,
+            created_at=ticket.created_at,
+            **_ticket_values(ticket),
+        )
+        document = sa.insert(ticket_search).values(
+            ticket_id=ticket.id, document=new_search_document(ticket)
+        )
+        with _refused_as_conflict(self._connection, partial(self._why_refused, ticket, new=True)):
+            self._connection.execute(insert)
+            self._connection.execute(document)
+
+    def get(self, ticket_id: uuid.UUID) -> Ticket | None:
+        row = self._connection.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).first()
+        return _ticket_from_row(row) if row is not None else None
+
+    def update(self, ticket: Ticket) -> None:
+        statement = (
+            sa.update(tickets)
+            .where(tickets.c.id == ticket.id, tickets.c.version == ticket.version - 1)
+            .values(**_ticket_values(ticket))
+        )
+        explain = partial(self._why_refused, ticket, new=False)
+        with _refused_as_conflict(self._connection, explain):
+            result = self._connection.execute(statement)
+        if result.rowcount != 1:
+            raise _stale("ticket", ticket.version)
+
+    def list(self, query: TicketQuery) -> TicketPage:
+        dialect = self._connection.dialect.name
+        few_matches = False
+        if (
+            dialect == "postgresql"
+            and search_words(query.text or "")
+            and query.sort is not TicketSort.RELEVANCE  # ranks every match anyway
+        ):
+            count = self._connection.execute(search_probe_query(query.text or "")).scalar_one()
+            few_matches = count <= FEW_MATCHES
+        statement = ticket_list_query(query, dialect, few_matches=few_matches)
+        return _page(self._connection.execute(statement).all(), query)
+
+    def queue_counts(self, department_id: uuid.UUID | None) -> QueueCounts:
+        where = (
+            tickets.c.department_id.is_(None)
+            if department_id is None
+            else tickets.c.department_id == department_id
+        )
+        by_status = dict.fromkeys((s.value for s in TicketStatus), 0)
+        statuses = (
+            sa.select(tickets.c.status, sa.func.count()).where(where).group_by(tickets.c.status)
+        )
+        for status, count in self._connection.execute(statuses):
+            by_status[TicketStatus(status).value] = int(count)
+        by_priority = dict.fromkeys((p.value for p in TicketPriority), 0)
+        unassigned = 0
+        by_assignee: dict[str, int] = {}
+        open_work = (
+            sa.select(tickets.c.priority, tickets.c.assignee_id, sa.func.count())
+            .where(where, tickets.c.status.in_(OPEN_STATUSES))
+            .group_by(tickets.c.priority, tickets.c.assignee_id)
+        )
+        for priority, assignee_id, count in self._connection.execute(open_work):
+            by_priority[TicketPriority(priority).value] += count
+            if assignee_id is None:
+                unassigned += count
+            else:
+                by_assignee[str(assignee_id)] = by_assignee.get(str(assignee_id), 0) + count
+        return QueueCounts(
+            by_status=by_status,
+            open_by_priority=by_priority,
+            open_unassigned=unassigned,
+            open_by_assignee=by_assignee,
+        )
+
+    def _why_refused(self, ticket: Ticket, *, new: bool) -> str:
+        connection = self._connection
+        if new and _exists(connection, tickets.c.id, ticket.id):
+            return "a ticket with this id already exists"
+        if new and _exists(connection, tickets.c.number, ticket.number):
+            return f"a ticket numbered {ticket.number} already exists"
+        if new and not _exists(connection, users.c.id, ticket.requester_id):
+            return "no such user"
+        if ticket.department_id is not None and not _exists(
+            connection, departments.c.id, ticket.department_id
+        ):
+            return "no such department"
+        if ticket.team_id is not None:
+            team_department = connection.execute(
+                sa.select(teams.c.department_id).where(teams.c.id == ticket.team_id)
+            ).scalar_one_or_none()
+            if team_department is None:
+                return "no such team"
+            if team_department != ticket.department_id:
+                return "the team belongs to another department"
+        if ticket.assignee_id is not None and not _exists(
+            connection, staff_members.c.user_id, ticket.assignee_id
+        ):
+            return "no such staff member"
+        return "the ticket breaks a rule of the store"
+
+
+# ---------------------------------------------------------------- messages and attachments
+
+
+def _attachment_from_row(row: Any) -> AttachmentReference:
+    return AttachmentReference(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        url=row.url,
+        filename=row.filename,
+        mime_type=row.mime_type,
+        size_bytes=row.size_bytes,
+        checksum=row.checksum,
+        uploaded_by=row.uploaded_by,
+        created_at=row.created_at,
+    )
+
+
+def _message_from_row(row: Any, attachments: tuple[AttachmentReference, ...] = ()) -> TicketMessage:
+    return TicketMessage(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        author_id=row.author_id,
+        body=row.body,
+        visibility=MessageVisibility(row.visibility),
+        created_at=row.created_at,
+        attachments=attachments,
+    )
+
+
+class SqlTicketMessageRepository:
+    """The conversation; adding a message adds its words to the ticket's search document."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add(self, message: TicketMessage) -> None:
+        insert = sa.insert(ticket_messages).values(
+            id=message.id,
+            ticket_id=message.ticket_id,
+            author_id=message.author_id,
+            body=message.body,
+            visibility=message.visibility,
+            created_at=message.created_at,
+        )
+        with _refused_as_conflict(self._connection, partial(self._why_refused, message)):
+            self._connection.execute(insert)
+        words = search_text(message.body)
+        if words:
+            document = ticket_search.c.document
+            self._connection.execute(
+                sa.update(ticket_search)
+                .where(
+                    ticket_search.c.ticket_id == message.ticket_id,
+                    sa.func.length(document) < SEARCH_DOCUMENT_MAX,
+                )
+                .values(document=sa.func.substr(document + " " + words, 1, SEARCH_DOCUMENT_MAX))
+            )
+
+    def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
+        messages = sa.select(ticket_messages).where(ticket_messages.c.ticket_id == ticket_id)
+        if not include_internal:
+            messages = messages.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
+        rows = self._connection.execute(
+            messages.order_by(ticket_messages.c.created_at, ticket_messages.c.id)
+        ).all()
+        if not rows:
+            return []
+        attached: dict[uuid.UUID, list[AttachmentReference]] = {}
+        references = (
+            sa.select(attachment_references)
+            .where(
+                attachment_references.c.ticket_id == ticket_id,
+                attachment_references.c.message_id.is_not(None),
+            )
+            .order_by(attachment_references.c.created_at, attachment_references.c.id)
+        )
+        for row in self._connection.execute(references):
+            attached.setdefault(row.message_id, []).append(_attachment_from_row(row))
+        return [_message_from_row(row, tuple(attached.get(row.id, ()))) for row in rows]
+
+    def _why_refused(self, message: TicketMessage) -> str:
+        connection = self._connection
+        if _exists(connection, ticket_messages.c.id, message.id):
+            return "a message with this id already exists"
+        if not _exists(connection, tickets.c.id, message.ticket_id):
+            return "no such ticket"
+        if not _exists(connection, users.c.id, message.author_id):
+            return "no such user"
+        return "the message breaks a rule of the store"
+
+
+class SqlAttachmentRepository:
+    """References to files stored elsewhere, of a ticket or one of its messages."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add(self, attachment: AttachmentReference) -> None:
+        insert = sa.insert(attachment_references).values(
+            id=attachment.id,
+            ticket_id=attachment.ticket_id,
+            message_id=attachment.message_id,
+            uploaded_by=attachment.uploaded_by,
+            url=attachment.url,
+            filename=attachment.filename,
+            mime_type=attachment.mime_type,
+            size_bytes=attachment.size_bytes,
+            checksum=attachment.checksum,
+            created_at=attachment.created_at,
+        )
+        with _refused_as_conflict(self._connection, partial(self._why_refused, attachment)):
+            self._connection.execute(insert)
+
+    def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
+        query = (
+            sa.select(attachment_references)
+            .where(attachment_references.c.ticket_id == ticket_id)
+            .order_by(attachment_references.c.created_at, attachment_references.c.id)
+        )
+        return [_attachment_from_row(row) for row in self._connection.execute(query)]
+
+    def _why_refused(self, attachment: AttachmentReference) -> str:
+        connection = self._connection
+        if _exists(connection, attachment_references.c.id, attachment.id):
+            return "an attachment with this id already exists"
+        if not _exists(connection, tickets.c.id, attachment.ticket_id):
+            return "no such ticket"
+        if attachment.message_id is not None and not _exists(
+            connection, ticket_messages.c.id, attachment.message_id
+        ):
+            return "no such message"
+        if not _exists(connection, users.c.id, attachment.uploaded_by):
+            return "no such user"
+        return "the attachment breaks a rule of the store"
+
+
+# ---------------------------------------------------------------- history
+
+
+def _history_from_row(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        actor_id=row.actor_id,
+        field=row.field,
+        old_value=row.old_value,
+        new_value=row.new_value,
+        created_at=row.created_at,
+    )
+
+
+class SqlTicketHistoryRepository:
+    """One row per changed field."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add(self, entry: HistoryEntry) -> None:
+        insert = sa.insert(ticket_history).values(
+            id=entry.id,
+            ticket_id=entry.ticket_id,
+            actor_id=entry.actor_id,
+            field=entry.field,
+            old_value=entry.old_value,
+            new_value=entry.new_value,
+            created_at=entry.created_at,
+        )
+        with _refused_as_conflict(self._connection, partial(self._why_refused, entry)):
+            self._connection.execute(insert)
+
+    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
+        query = (
+            sa.select(ticket_history)
+            .where(ticket_history.c.ticket_id == ticket_id)
+            .order_by(ticket_history.c.created_at, ticket_history.c.id)
+        )
+        return [_history_from_row(row) for row in self._connection.execute(query)]
+
+    def _why_refused(self, entry: HistoryEntry) -> str:
+        connection = self._connection
+        if _exists(connection, ticket_history.c.id, entry.id):
+            return "a history entry with this id already exists"
+        if not _exists(connection, tickets.c.id, entry.ticket_id):
+            return "no such ticket"
+        if entry.actor_id is not None and not _exists(connection, users.c.id, entry.actor_id):
+            return "no such user"
+        return "the history entry breaks a rule of the store"
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def _idempotency_from_row(row: Any) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        user_id=row.user_id,
+        key=row.key,
+        fingerprint=row.fingerprint,
+        ticket_id=row.ticket_id,
+        created_at=row.created_at,
+    )
+
+
+class SqlIdempotencyRepository:
+    """Records by (user, key), the primary key: a second use of a key is refused."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def get(self, user_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
+        query = sa.select(idempotency_keys).where(
+            idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+        )
+        row = self._connection.execute(query).first()
+        return _idempotency_from_row(row) if row is not None else None
+
+    def add(self, record: IdempotencyRecord) -> None:
+        insert = sa.insert(idempotency_keys).values(
+            user_id=record.user_id,
+            key=record.key,
+            fingerprint=record.fingerprint,
+            ticket_id=record.ticket_id,
+            created_at=record.created_at,
+        )
+        with _refused_as_conflict(self._connection, partial(self._why_refused, record)):
+            self._connection.execute(insert)
+
+    def _why_refused(self, record: IdempotencyRecord) -> str:
+        if self.get(record.user_id, record.key) is not None:
+            return "this Idempotency-Key was already used"
+        if not _exists(self._connection, users.c.id, record.user_id):
+            return "no such user"
+        if not _exists(self._connection, tickets.c.id, record.ticket_id):
+            return "no such ticket"
+        return "the idempotency record breaks a rule of the store"

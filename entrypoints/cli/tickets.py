@@ -1,0 +1,561 @@
+"""``helpdesk tickets list|show``: read the ticket queue from the terminal.
+
+The operator at the terminal acts as ``SYSTEM_OPERATOR`` (an administrator: every ticket,
+internal notes included), through the same use cases as ``/api/v1/staff/tickets``. Lists are
+keyset-paged like the API: a page ends with ``next: --cursor C`` when there are more, and the
+cursor is the API's (``entrypoints.http.pagination``), so the two can be mixed.
+
+Bad input (an unknown status, a malformed date or cursor, a limit above
+``HELPDESK_PAGE_SIZE_MAX``) exits 2 with one line; a refusal of the core exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+# The name resolution and service plumbing of the organization commands, shared rather than
+# copied (they are private to admin.py; see the module docstring there for their rules).
+from entrypoints.cli.admin import (
+    _as_uuid,
+    _department,
+    _department_names,
+    _services,
+    _staff,
+    _team_in,
+    _team_names,
+    _timestamp,
+    json_option,
+)
+from entrypoints.cli.main import CliState, cli_errors, emit, fail
+from entrypoints.http.pagination import decode_cursor, encode_cursor
+from helpdesk_core.domain.entities import (
+    AttachmentReference,
+    HistoryEntry,
+    Ticket,
+    TicketMessage,
+)
+from helpdesk_core.domain.errors import NotFound, ValidationFailed
+from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
+from helpdesk_core.ports.tickets import TicketQuery, TicketSort
+from helpdesk_core.usecases.org import OrgService
+from helpdesk_core.usecases.tickets import TicketDetail, TicketService
+
+STATUSES = tuple(s.value for s in TicketStatus)
+PRIORITIES = tuple(p.value for p in TicketPriority)
+SORTS = tuple(s.value for s in TicketSort)
+LIST_COLUMNS = (
+    "number",
+    "id",
+    "status",
+    "priority",
+    "department",
+    "assignee",
+    "subject",
+    "created",
+)
+SUBJECT_WIDTH = 48
+_NUMBER = re.compile(r"^#?\s*(\d{1,12})$")
+
+
+# ---------------------------------------------------------------- parsing (exit 2 when bad)
+
+
+def _choices(values: Sequence[str], allowed: Sequence[str], option: str) -> list[str]:
+    """Each value (repeatable, or comma-separated) lower-cased and known, or exit 2."""
+    chosen: list[str] = []
+    for raw in values:
+        for part in raw.split(","):
+            value = part.strip().lower()
+            if not value:
+                continue
+            if value not in allowed:
+                fail(f"{option}: {part.strip()!r} is not one of {', '.join(allowed)}", 2)
+            chosen.append(value)
+    return chosen
+
+
+def _moment(raw: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or timestamp; a date is midnight UTC, a timestamp without an offset
+    is UTC."""
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        fail(
+            f"{option}: {raw!r} is not an ISO 8601 date or timestamp "
+            "(e.g. 2024-05-01 or 2024-05-01T09:30:00+02:00)",
+            2,
+        )
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _limit(raw: str | None, default: int, maximum: int) -> int:
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        fail(f"--limit: {raw!r} is not a whole number", 2)
+    value = int(text)
+    if not 1 <= value <= maximum:
+        fail(f"--limit: must be from 1 to {maximum} (HELPDESK_PAGE_SIZE_MAX)", 2)
+    return value
+
+
+def _cursor(raw: str | None, sort: TicketSort, has_text: bool) -> tuple[Any, ...] | None:
+    """The keyset position a previous page printed, checked against the shape of ``sort``."""
+    if raw is None:
+        return None
+    try:
+        value = decode_cursor(raw.strip())
+    except ValidationFailed:
+        fail("--cursor: not a cursor that `tickets list` printed", 2)
+    if not _cursor_fits(value, sort, has_text):
+        fail("--cursor: this cursor belongs to another --sort or --search", 2)
+    return value
+
+
+def _cursor_fits(value: tuple[Any, ...], sort: TicketSort, has_text: bool) -> bool:
+    def is_time(part: Any) -> bool:
+        try:
+            return isinstance(part, str) and datetime.fromisoformat(part).tzinfo is not None
+        except ValueError:
+            return False
+
+    def is_id(part: Any) -> bool:
+        return isinstance(part, str) and _as_uuid(part) is not None
+
+    if sort is TicketSort.RELEVANCE and has_text:
+        return len(value) == 2 and isinstance(value[0], int | float) and is_id(value[1])
+    if sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        return (
+            len(value) == 3
+            and isinstance(value[0], int)
+            and 0 <= value[0] <= len(PRIORITIES) - 1
+            and is_time(value[1])
+            and is_id(value[2])
+        )
+    return len(value) == 2 and is_time(value[0]) and is_id(value[1])
+
+
+def _ticket_ref(raw: str) -> uuid.UUID | int:
+    """A ticket's id, or its number (``123`` or ``#123``); anything else exits 2."""
+    found = _as_uuid(raw)
+    if found is not None:
+        return found
+    match = _NUMBER.match(raw.strip())
+    if match is None or int(match.group(1)) < 1:
+        fail(f"{raw!r} is neither a ticket id nor a ticket number", 2)
+    return int(match.group(1))
+
+
+# ---------------------------------------------------------------- output shapes
+
+
+def _names(org: OrgService, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    return org.display_names(sorted({i for i in ids if i is not None}))
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def ticket_row(
+    ticket: Ticket,
+    people: dict[uuid.UUID, str],
+    departments: dict[uuid.UUID, str],
+    teams: dict[uuid.UUID, str],
+) -> dict[str, Any]:
+    """A ticket as the CLI prints it: ids as strings, names next to them, ISO timestamps."""
+
+    def name(table: dict[uuid.UUID, str], key: uuid.UUID | None) -> str | None:
+        return table.get(key, str(key)) if key is not None else None
+
+    return {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "requester_id": str(ticket.requester_id),
+        "requester": name(people, ticket.requester_id),
+        "department_id": _id(ticket.department_id),
+        "department": name(departments, ticket.department_id),
+        "team_id": _id(ticket.team_id),
+        "team": name(teams, ticket.team_id),
+        "assignee_id": _id(ticket.assignee_id),
+        "assignee": name(people, ticket.assignee_id),
+        "created_at": _timestamp(ticket.created_at),
+        "updated_at": _timestamp(ticket.updated_at),
+        "closed_at": _timestamp(ticket.closed_at),
+        "version": ticket.version,
+    }
+
+
+def attachment_row(attachment: AttachmentReference) -> dict[str, Any]:
+    return {
+        "id": str(attachment.id),
+        "message_id": _id(attachment.message_id),
+        "filename": attachment.filename,
+        "mime_type": attachment.mime_type,
+        "size_bytes": attachment.size_bytes,
+        "url": attachment.url,
+        "checksum": attachment.checksum,
+        "created_at": _timestamp(attachment.created_at),
+    }
+
+
+def message_row(message: TicketMessage, people: dict[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "author_id": str(message.author_id),
+        "author": people.get(message.author_id),
+        "visibility": message.visibility.value,
+        "body": message.body,
+        "created_at": _timestamp(message.created_at),
+        "attachments": [attachment_row(a) for a in message.attachments],
+    }
+
+
+def history_row(
+    entry: HistoryEntry,
+    people: dict[uuid.UUID, str],
+    departments: dict[uuid.UUID, str],
+    teams: dict[uuid.UUID, str],
+) -> dict[str, Any]:
+    """One change; ``old``/``new`` are the stored values, ``old_name``/``new_name`` what they
+    name (a person, department or team) when they are ids."""
+    table = {"assignee": people, "department": departments, "team": teams}.get(entry.field)
+
+    def named(value: str | None) -> str | None:
+        key = _as_uuid(value) if value is not None and table is not None else None
+        return table.get(key) if table is not None and key is not None else None
+
+    return {
+        "id": str(entry.id),
+        "actor_id": _id(entry.actor_id),
+        "actor": people.get(entry.actor_id) if entry.actor_id is not None else None,
+        "field": entry.field,
+        "old_value": entry.old_value,
+        "new_value": entry.new_value,
+        "old_name": named(entry.old_value),
+        "new_name": named(entry.new_value),
+        "created_at": _timestamp(entry.created_at),
+    }
+
+
+def _short_time(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _clip(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group()
+def tickets() -> None:
+    """Read tickets: the filtered queue, and one ticket in full.
+
+    The terminal's operator is an administrator: every ticket, internal notes included.
+    """
+
+
+@tickets.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="|".join(STATUSES),
+    help="Only this status (repeatable, or comma-separated).",
+)
+@click.option(
+    "--priority",
+    "priorities",
+    multiple=True,
+    metavar="|".join(PRIORITIES),
+    help="Only this priority (repeatable, or comma-separated).",
+)
+@click.option("--department", metavar="NAME_OR_ID", help="Only this department's tickets.")
+@click.option(
+    "--team", metavar="NAME_OR_ID", help="Only this team's tickets (within --department if given)."
+)
+@click.option(
+    "--assignee", metavar="EMAIL_OR_ID", help="Only tickets assigned to this staff member."
+)
+@click.option("--unassigned", is_flag=True, help="Only tickets nobody is assigned to.")
+@click.option(
+    "--created-from",
+    metavar="ISO",
+    help="Only tickets created at or after this date or timestamp (UTC unless an offset).",
+)
+@click.option(
+    "--created-to", metavar="ISO", help="Only tickets created before this date or timestamp."
+)
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only tickets whose subject, description or messages contain every word of TEXT.",
+)
+@click.option(
+    "--sort",
+    "sort_name",
+    default=TicketSort.CREATED_DESC.value,
+    show_default=True,
+    metavar="|".join(SORTS),
+    help="Order; '-' means descending. relevance: best --search match first.",
+)
+@click.option(
+    "--limit",
+    "limit_text",
+    metavar="N",
+    help="Tickets per page (default HELPDESK_PAGE_SIZE_DEFAULT, at most HELPDESK_PAGE_SIZE_MAX).",
+)
+@click.option("--cursor", metavar="C", help="Continue after the page that printed `next: ...`.")
+@json_option
+@click.pass_obj
+@cli_errors
+def tickets_list(
+    state: CliState,
+    statuses: tuple[str, ...],
+    priorities: tuple[str, ...],
+    department: str | None,
+    team: str | None,
+    assignee: str | None,
+    unassigned: bool,
+    created_from: str | None,
+    created_to: str | None,
+    search: str | None,
+    sort_name: str,
+    limit_text: str | None,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """List tickets, newest first, a page at a time.
+
+    The table shows number, id, status, priority, department, assignee, subject and creation
+    time (UTC); when more tickets follow, the last line is `next: --cursor C`: run the same
+    command with it for the next page. With --json: {"items": [...], "next_cursor": C|null}.
+    """
+    settings = state.settings
+    wanted_statuses = _choices(statuses, STATUSES, "--status")
+    wanted_priorities = _choices(priorities, PRIORITIES, "--priority")
+    sort_value = _choices([sort_name], SORTS, "--sort")
+    if len(sort_value) != 1:
+        fail(f"--sort: give one of {', '.join(SORTS)}", 2)
+    sort = TicketSort(sort_value[0])
+    if assignee is not None and unassigned:
+        fail("--assignee and --unassigned exclude each other", 2)
+    start = _moment(created_from, "--created-from")
+    end = _moment(created_to, "--created-to")
+    limit = _limit(limit_text, settings.page_size_default, settings.page_size_max)
+    text = search.strip() if search is not None and search.strip() else None
+    after = _cursor(cursor, sort, text is not None)
+    with _services(state) as services:
+        org = services.org
+        scope = _department(org, department) if department is not None else None
+        query = TicketQuery(
+            statuses=frozenset(TicketStatus(s) for s in wanted_statuses),
+            priorities=frozenset(TicketPriority(p) for p in wanted_priorities),
+            department_id=scope.id if scope is not None else None,
+            team_id=_team_in(org, team, scope).id if team is not None else None,
+            assignee_id=_staff(org, assignee).user.id if assignee is not None else None,
+            unassigned=unassigned,
+            created_from=start,
+            created_to=end,
+            text=text,
+            sort=sort,
+            after=after,
+            limit=limit,
+        )
+        page = services.tickets.list_tickets(SYSTEM_OPERATOR, query)
+        people = _names(
+            org, [t.requester_id for t in page.items] + [t.assignee_id for t in page.items]
+        )
+        departments, teams = _department_names(org), _team_names(org)
+        rows = [ticket_row(t, people, departments, teams) for t in page.items]
+    next_cursor = encode_cursor(page.next_after) if page.next_after else None
+    if as_json:
+        click.echo(json.dumps({"items": rows, "next_cursor": next_cursor}, indent=2, default=str))
+        return
+    table = [
+        {
+            **row,
+            "number": f"#{row['number']}",
+            "subject": _clip(row["subject"], SUBJECT_WIDTH),
+            "created": _short_time(ticket.created_at),
+        }
+        for row, ticket in zip(rows, page.items, strict=True)
+    ]
+    emit(table, False, LIST_COLUMNS)
+    if next_cursor is not None:
+        click.echo(f"next: --cursor {next_cursor}")
+
+
+@tickets.command("show")
+@click.argument("number_or_id")
+@json_option
+@click.pass_obj
+@cli_errors
+def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
+    """Show one ticket: its fields and description, the conversation (internal notes marked
+    [internal]), its attachments and its history. NUMBER_OR_ID is the ticket's id (or its
+    number, #123, where the server can look numbers up)."""
+    ref = _ticket_ref(number_or_id)
+    with _services(state) as services:
+        org, service = services.org, services.tickets
+        detail = _detail(service, ref)
+        ticket = detail.ticket
+        history = service.history(SYSTEM_OPERATOR, ticket.id)
+        people = _names(
+            org,
+            [ticket.requester_id, ticket.assignee_id]
+            + [m.author_id for m in detail.messages]
+            + [e.actor_id for e in history]
+            + [_as_uuid(e.new_value or "") for e in history if e.field == "assignee"]
+            + [_as_uuid(e.old_value or "") for e in history if e.field == "assignee"],
+        )
+        departments, teams = _department_names(org), _team_names(org)
+        requester_email = _email(org, ticket.requester_id)
+    row = ticket_row(ticket, people, departments, teams)
+    row["requester_email"] = requester_email
+    row["description"] = ticket.description
+    row["messages"] = [message_row(m, people) for m in detail.messages]
+    row["attachments"] = [attachment_row(a) for a in detail.attachments]
+    row["history"] = [history_row(e, people, departments, teams) for e in history]
+    if as_json:
+        click.echo(json.dumps(row, indent=2, default=str))
+        return
+    _print_detail(row, detail, history)
+
+
+def _detail(service: TicketService, ref: uuid.UUID | int) -> TicketDetail:
+    if isinstance(ref, uuid.UUID):
+        return service.get_ticket(SYSTEM_OPERATOR, ref)
+    by_number = getattr(service, "get_by_number", None)
+    if by_number is None:
+        fail(
+            f"tickets are looked up by id here, not by number (#{ref}): "
+            "give the ticket's id (ids are shown by `tickets list`)",
+            2,
+        )
+    found = by_number(SYSTEM_OPERATOR, ref)
+    if isinstance(found, TicketDetail):
+        return found
+    if isinstance(found, Ticket):
+        return service.get_ticket(SYSTEM_OPERATOR, found.id)
+    fail(f"no ticket #{ref}")
+    return None
+
+
+def _email(org: OrgService, user_id: uuid.UUID) -> str | None:
+    try:
+        return org.account(user_id).user.email
+    except NotFound:  # the header still shows the name
+        return None
+
+
+def _print_detail(
+    row: dict[str, Any], detail: TicketDetail, history: Sequence[HistoryEntry]
+) -> None:
+    ticket = detail.ticket
+    echo = click.echo
+    echo(f"#{ticket.number}  {ticket.subject}")
+    requester = row["requester"] or row["requester_id"]
+    if row["requester_email"]:
+        requester = f"{requester} <{row['requester_email']}>"
+    fields = (
+        ("id", row["id"]),
+        ("status", row["status"]),
+        ("priority", row["priority"]),
+        ("requester", requester),
+        ("department", row["department"]),
+        ("team", row["team"]),
+        ("assignee", row["assignee"]),
+        ("created", _short_time(ticket.created_at)),
+        ("updated", _short_time(ticket.updated_at)),
+        ("closed", _short_time(ticket.closed_at) if ticket.closed_at else None),
+        ("version", row["version"]),
+    )
+    for label, value in fields:
+        echo(f"  {label:<12}{value if value is not None else '-'}")
+    echo("")
+    echo("Description")
+    _indented(ticket.description)
+
+    echo("")
+    echo(f"Conversation ({len(detail.messages)})")
+    if not detail.messages:
+        echo("  (no messages)")
+    for message, shown in zip(detail.messages, row["messages"], strict=True):
+        who = shown["author"] or shown["author_id"]
+        if message.author_id == ticket.requester_id:
+            who += " (requester)"
+        mark = "  [internal]" if message.visibility is MessageVisibility.INTERNAL else ""
+        echo(f"  -- {_short_time(message.created_at)}  {who}{mark}")
+        _indented(message.body, "     ")
+        for attachment in message.attachments:
+            size = _size(attachment.size_bytes)
+            echo(f"     + {attachment.filename} ({attachment.mime_type}, {size})")
+
+    echo("")
+    echo(f"Attachments ({len(detail.attachments)})")
+    if not detail.attachments:
+        echo("  (none)")
+    for attachment in detail.attachments:
+        where = "on a message" if attachment.message_id else "on the ticket"
+        echo(
+            f"  {attachment.filename}  {attachment.mime_type}  {_size(attachment.size_bytes)}"
+            f"  {where}  {attachment.url}"
+        )
+
+    echo("")
+    echo(f"History ({len(history)})")
+    for entry in row["history"]:
+        who = entry["actor"] or ("system" if entry["actor_id"] is None else entry["actor_id"])
+        echo(f"  {_short_time(_parse(entry['created_at']))}  {who:<20} {_change(entry)}")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _change(entry: dict[str, Any]) -> str:
+    field = entry["field"]
+    old = entry["old_name"] or entry["old_value"]
+    new = entry["new_name"] or entry["new_value"]
+    if field == "ticket":
+        return f"ticket {new}"
+    if field == "message":
+        kind = (new or "").split(":", 1)[0]
+        return "added an internal note" if kind == MessageVisibility.INTERNAL.value else "replied"
+    if field == "attachment":
+        return f"attached {new}"
+    return f"{field}: {old or '-'} -> {new or '-'}"
+
+
+def _indented(text: str, prefix: str = "  ") -> None:
+    for line in text.splitlines() or [""]:
+        click.echo(f"{prefix}{line}".rstrip())
+
+
+COMMANDS: Sequence[click.Command] = (tickets,)

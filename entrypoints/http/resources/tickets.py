@@ -1,0 +1,534 @@
+"""Tickets over HTTP: the customer routes (/tickets) and the staff routes (/staff/tickets)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import cattrs
+import falcon
+
+from entrypoints.http.auth import principal
+from entrypoints.http.converter import structure
+from entrypoints.http.pagination import decode_cursor, encode_cursor
+from entrypoints.http.params import bool_param, path_uuid, uuid_param
+from entrypoints.http.views import timestamp
+from helpdesk_core.domain.entities import (
+    AttachmentReference,
+    HistoryEntry,
+    Ticket,
+    TicketMessage,
+)
+from helpdesk_core.domain.errors import ValidationFailed
+from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
+from helpdesk_core.policies import require_customer, require_staff
+from helpdesk_core.ports.cache import OrgSnapshot
+from helpdesk_core.ports.tickets import TicketPage, TicketQuery, TicketSort
+from helpdesk_core.usecases.org import OrgService
+from helpdesk_core.usecases.tickets import (
+    Assign,
+    AttachmentInput,
+    ChangeTicket,
+    OpenTicket,
+    PostMessage,
+    TicketDetail,
+    TicketService,
+)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+@attrs.frozen
+class TicketPatch:
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+    department_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+
+
+@attrs.frozen
+class AssignBody:
+    mode: str
+    agent_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+
+
+@attrs.frozen
+class StaffMessageBody:
+    body: str
+    visibility: MessageVisibility = MessageVisibility.PUBLIC
+    attachments: tuple[AttachmentInput, ...] = ()
+
+
+@attrs.frozen
+class CustomerMessageBody:
+    body: str
+    attachments: tuple[AttachmentInput, ...] = ()
+
+
+@attrs.define
+class TicketResources:
+    """Everything the ticket resources share: the use cases, the converter, page sizes."""
+
+    tickets: TicketService
+    org: OrgService
+    converter: cattrs.Converter
+    page_default: int
+    page_max: int
+
+    def body(self, req: falcon.Request, cls: type[Any]) -> Any:
+        return structure(self.converter, req.get_media(), cls)
+
+    # ------------------------------------------------------------ rendering
+
+    def names(self, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+        return self.org.display_names([u for u in set(user_ids) if u is not None])
+
+    def render_tickets(
+        self, tickets: Iterable[Ticket], with_description: bool
+    ) -> list[dict[str, Any]]:
+        tickets = list(tickets)
+        snapshot = self.org.snapshot()
+        people = self.names([t.requester_id for t in tickets] + [t.assignee_id for t in tickets])
+        return [ticket_json(t, snapshot, people, with_description) for t in tickets]
+
+    def render_detail(self, detail: TicketDetail) -> dict[str, Any]:
+        people_ids = [m.author_id for m in detail.messages]
+        body = self.render_tickets([detail.ticket], with_description=True)[0]
+        people = self.names(people_ids)
+        body["messages"] = [message_json(m, people) for m in detail.messages]
+        body["attachments"] = [
+            attachment_json(a) for a in detail.attachments if a.message_id is None
+        ]
+        return body
+
+    def page(self, page: TicketPage) -> dict[str, Any]:
+        return {
+            "items": self.render_tickets(page.items, with_description=False),
+            "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
+        }
+
+
+def _name_ref(value: uuid.UUID | None, names: dict[uuid.UUID, str], key: str) -> Any:
+    if value is None:
+        return None
+    return {"id": str(value), key: names.get(value)}
+
+
+def ticket_json(
+    ticket: Ticket, snapshot: OrgSnapshot, people: dict[uuid.UUID, str], with_description: bool
+) -> dict[str, Any]:
+    departments = {d.id: d.name for d in snapshot.departments}
+    teams = {t.id: t.name for t in snapshot.teams}
+    body: dict[str, Any] = {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "requester": _name_ref(ticket.requester_id, people, "display_name"),
+        "department": _name_ref(ticket.department_id, departments, "name"),
+        "team": _name_ref(ticket.team_id, teams, "name"),
+        "assignee": _name_ref(ticket.assignee_id, people, "display_name"),
+        "created_at": timestamp(ticket.created_at),
+        "updated_at": timestamp(ticket.updated_at),
+        "closed_at": timestamp(ticket.closed_at),
+        "version": ticket.version,
+    }
+    if with_description:
+        body["description"] = ticket.description
+    return body
+
+
+def attachment_json(attachment: AttachmentReference) -> dict[str, Any]:
+    return {
+        "id": str(attachment.id),
+        "url": attachment.url,
+        "filename": attachment.filename,
+        "mime_type": attachment.mime_type,
+        "size_bytes": attachment.size_bytes,
+        "checksum": attachment.checksum,
+        "message_id": str(attachment.message_id) if attachment.message_id else None,
+        "created_at": timestamp(attachment.created_at),
+    }
+
+
+def message_json(message: TicketMessage, people: dict[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "ticket_id": str(message.ticket_id),
+        "author": _name_ref(message.author_id, people, "display_name"),
+        "body": message.body,
+        "visibility": message.visibility.value,
+        "created_at": timestamp(message.created_at),
+        "attachments": [attachment_json(a) for a in message.attachments],
+    }
+
+
+def history_json(entry: HistoryEntry, people: dict[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "id": str(entry.id),
+        "actor": _name_ref(entry.actor_id, people, "display_name"),
+        "field": entry.field,
+        "old_value": entry.old_value,
+        "new_value": entry.new_value,
+        "created_at": timestamp(entry.created_at),
+    }
+
+
+# ---------------------------------------------------------------- query parsing
+
+
+def _multi(req: falcon.Request, name: str, cls: Any) -> frozenset[Any]:
+    values: list[str] = []
+    for raw in req.get_param_as_list(name) or []:
+        values.extend(part.strip() for part in raw.split(",") if part.strip())
+    try:
+        return frozenset(cls(v) for v in values)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise ValidationFailed.field(name, f"must be one or more of {allowed}") from None
+
+
+def _datetime_param(req: falcon.Request, name: str) -> datetime | None:
+    raw = req.get_param(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or not _representable(value):
+        raise ValidationFailed.field(name, "must be an ISO 8601 timestamp with an offset")
+    return value
+
+
+def _representable(value: datetime) -> bool:
+    """Convertible to UTC without leaving the years databases store (1..9999)."""
+    try:
+        return 1900 <= value.astimezone(UTC).year <= 9998
+    except OverflowError:
+        return False
+
+
+def _limit(req: falcon.Request, default: int, maximum: int) -> int:
+    raw = req.get_param("limit")
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed.field("limit", "must be a whole number")
+    value = int(raw)
+    if not 1 <= value <= maximum:
+        raise ValidationFailed.field("limit", f"must be from 1 to {maximum}")
+    return value
+
+
+def _after(req: falcon.Request, sort: TicketSort, has_text: bool) -> tuple[Any, ...] | None:
+    """The keyset position of ``cursor``, checked against the shape ``sort`` produces."""
+    raw = req.get_param("cursor")
+    if raw is None:
+        return None
+    value = decode_cursor(raw)
+    bad = ValidationFailed.field("cursor", "is not a cursor of this list")
+
+    def is_time(part: Any) -> bool:
+        try:
+            parsed = datetime.fromisoformat(part) if isinstance(part, str) else None
+            return parsed is not None and parsed.tzinfo is not None and _representable(parsed)
+        except ValueError:
+            return False
+
+    def is_id(part: Any) -> bool:
+        try:
+            return isinstance(part, str) and bool(uuid.UUID(part))
+        except ValueError:
+            return False
+
+    if sort is TicketSort.RELEVANCE and has_text:
+        ok = len(value) == 2 and isinstance(value[0], int | float) and is_id(value[1])
+    elif sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        ok = (
+            len(value) == 3
+            and isinstance(value[0], int)
+            and not isinstance(value[0], bool)
+            and 0 <= value[0] <= 3
+            and is_time(value[1])
+            and is_id(value[2])
+        )
+    else:
+        ok = len(value) == 2 and is_time(value[0]) and is_id(value[1])
+    if not ok:
+        raise bad
+    return value
+
+
+def _sort(req: falcon.Request) -> TicketSort:
+    raw = req.get_param("sort")
+    if raw is None:
+        return TicketSort.CREATED_DESC
+    try:
+        return TicketSort(raw)
+    except ValueError:
+        allowed = ", ".join(m.value for m in TicketSort)
+        raise ValidationFailed.field("sort", f"must be one of {allowed}") from None
+
+
+def if_match(req: falcon.Request) -> int | None:
+    """The version named by If-Match (``"3"``, ``W/"3"``); None when absent."""
+    raw = req.get_header("If-Match")
+    if raw is None:
+        return None
+    match = _ETAG.match(raw.strip())
+    if match is None:
+        raise falcon.HTTPPreconditionFailed(
+            description='If-Match must carry the ETag of the ticket, e.g. "3".'
+        )
+    return int(match.group(1))
+
+
+def etag(ticket: Ticket) -> str:
+    return f'"{ticket.version}"'
+
+
+# ---------------------------------------------------------------- customer routes
+
+
+class CustomerTickets:
+    """GET/POST /tickets: the caller's own tickets."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = _customer(req, "list their tickets")
+        sort = _sort(req)
+        query = TicketQuery(
+            statuses=_multi(req, "status", TicketStatus),
+            sort=sort,
+            after=_after(req, sort, False),
+            limit=_limit(req, self._s.page_default, self._s.page_max),
+        )
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = _customer(req, "open tickets")
+        key = req.get_header("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise ValidationFailed.field("Idempotency-Key", "must be 1-200 visible characters")
+        command = self._s.body(req, OpenTicket)
+        detail = self._s.tickets.open_ticket(actor, command, key)
+        resp.media = self._s.render_detail(detail)
+        resp.status = falcon.HTTP_201
+        resp.location = f"{req.path}/{detail.ticket.id}"
+        resp.etag = etag(detail.ticket)
+
+
+class CustomerTicket:
+    """GET /tickets/{id}: one own ticket with its public conversation."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _customer(req, "read their tickets")
+        detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
+        resp.media = self._s.render_detail(detail)
+        resp.etag = etag(detail.ticket)
+
+
+class CustomerMessages:
+    """GET/POST /tickets/{id}/messages: the public conversation; replying."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _customer(req, "read their tickets")
+        messages = self._s.tickets.messages(actor, path_uuid(ticket_id))
+        people = self._s.names(m.author_id for m in messages)
+        resp.media = {"items": [message_json(m, people) for m in messages], "next_cursor": None}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _customer(req, "reply to their tickets")
+        body = self._s.body(req, CustomerMessageBody)
+        message = self._s.tickets.post_message(
+            actor, path_uuid(ticket_id), PostMessage(body.body, attachments=body.attachments)
+        )
+        resp.media = message_json(message, self._s.names([message.author_id]))
+        resp.status = falcon.HTTP_201
+
+
+class CustomerStatus:
+    """POST /tickets/{id}/close and /reopen."""
+
+    def __init__(self, shared: TicketResources, reopen: bool) -> None:
+        self._s = shared
+        self._reopen = reopen
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _customer(req, "close or reopen their tickets")
+        change = self._s.tickets.reopen if self._reopen else self._s.tickets.close
+        ticket = change(actor, path_uuid(ticket_id))
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.etag = etag(ticket)
+
+
+def _customer(req: falcon.Request, action: str) -> Principal:
+    actor = principal(req)
+    require_customer(actor, action)
+    return actor
+
+
+def _staff(req: falcon.Request, action: str) -> Principal:
+    actor = principal(req)
+    require_staff(actor, action)
+    return actor
+
+
+# ---------------------------------------------------------------- staff routes
+
+
+class StaffTickets:
+    """GET /staff/tickets: the queue of the caller's scope, filtered, sorted, paged."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = _staff(req, "list the ticket queue")
+        text = req.get_param("q")
+        sort = _sort(req)
+        assignee = req.get_param("assignee_id")
+        query = TicketQuery(
+            statuses=_multi(req, "status", TicketStatus),
+            priorities=_multi(req, "priority", TicketPriority),
+            department_id=uuid_param(req, "department_id"),
+            team_id=uuid_param(req, "team_id"),
+            assignee_id=actor.user_id if assignee == "me" else uuid_param(req, "assignee_id"),
+            unassigned=bool(bool_param(req, "unassigned")),
+            created_from=_datetime_param(req, "created_from"),
+            created_to=_datetime_param(req, "created_to"),
+            text=text,
+            sort=sort,
+            after=_after(req, sort, bool(text and text.strip())),
+            limit=_limit(req, self._s.page_default, self._s.page_max),
+        )
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
+
+
+class StaffTicket:
+    """GET/PATCH /staff/tickets/{id}: detail with internal notes; changes with If-Match."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _staff(req, "work tickets")
+        detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
+        resp.media = self._s.render_detail(detail)
+        resp.etag = etag(detail.ticket)
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _staff(req, "change tickets")
+        ticket_uuid = path_uuid(ticket_id)
+        media = req.get_media()
+        patch = self._s.body(req, TicketPatch)
+        if not media:
+            raise ValidationFailed.field("body", "name at least one field to change")
+        command = ChangeTicket(
+            status=patch.status,
+            priority=patch.priority,
+            department_id=patch.department_id,
+            team_id=patch.team_id,
+            change_department="department_id" in media,
+            change_team="team_id" in media,
+        )
+        ticket = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.etag = etag(ticket)
+
+
+class StaffAssign:
+    """POST /staff/tickets/{id}/assign: self, agent, team or auto (round robin)."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _staff(req, "assign tickets")
+        ticket_uuid = path_uuid(ticket_id)
+        body = self._s.body(req, AssignBody)
+        ticket = self._s.tickets.assign(
+            actor, ticket_uuid, Assign(body.mode, body.agent_id, body.team_id), if_match(req)
+        )
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.etag = etag(ticket)
+
+
+class StaffMessages:
+    """POST /staff/tickets/{id}/messages: a public reply or an internal note."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _staff(req, "reply to tickets")
+        ticket_uuid = path_uuid(ticket_id)
+        body = self._s.body(req, StaffMessageBody)
+        message = self._s.tickets.post_message(
+            actor, ticket_uuid, PostMessage(body.body, body.visibility, body.attachments)
+        )
+        resp.media = message_json(message, self._s.names([message.author_id]))
+        resp.status = falcon.HTTP_201
+
+
+class StaffHistory:
+    """GET /staff/tickets/{id}/history: every recorded change, oldest first."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
+        actor = _staff(req, "read history")
+        entries = self._s.tickets.history(actor, path_uuid(ticket_id))
+        people = self._s.names(e.actor_id for e in entries)
+        resp.media = {"items": [history_json(e, people) for e in entries], "next_cursor": None}
+
+
+class StaffQueueCounts:
+    """GET /staff/queue-counts?department_id=: how a department's queue stands."""
+
+    def __init__(self, shared: TicketResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = _staff(req, "see queue counts")
+        department = uuid_param(req, "department_id") or actor.department_id
+        counts = self._s.tickets.queue_counts(actor, department)
+        resp.media = {
+            "department_id": str(department) if department else None,
+            "by_status": counts.by_status,
+            "open_by_priority": counts.open_by_priority,
+            "open_unassigned": counts.open_unassigned,
+            "open_by_assignee": counts.open_by_assignee,
+        }
+
+
+def add_ticket_routes(app: falcon.App, prefix: str, shared: TicketResources) -> None:
+    app.add_route(f"{prefix}/tickets", CustomerTickets(shared))
+    app.add_route(f"{prefix}/tickets/{{ticket_id}}", CustomerTicket(shared))
+    app.add_route(f"{prefix}/tickets/{{ticket_id}}/messages", CustomerMessages(shared))
+    app.add_route(f"{prefix}/tickets/{{ticket_id}}/close", CustomerStatus(shared, reopen=False))
+    app.add_route(f"{prefix}/tickets/{{ticket_id}}/reopen", CustomerStatus(shared, reopen=True))
+    app.add_route(f"{prefix}/staff/tickets", StaffTickets(shared))
+    app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}", StaffTicket(shared))
+    app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/assign", StaffAssign(shared))
+    app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/messages", StaffMessages(shared))
+    app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/history", StaffHistory(shared))
+    app.add_route(f"{prefix}/staff/queue-counts", StaffQueueCounts(shared))

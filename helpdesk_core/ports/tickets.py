@@ -1,0 +1,203 @@
+"""Ticket storage: tickets, their conversation, history, attachments, and idempotency records.
+
+All repositories work inside the caller's transaction (``tx.tickets``, ``tx.messages``, ...).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from helpdesk_core.domain.entities import (
+    AttachmentReference,
+    HistoryEntry,
+    Ticket,
+    TicketMessage,
+)
+from helpdesk_core.domain.values import TicketPriority, TicketStatus
+
+
+class TicketSort(enum.StrEnum):
+    """List orders; each is a keyset: the value, then the id, break ties.
+
+    A descending order ("-created") sorts every part of its key descending, the id included.
+    RELEVANCE puts the best match of the query's text first (ties by id, ascending); without
+    text it means CREATED_DESC.
+    """
+
+    CREATED = "created"
+    CREATED_DESC = "-created"
+    UPDATED = "updated"
+    UPDATED_DESC = "-updated"
+    PRIORITY = "priority"
+    PRIORITY_DESC = "-priority"
+    RELEVANCE = "relevance"
+
+
+@attrs.frozen
+class TicketQuery:
+    """Which tickets to list, in what order, after which keyset position.
+
+    ``visible_departments`` is the actor's scope: None means every ticket; a tuple lists the
+    departments whose tickets may be seen, ``None`` inside it meaning tickets not yet routed to
+    any department. ``statuses`` and ``priorities`` match any of their members (empty: any);
+    ``unassigned`` keeps tickets without an assignee; ``created_from`` is inclusive,
+    ``created_to`` exclusive.
+
+    ``text`` keeps the tickets whose subject, description and messages (internal notes
+    included: only staff search) together contain every word of it (a run of letters and
+    digits), as a whole word, regardless of case; a text without words filters nothing.
+
+    ``after`` is the ``sort_key`` of the last ticket of the previous page (for RELEVANCE with
+    text: the page's ``next_after``); the page holds the tickets that sort after it.
+    """
+
+    visible_departments: tuple[uuid.UUID | None, ...] | None = None
+    requester_id: uuid.UUID | None = None
+    statuses: frozenset[TicketStatus] = frozenset()
+    priorities: frozenset[TicketPriority] = frozenset()
+    department_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+    sort: TicketSort = TicketSort.CREATED_DESC
+    after: tuple[Any, ...] | None = None
+    limit: int = 25
+
+
+@attrs.frozen
+class TicketPage:
+    """One page of tickets and the keyset position after its last one (None: no more)."""
+
+    items: tuple[Ticket, ...]
+    next_after: tuple[Any, ...] | None
+
+
+@attrs.frozen
+class QueueCounts:
+    """How a department's queue stands: counts by status and, for open work, by priority."""
+
+    by_status: dict[str, int]
+    open_by_priority: dict[str, int]
+    open_unassigned: int
+    open_by_assignee: dict[str, int]
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """The first answer to a request sent with an Idempotency-Key."""
+
+    user_id: uuid.UUID
+    key: str
+    fingerprint: str
+    ticket_id: uuid.UUID
+    created_at: datetime
+
+
+def sort_key(ticket: Ticket, sort: TicketSort) -> tuple[Any, ...]:
+    """The keyset values of ``ticket`` under ``sort`` (every store orders by exactly these).
+
+    Timestamps are ISO strings of UTC datetimes, ids strings, a priority its ``rank``.
+    RELEVANCE depends on the query's text, which a ticket does not know: with text, the
+    store's ``next_after`` is ``(cost, id)``, a float that is lower for a better match (it
+    round-trips through JSON); here, RELEVANCE gives the key of CREATED_DESC, its meaning
+    without text.
+    """
+    if sort in {TicketSort.CREATED, TicketSort.CREATED_DESC, TicketSort.RELEVANCE}:
+        return (ticket.created_at.isoformat(), str(ticket.id))
+    if sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
+        return (ticket.updated_at.isoformat(), str(ticket.id))
+    return (ticket.priority.rank, ticket.created_at.isoformat(), str(ticket.id))
+
+
+class TicketRepository(Protocol):
+    """Tickets."""
+
+    def next_number(self) -> int:
+        """A fresh human ticket number, larger than every number handed out before."""
+        ...
+
+    def add(self, ticket: Ticket) -> None:
+        """Store a new ticket."""
+        ...
+
+    def get(self, ticket_id: uuid.UUID) -> Ticket | None:
+        """The ticket, or None."""
+        ...
+
+    def update(self, ticket: Ticket) -> None:
+        """Store ``ticket``; StaleVersion unless the stored version is ``ticket.version - 1``.
+
+        What a ticket is opened with (number, subject, description, requester, created_at)
+        is written once: an update keeps the stored values.
+        """
+        ...
+
+    def list(self, query: TicketQuery) -> TicketPage:
+        """One page of the tickets ``query`` selects, in its order."""
+        ...
+
+    def queue_counts(self, department_id: uuid.UUID | None) -> QueueCounts:
+        """Counts of one department's tickets (None: tickets not routed to a department).
+
+        ``by_status`` names every status; open work (new, open, pending) is counted by every
+        priority, unassigned, and by assignee (``str(user_id)``, only those with some).
+        """
+        ...
+
+
+class TicketMessageRepository(Protocol):
+    """The conversation of tickets."""
+
+    def add(self, message: TicketMessage) -> None:
+        """Store a message (its attachments are stored through AttachmentRepository)."""
+        ...
+
+    def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
+        """The ticket's messages, oldest first, with their attachments; internal notes only
+        when ``include_internal``."""
+        ...
+
+
+class TicketHistoryRepository(Protocol):
+    """One entry per changed field of a ticket."""
+
+    def add(self, entry: HistoryEntry) -> None:
+        """Record a change."""
+        ...
+
+    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
+        """The ticket's history, oldest first."""
+        ...
+
+
+class AttachmentRepository(Protocol):
+    """References to files stored elsewhere."""
+
+    def add(self, attachment: AttachmentReference) -> None:
+        """Store a reference."""
+        ...
+
+    def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
+        """Every reference of a ticket (its own and its messages'), oldest first."""
+        ...
+
+
+class IdempotencyRepository(Protocol):
+    """Answers already given to requests that carried an Idempotency-Key."""
+
+    def get(self, user_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
+        """The record of this user's key, or None."""
+        ...
+
+    def add(self, record: IdempotencyRecord) -> None:
+        """Store a record; Conflict when the user already used the key (the record is kept)."""
+        ...
