@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from entrypoints.bootstrap import Services, bootstrap
 from helpdesk_core.domain.errors import StaleVersion
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
 from helpdesk_core.domain.values import Role, StaffRole, TicketPriority
+from helpdesk_core.ports.tickets import TicketQuery, TicketSort
 from helpdesk_core.usecases.auth import Register
 from helpdesk_core.usecases.org import CreateDepartment, CreateStaff, CreateTeam, UpdateStaff
 from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket
@@ -177,3 +179,89 @@ def test_twenty_concurrent_changes_of_one_version_one_wins(services: Services) -
     stored = services.tickets.get_ticket(team.lead, ticket.id).ticket
     assert stored.version == ticket.version + 1
     assert stored.priority == winners[0].priority
+
+
+def test_keyset_pages_see_every_ticket_once_while_others_write(services: Services) -> None:
+    """Paging by creation returns every ticket that existed when paging began exactly once,
+    while other tickets are being created and updated at the same time."""
+    team = Team(services, agents=2)
+    existing = {
+        services.tickets.open_ticket(
+            team.customer,
+            OpenTicket(
+                f"Existing {n}",
+                "Paging",
+                TicketPriority.NORMAL,
+                team.department.id,
+            ),
+        ).ticket.id
+        for n in range(60)
+    }
+    stop = threading.Event()
+    writer_errors: list[BaseException] = []
+    written: list[int] = []
+
+    def write() -> None:
+        n = 0
+        try:
+            while not stop.is_set():
+                detail = services.tickets.open_ticket(
+                    team.customer,
+                    OpenTicket(
+                        f"New {n}",
+                        "Arrives while paging",
+                        TicketPriority.HIGH,
+                        team.department.id,
+                    ),
+                )
+                services.tickets.change(
+                    team.lead,
+                    detail.ticket.id,
+                    detail.ticket.version,
+                    ChangeTicket(priority=TicketPriority.URGENT),
+                )
+                n += 1
+                written.append(n)
+        except BaseException as exc:  # reported below
+            writer_errors.append(exc)
+
+    def touch_existing() -> None:
+        try:
+            for ticket_id in list(existing)[:30]:
+                if stop.is_set():
+                    return
+                ticket = services.tickets.get_ticket(team.lead, ticket_id).ticket
+                services.tickets.change(
+                    team.lead, ticket_id, ticket.version, ChangeTicket(priority=TicketPriority.LOW)
+                )
+        except BaseException as exc:
+            writer_errors.append(exc)
+
+    writers = [threading.Thread(target=write), threading.Thread(target=touch_existing)]
+    for writer in writers:
+        writer.start()
+    seen: list[uuid.UUID] = []
+    after = None
+    try:
+        while True:
+            page = services.tickets.list_tickets(
+                team.lead,
+                TicketQuery(
+                    sort=TicketSort.CREATED,
+                    after=after,
+                    limit=7,
+                ),
+            )
+            seen += [t.id for t in page.items]
+            if page.next_after is None:
+                break
+            after = page.next_after
+            time.sleep(0.02)  # let the writers in between pages
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=60)
+    assert writer_errors == []
+    assert written, "no ticket was written while paging: the test proved nothing"
+    assert len(seen) == len(set(seen)), "a ticket was served twice"
+    assert existing <= set(seen), "a ticket that existed when paging began was skipped"
