@@ -251,7 +251,9 @@ def _search_matches(words: Sequence[str], dialect: str, few_matches: bool) -> sa
     if dialect == "postgresql":
         tsquery = _pg_tsquery(words)
         # ts_rank is a real; as a double it compares exactly with the cursor's float.
-        cost = sa.cast(-sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double())
+        cost: sa.ColumnElement[float] = sa.cast(
+            -sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double()
+        )
         matches = sa.select(_PG_SEARCH.c.ticket_id.label("key"), cost.label("cost")).where(
             _PG_SEARCH.c.document_tsv.op("@@")(tsquery)
         )
@@ -367,6 +369,11 @@ class SqlTicketRepository:
             raise _stale("ticket", ticket.version)
 
     def list(self, query: TicketQuery) -> TicketPage:
+        return _page(self._connection.execute(self.list_statement(query)).all(), query)
+
+    def list_statement(self, query: TicketQuery) -> sa.Select[Any]:
+        """The SELECT ``list`` runs for ``query`` (on PostgreSQL, a text search first counts
+        its matches to choose where the plan starts)."""
         dialect = self._connection.dialect.name
         few_matches = False
         if (
@@ -376,8 +383,7 @@ class SqlTicketRepository:
         ):
             count = self._connection.execute(search_probe_query(query.text or "")).scalar_one()
             few_matches = count <= FEW_MATCHES
-        statement = ticket_list_query(query, dialect, few_matches=few_matches)
-        return _page(self._connection.execute(statement).all(), query)
+        return ticket_list_query(query, dialect, few_matches=few_matches)
 
     def queue_counts(self, department_id: uuid.UUID | None) -> QueueCounts:
         where = (

@@ -22,14 +22,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from adapters.sql import migrate
 from adapters.sql.engine import create_engine as create_service_engine
-from adapters.sql.tables import SEARCH_INDEX_OBJECTS, metadata
+from adapters.sql.tables import SEARCH_INDEX_OBJECTS, include_name, metadata
 from tests.support.services import postgres_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,36 +58,18 @@ SQLITE_SEARCH_TRIGGERS = {
 }
 
 
-def _outside_metadata(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-    """Alembic ``include_name``: False for the full-text index objects named above only."""
-    if type_ == "column":
-        name = f"{parent_names.get('table_name')}.{name}"
-    return all((type_, name) not in objects for objects in SEARCH_INDEX.values())
-
-
-def check(engine_or_url: sa.Engine | str) -> list[Any]:
-    """``migrate.check``, leaving out the full-text index objects (and nothing else)."""
-    engine = engine_or_url if isinstance(engine_or_url, sa.Engine) else None
-    own = engine or sa.create_engine(engine_or_url, poolclass=sa.pool.NullPool)
-    try:
-        with own.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={
-                    **migrate.COMPARE_OPTIONS,
-                    "target_metadata": metadata,
-                    "include_name": _outside_metadata,
-                },
-            )
-            return list(compare_metadata(context, metadata))
-    finally:
-        if engine is None:
-            own.dispose()
-
-
-def test_the_tables_module_names_the_same_search_objects() -> None:
-    """``adapters.sql.tables.include_name`` (for ``migrate.check``) leaves out the same set."""
+def test_the_comparisons_leave_out_exactly_the_search_index() -> None:
+    """``migrate.check`` and env.py filter with ``adapters.sql.tables.include_name``."""
     assert set(SEARCH_INDEX_OBJECTS) == SEARCH_INDEX["postgresql"] | SEARCH_INDEX["sqlite"]
+    for type_, name in SEARCH_INDEX_OBJECTS:
+        table, _, column = name.partition(".")
+        if column:
+            assert not include_name(column, type_, {"table_name": table})
+            assert include_name(column, type_, {"table_name": "tickets"})
+        else:
+            assert not include_name(name, type_, {})
+    for type_, name in [("table", "ticket_search"), ("column", "document"), ("index", "ix_x")]:
+        assert include_name(name, type_, {"table_name": "ticket_search"})
 
 
 # ---------------------------------------------------------------- databases
@@ -138,7 +119,7 @@ def test_head_matches_the_metadata(empty_url: str) -> None:
     migrate.upgrade(empty_url)
 
     assert migrate.current(empty_url) == migrate.head() == "0003_auth_tokens"
-    diff = check(empty_url)
+    diff = migrate.check(empty_url)
     assert diff == [], "migrated schema differs from adapters.sql.tables:\n" + pformat(diff)
 
 
@@ -261,7 +242,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     migrate.upgrade(empty_url)
     assert migrate.current(empty_url) == migrate.head()
     assert _search_index_objects(empty_url) == search_objects
-    diff = check(empty_url)
+    diff = migrate.check(empty_url)
     assert diff == [], pformat(diff)
 
 
@@ -288,11 +269,11 @@ def test_downgrading_0003_removes_only_the_auth_tables(empty_url: str) -> None:
     assert migrate.current(empty_url) == "0002_tickets"
     assert before - _table_names(empty_url) == AUTH_TABLES
     # Everything else is still exactly as the metadata describes it.
-    diff = check(empty_url)
+    diff = migrate.check(empty_url)
     assert _diff_tables(diff) == AUTH_TABLES, pformat(diff)
 
     migrate.upgrade(empty_url, "0003_auth_tokens")
-    assert check(empty_url) == []
+    assert migrate.check(empty_url) == []
 
 
 # ---------------------------------------------------------------- (d) data survives (SQLite)
@@ -440,7 +421,7 @@ def test_sqlite_rows_survive_a_downgrade_and_upgrade(
         assert seen, "the downgrade dropped no table"
         assert set(seen) == {0}, "DROP TABLE ran with foreign keys on"
         assert _counts(engine) == seeded
-        assert check(engine) == []
+        assert migrate.check(engine) == []
         # The pooled connection got its foreign key setting back.
         assert _foreign_keys_pragma(engine) == fk_setting
     finally:
@@ -470,7 +451,7 @@ def test_sqlite_batch_recreating_a_parent_keeps_its_children(sqlite_empty_url: s
             migrate.check_sqlite_foreign_keys(connection)
 
         assert _counts(engine) == seeded
-        assert check(engine) == []
+        assert migrate.check(engine) == []
         assert _foreign_keys_pragma(engine) == 1
     finally:
         engine.dispose()
