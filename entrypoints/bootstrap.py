@@ -13,7 +13,6 @@ from typing import Any
 import attrs
 import punq
 
-from adapters.mail.background import BackgroundMailer
 from adapters.memory.cache import (
     MemoryQueueCountsCache,
     MemoryRateLimiter,
@@ -25,18 +24,30 @@ from adapters.roundrobin import FallbackRoundRobin, TransactionalRoundRobin
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
+from adapters.webhooks.guard import NetworkUrlGuard
+from adapters.webhooks.sender import HttpWebhookSender
 from entrypoints.config import ConfigError, Settings
 from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
 from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
+from helpdesk_core.ports.events import EventSink, UrlGuard, WebhookSender
 from helpdesk_core.ports.health import DependencyProbe
 from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import AuthPolicy, AuthService
+from helpdesk_core.usecases.events import (
+    Dispatcher,
+    EventWorker,
+    NullSink,
+    WebhookFanout,
+    WorkerPolicy,
+)
 from helpdesk_core.usecases.health import CheckReadiness
+from helpdesk_core.usecases.notifications import NotificationPolicy, NotificationService
 from helpdesk_core.usecases.org import OrgService
 from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
+from helpdesk_core.usecases.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +61,17 @@ class Services:
     auth: AuthService
     org: OrgService
     tickets: TicketService
+    webhooks: WebhookService
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
+    dispatcher: Dispatcher
+    _worker_factory: Callable[[str | None], EventWorker]
     _closers: tuple[Callable[[], None], ...] = ()
+
+    def new_worker(self, name: str | None = None) -> EventWorker:
+        """An event worker over this configuration (each thread or process makes its own)."""
+        return self._worker_factory(name)
 
     def close(self) -> None:
         """Release pools, clients and threads (the process may exit without it)."""
@@ -164,9 +182,20 @@ def build_container(
         container.register(RoundRobinCounter, instance=TransactionalRoundRobin())
         container.register(QueueCountsCache, instance=MemoryQueueCountsCache())
 
-    mailer = BackgroundMailer(_mailer(settings))
-    closers.append(mailer.close)
-    container.register(Mailer, instance=mailer)
+    container.register(Mailer, instance=_mailer(settings))
+    container.register(
+        NotificationPolicy,
+        instance=NotificationPolicy(
+            public_url=settings.public_url, password_reset_ttl=settings.password_reset_ttl
+        ),
+    )
+    guard = NetworkUrlGuard(settings.webhook_allowlist)
+    container.register(UrlGuard, instance=guard)
+    container.register(
+        WebhookSender, instance=HttpWebhookSender(guard, timeout_seconds=settings.webhook_timeout)
+    )
+    container.register(WorkerPolicy, instance=worker_policy(settings))
+    container.register(EventSink, instance=_event_sink())
 
     readiness = CheckReadiness(probes, settings.health_timeout, not_configured)
     closers.append(readiness.close)
@@ -174,6 +203,9 @@ def build_container(
     container.register(AuthService)
     container.register(OrgService)
     container.register(TicketService)
+    container.register(WebhookService)
+    container.register(NotificationService)
+    container.register(WebhookFanout)
 
     for key, value in (overrides or {}).items():
         container.register(key, instance=value)
@@ -183,15 +215,36 @@ def build_container(
 def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) -> Services:
     """Build the container and resolve every service the entrypoints need."""
     container, closers = build_container(settings, overrides)
+    dispatcher = Dispatcher()
+    container.resolve(NotificationService).subscribe(dispatcher)
+    dispatcher.subscribe("*", container.resolve(WebhookFanout), "webhook-fanout")
+
+    def new_worker(name: str | None) -> EventWorker:
+        worker = EventWorker(
+            container.resolve(UnitOfWork),
+            container.resolve(Clock),
+            container.resolve(IdGenerator),
+            dispatcher,
+            container.resolve(WebhookSender),
+            container.resolve(WorkerPolicy),
+            container.resolve(EventSink),
+        )
+        if name:
+            worker.name = name
+        return worker
+
     return Services(
         settings=settings,
         readiness=container.resolve(CheckReadiness),
         auth=container.resolve(AuthService),
         org=container.resolve(OrgService),
         tickets=container.resolve(TicketService),
+        webhooks=container.resolve(WebhookService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),
+        dispatcher=dispatcher,
+        worker_factory=new_worker,
         closers=tuple(closers),
     )
 
@@ -206,6 +259,27 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         login_rate_window=settings.login_rate_window,
         public_url=settings.public_url,
     )
+
+
+def worker_policy(settings: Settings) -> WorkerPolicy:
+    return WorkerPolicy(
+        batch_size=settings.worker_batch_size,
+        lease_seconds=settings.worker_lease,
+        max_attempts=settings.event_max_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+        retry_max_seconds=settings.retry_max_seconds,
+        webhook_timeout_seconds=settings.webhook_timeout,
+        webhook_max_attempts=settings.webhook_max_attempts,
+        webhook_disable_after=settings.webhook_disable_after,
+    )
+
+
+def _event_sink() -> EventSink:
+    try:
+        from entrypoints.observability.metrics import PrometheusEventSink
+    except ImportError:  # pragma: no cover - metrics are part of the distribution
+        return NullSink()
+    return PrometheusEventSink()
 
 
 def password_hasher(settings: Settings) -> LibpassHasher:

@@ -420,6 +420,66 @@ VARIABLES: tuple[Variable, ...] = (
         _allowlist,
         "hosts or CIDRs a webhook may reach although private or loopback",
     ),
+    Variable(
+        "webhook_timeout",
+        "10",
+        _float_range(0.1, 60),
+        "seconds one webhook delivery attempt may take (connect and answer)",
+    ),
+    Variable(
+        "webhook_max_attempts",
+        "8",
+        _int_range(1, 50),
+        "attempts of one delivery before it is marked failed",
+    ),
+    Variable(
+        "webhook_disable_after",
+        "20",
+        _int_range(1, 1000),
+        "failed attempts in a row after which an endpoint is disabled",
+    ),
+    Variable(
+        "retry_base_seconds",
+        "5",
+        _float_range(0.01, 3600),
+        "first retry delay of a delivery or event; doubles each attempt, with jitter",
+    ),
+    Variable(
+        "retry_max_seconds",
+        "3600",
+        _float_range(0.01, 86400),
+        "longest delay between two retries",
+    ),
+    Variable(
+        "event_max_attempts",
+        "10",
+        _int_range(1, 100),
+        "attempts to handle one event (mail, fan-out) before it is marked failed",
+    ),
+    Variable(
+        "worker_batch_size",
+        "50",
+        _int_range(1, 1000),
+        "events one worker claims at a time",
+    ),
+    Variable(
+        "worker_lease",
+        "60",
+        _float_range(0.5, 3600),
+        "seconds a claim lasts; a dead worker's events are picked up again after it",
+    ),
+    Variable(
+        "worker_poll_interval",
+        "0.5",
+        _float_range(0.01, 60),
+        "seconds an idle worker waits before looking for work again",
+    ),
+    Variable(
+        "embedded_worker",
+        "true",
+        _bool,
+        "`helpdesk serve` also runs the event worker in each server process",
+    ),
 )
 
 
@@ -469,6 +529,16 @@ class Settings:
     mail_from: str = "helpdesk@localhost"
     public_url: str = "http://127.0.0.1:8000"
     webhook_allowlist: tuple[str, ...] = ()
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_disable_after: int = 20
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    event_max_attempts: int = 10
+    worker_batch_size: int = 50
+    worker_lease: float = 60.0
+    worker_poll_interval: float = 0.5
+    embedded_worker: bool = True
 
     @property
     def is_production(self) -> bool:

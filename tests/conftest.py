@@ -11,7 +11,7 @@ from entrypoints.config import Settings
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.services import postgres_url
 
-pytest_plugins = ["tests.bdd.steps_identity", "tests.bdd.steps_tickets"]
+pytest_plugins = ["tests.bdd.steps_identity", "tests.bdd.steps_tickets", "tests.bdd.steps_events"]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 

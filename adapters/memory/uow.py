@@ -14,6 +14,13 @@ from contextlib import contextmanager
 
 import attrs
 
+from adapters.memory.events import (
+    DeliveryRow,
+    MemoryDeliveryRepository,
+    MemoryOutboxRepository,
+    MemoryWebhookRepository,
+    OutboxRow,
+)
 from adapters.memory.repositories import (
     MemoryDepartmentRepository,
     MemoryPasswordResetRepository,
@@ -41,6 +48,7 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
     User,
 )
+from helpdesk_core.ports.events import DeliveryAttempt, Webhook
 from helpdesk_core.ports.tickets import IdempotencyRecord
 
 
@@ -61,6 +69,10 @@ class MemoryState:
     history: dict[uuid.UUID, HistoryEntry] = attrs.Factory(dict)
     attachments: dict[uuid.UUID, AttachmentReference] = attrs.Factory(dict)
     idempotency: dict[tuple[uuid.UUID, str], IdempotencyRecord] = attrs.Factory(dict)
+    outbox: dict[uuid.UUID, OutboxRow] = attrs.Factory(dict)  # by event id
+    webhooks: dict[uuid.UUID, Webhook] = attrs.Factory(dict)
+    deliveries: dict[uuid.UUID, DeliveryRow] = attrs.Factory(dict)
+    attempts: dict[uuid.UUID, DeliveryAttempt] = attrs.Factory(dict)  # of deliveries
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -115,6 +127,9 @@ class MemoryTransaction:
         self.history = MemoryTicketHistoryRepository(self.working)
         self.attachments = MemoryAttachmentRepository(self.working)
         self.idempotency = MemoryIdempotencyRepository(self.working)
+        self.outbox = MemoryOutboxRepository(self.working)
+        self.webhooks = MemoryWebhookRepository(self.working)
+        self.deliveries = MemoryDeliveryRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 
 from helpdesk_core.domain.errors import AuthenticationFailed
 
@@ -49,3 +49,10 @@ class ItsdangerousSigner:
         if not isinstance(payload, str):
             raise AuthenticationFailed("the token is invalid")
         return payload
+
+    def derive(self, purpose: str, value: str) -> tuple[str, ...]:
+        """HMAC-SHA256 of ``value`` under each key (salted by ``purpose``), newest key first."""
+        return tuple(
+            Signer(key, salt=purpose, digest_method=hashlib.sha256).get_signature(value).decode()
+            for key in reversed(self._keys)
+        )

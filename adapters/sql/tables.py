@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
+from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
 
 metadata = sa.MetaData(
     naming_convention={
@@ -376,4 +377,134 @@ rate_limit_events = sa.Table(
     sa.Column("key", sa.String(300), nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Index("ix_rate_limit_events_key_occurred", "key", "occurred_at"),
+)
+
+# ---------------------------------------------------------------- 0004_events_webhooks
+
+
+def _where_state(state: str) -> dict[str, Any]:
+    """A partial index over the rows in one ``state``. PostgreSQL stores an index predicate in
+    its own normal form (a VARCHAR compared as text); written in that form, the reflected
+    index equals the metadata on both dialects. Queries must compare ``state`` with a literal
+    (not a bound parameter) for the planner to use such an index."""
+    return {
+        "sqlite_where": sa.text(f"state = '{state}'"),
+        "postgresql_where": sa.text(f"(state)::text = '{state}'::text"),
+    }
+
+
+_PENDING = _where_state("pending")
+
+# The recording order of events on PostgreSQL (SQLite, whose writers are serialized, takes it
+# from `counters`). ``outbox.add`` first takes a transaction-scoped advisory lock on the
+# event's ordering key, so one key's events commit in the order of their numbers.
+outbox_seq = sa.Sequence("outbox_seq", metadata=metadata)
+
+# Every domain event, written in the transaction of the change it reports; the worker claims
+# pending rows by leasing them (locked_by, locked_until) and marks them done or failed.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),  # the event's id
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),  # of the payload
+    sa.Column("ordering_key", sa.String(200), nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("actor_id", sa.Uuid()),  # no foreign key: events outlive what they mention
+    sa.Column("payload", sa.Text(), nullable=False),  # JSON object
+    sa.Column("state", _enum(OutboxState, "outbox_state"), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("available_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_by", sa.String(100)),
+    sa.Column("locked_until", UTCDateTime()),
+    sa.Column("last_error", sa.Text()),
+    sa.Column("processed_at", UTCDateTime()),
+    sa.UniqueConstraint("seq"),
+    sa.CheckConstraint("seq >= 1", name="seq_positive"),
+    sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    # The claim: pending rows in seq order, and "no older pending event of this key".
+    sa.Index("ix_outbox_pending_seq", "seq", **_PENDING),
+    sa.Index("ix_outbox_pending_key_seq", "ordering_key", "seq", **_PENDING),
+    sa.Index("ix_outbox_failed_seq", "seq", **_where_state("failed")),  # stats: count failed
+)
+
+# Endpoints that receive the events they subscribe to.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("events", sa.Text(), nullable=False),  # JSON list of event types ("*": all)
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("consecutive_failures", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("disabled_reason", sa.Text()),
+    *_timestamps(),
+    _version(),
+    sa.CheckConstraint("consecutive_failures >= 0", name="failures_not_negative"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# One event on its way to one endpoint.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "webhook_id", sa.Uuid(), sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    ),
+    # RESTRICT: an event is removed from the outbox only after its deliveries (nothing pending
+    # is lost to a clean-up).
+    sa.Column(
+        "event_id", sa.Uuid(), sa.ForeignKey("outbox.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("event_seq", sa.BigInteger(), nullable=False),
+    sa.Column("ordering_key", sa.String(200), nullable=False),
+    sa.Column("state", _enum(DeliveryState, "delivery_state"), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_by", sa.String(100)),
+    sa.Column("locked_until", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("completed_at", UTCDateTime()),
+    sa.UniqueConstraint("webhook_id", "event_id"),  # the dispatcher may run twice per event
+    sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    # The claim: pending rows in event order, and "no older pending delivery of this
+    # endpoint and key".
+    sa.Index("ix_webhook_deliveries_pending_seq", "event_seq", **_PENDING),
+    sa.Index(
+        "ix_webhook_deliveries_pending_key_seq",
+        "webhook_id",
+        "ordering_key",
+        "event_seq",
+        **_PENDING,
+    ),
+    # An endpoint's deliveries, newest first (keyset pages).
+    sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
+    sa.Index("ix_webhook_deliveries_event_id", "event_id"),
+)
+
+# Every try of every delivery: outcome, status code, duration, error.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column(
+        "delivery_id",
+        sa.Uuid(),
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("outcome", _enum(AttemptOutcome, "attempt_outcome"), nullable=False),
+    sa.Column("status_code", sa.Integer()),
+    sa.Column("duration_ms", sa.Integer(), nullable=False),
+    sa.Column("error", sa.Text()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+    sa.CheckConstraint("duration_ms >= 0", name="duration_not_negative"),
+    sa.Index("ix_webhook_attempts_delivery_created", "delivery_id", "created_at", "attempt"),
 )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.sql.errors import translate_errors
+from adapters.sql.events import SqlDeliveryRepository, SqlOutboxRepository, SqlWebhookRepository
 from adapters.sql.repositories import (
     SqlCounterRepository,
     SqlDepartmentRepository,
@@ -44,6 +45,9 @@ class SqlTransaction:
         self.history = SqlTicketHistoryRepository(connection)
         self.attachments = SqlAttachmentRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
+        self.webhooks = SqlWebhookRepository(connection)
+        self.deliveries = SqlDeliveryRepository(connection)
 
     def commit(self) -> None:
         with translate_errors():

@@ -14,7 +14,7 @@ import json
 import secrets
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +57,11 @@ password_stdin_option = click.option(
 
 
 @contextmanager
-def _services(state: CliState) -> Iterator[Services]:
-    """The composition root's services for this command, closed afterwards."""
+def open_services(
+    state: CliState, overrides: Mapping[Any, Any] | None = None
+) -> Iterator[Services]:
+    """The composition root's services for this command (with ``overrides`` of ports, as
+    ``bootstrap`` takes them), closed afterwards."""
     from entrypoints.bootstrap import bootstrap
 
     settings = state.settings
@@ -66,7 +69,7 @@ def _services(state: CliState) -> Iterator[Services]:
         # These commands sign no tokens: a throwaway key keeps bootstrap from warning about
         # (or, in production, refusing) a missing key that only the server needs.
         settings = attrs.evolve(settings, secret_keys=(secrets.token_urlsafe(48),))
-    services = bootstrap(settings)
+    services = bootstrap(settings, overrides)
     try:
         yield services
     finally:
@@ -84,17 +87,17 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-def _as_uuid(value: str) -> uuid.UUID | None:
+def as_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
         return None
 
 
-def _department(org: OrgService, name_or_id: str) -> Department:
+def find_department(org: OrgService, name_or_id: str) -> Department:
     """The department with this id, or with this name (case-insensitive)."""
     departments = org.list_departments(SYSTEM_OPERATOR)
-    wanted = _as_uuid(name_or_id)
+    wanted = as_uuid(name_or_id)
     if wanted is not None:
         for department in departments:
             if department.id == wanted:
@@ -114,13 +117,13 @@ def _team(org: OrgService, name_or_id: str, department: str | None = None) -> Te
     Team names are unique only within a department: a name found in several departments is
     refused, asking for ``--department`` or the team's id.
     """
-    scope = _department(org, department) if department is not None else None
-    return _team_in(org, name_or_id, scope)
+    scope = find_department(org, department) if department is not None else None
+    return find_team_in(org, name_or_id, scope)
 
 
-def _team_in(org: OrgService, name_or_id: str, scope: Department | None) -> Team:
+def find_team_in(org: OrgService, name_or_id: str, scope: Department | None) -> Team:
     teams = org.list_teams(SYSTEM_OPERATOR, scope.id if scope is not None else None)
-    wanted = _as_uuid(name_or_id)
+    wanted = as_uuid(name_or_id)
     if wanted is not None:
         for team in teams:
             if team.id == wanted:
@@ -134,7 +137,7 @@ def _team_in(org: OrgService, name_or_id: str, scope: Department | None) -> Team
     if not matches:
         fail(f"no team named {name_or_id!r}")
     if len(matches) > 1:
-        names = _department_names(org)
+        names = department_names(org)
         where = ", ".join(sorted(names.get(team.department_id, "?") for team in matches))
         fail(
             f"teams named {name_or_id!r} exist in several departments ({where}): "
@@ -143,10 +146,10 @@ def _team_in(org: OrgService, name_or_id: str, scope: Department | None) -> Team
     return matches[0]
 
 
-def _staff(org: OrgService, email_or_id: str) -> StaffProfile:
+def find_staff(org: OrgService, email_or_id: str) -> StaffProfile:
     """The staff member with this email (case-insensitive) or user id."""
     members = org.list_staff(SYSTEM_OPERATOR, StaffFilter())
-    wanted = _as_uuid(email_or_id)
+    wanted = as_uuid(email_or_id)
     if wanted is not None:
         for profile in members:
             if profile.user.id == wanted:
@@ -160,18 +163,18 @@ def _staff(org: OrgService, email_or_id: str) -> StaffProfile:
     return None
 
 
-def _department_names(org: OrgService) -> dict[uuid.UUID, str]:
+def department_names(org: OrgService) -> dict[uuid.UUID, str]:
     return {d.id: d.name for d in org.list_departments(SYSTEM_OPERATOR)}
 
 
-def _team_names(org: OrgService) -> dict[uuid.UUID, str]:
+def team_names(org: OrgService) -> dict[uuid.UUID, str]:
     return {t.id: t.name for t in org.list_teams(SYSTEM_OPERATOR)}
 
 
 # ---------------------------------------------------------------- output shapes
 
 
-def _timestamp(value: Any) -> str | None:
+def timestamp(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -181,8 +184,8 @@ def department_row(department: Department) -> dict[str, Any]:
         "name": department.name,
         "auto_assign": department.auto_assign,
         "active": department.is_active,
-        "created_at": _timestamp(department.created_at),
-        "updated_at": _timestamp(department.updated_at),
+        "created_at": timestamp(department.created_at),
+        "updated_at": timestamp(department.updated_at),
         "version": department.version,
     }
 
@@ -194,8 +197,8 @@ def team_row(team: Team, departments: dict[uuid.UUID, str]) -> dict[str, Any]:
         "department": departments.get(team.department_id),
         "name": team.name,
         "active": team.is_active,
-        "created_at": _timestamp(team.created_at),
-        "updated_at": _timestamp(team.updated_at),
+        "created_at": timestamp(team.created_at),
+        "updated_at": timestamp(team.updated_at),
         "version": team.version,
     }
 
@@ -214,8 +217,8 @@ def staff_row(
         "team_id": str(staff.team_id) if staff.team_id else None,
         "team": teams.get(staff.team_id) if staff.team_id else None,
         "active": staff.is_active,
-        "created_at": _timestamp(staff.created_at),
-        "updated_at": _timestamp(staff.updated_at),
+        "created_at": timestamp(staff.created_at),
+        "updated_at": timestamp(staff.updated_at),
         "version": staff.version,
     }
 
@@ -229,7 +232,7 @@ def _report(as_json: bool, row: dict[str, Any], message: str) -> None:
 
 
 def _staff_report(org: OrgService, profile: StaffProfile, as_json: bool, message: str) -> None:
-    _report(as_json, staff_row(profile, _department_names(org), _team_names(org)), message)
+    _report(as_json, staff_row(profile, department_names(org), team_names(org)), message)
 
 
 def _placement(
@@ -265,7 +268,7 @@ def admin_create(
     """Create an administrator (the first one, or another): a staff member with role admin
     and no department. The password is prompted for (hidden, twice) unless --password-stdin."""
     password = _read_password(password_stdin)
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
         command = CreateStaff(
             email=email, display_name=display_name, password=password, role=StaffRole.ADMIN
@@ -316,14 +319,14 @@ def staff_add(
 ) -> None:
     """Add a staff member who can log in at once. The password is prompted for (hidden,
     twice) unless --password-stdin."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
         # Resolve names before asking for the password: a typo fails at once.
-        scope = _department(org, department) if department is not None else None
+        scope = find_department(org, department) if department is not None else None
         department_id = scope.id if scope is not None else None
         team_id = None
         if team is not None:
-            found = _team_in(org, team, scope)
+            found = find_team_in(org, team, scope)
             team_id = found.id
             department_id = department_id or found.department_id
         password = _read_password(password_stdin)
@@ -361,16 +364,16 @@ def staff_list(
     as_json: bool,
 ) -> None:
     """List staff members, optionally filtered."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        scope = _department(org, department) if department is not None else None
+        scope = find_department(org, department) if department is not None else None
         where = StaffFilter(
             department_id=scope.id if scope is not None else None,
-            team_id=_team_in(org, team, scope).id if team is not None else None,
+            team_id=find_team_in(org, team, scope).id if team is not None else None,
             role=StaffRole(role.lower()) if role is not None else None,
             active=active,
         )
-        departments, teams = _department_names(org), _team_names(org)
+        departments, teams = department_names(org), team_names(org)
         rows = [staff_row(p, departments, teams) for p in org.list_staff(SYSTEM_OPERATOR, where)]
         emit(rows, as_json, STAFF_COLUMNS)
 
@@ -378,9 +381,9 @@ def staff_list(
 def _update_staff(
     state: CliState, email_or_id: str, as_json: bool, change: UpdateStaff, verb: str
 ) -> None:
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        profile = _staff(org, email_or_id)
+        profile = find_staff(org, email_or_id)
         updated = org.update_staff(SYSTEM_OPERATOR, profile.user.id, change)
         _staff_report(org, updated, as_json, f"{verb} {updated.user.email}")
 
@@ -413,9 +416,9 @@ def staff_deactivate(state: CliState, email_or_id: str, as_json: bool) -> None:
 @cli_errors
 def staff_set_role(state: CliState, email_or_id: str, role: str, as_json: bool) -> None:
     """Change a staff member's role (agent, lead or admin)."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        profile = _staff(org, email_or_id)
+        profile = find_staff(org, email_or_id)
         updated = org.update_staff(
             SYSTEM_OPERATOR, profile.user.id, UpdateStaff(role=StaffRole(role.lower()))
         )
@@ -444,11 +447,11 @@ def staff_move(
     they keep their team only if it belongs to the new department."""
     if team is not None and no_team:
         raise click.UsageError("--team and --no-team exclude each other")
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        target = _department(org, department)
-        team_id = _team_in(org, team, target).id if team is not None else None
-        profile = _staff(org, email_or_id)
+        target = find_department(org, department)
+        team_id = find_team_in(org, team, target).id if team is not None else None
+        profile = find_staff(org, email_or_id)
         change = UpdateStaff(
             department_id=target.id,
             team_id=team_id,
@@ -456,7 +459,7 @@ def staff_move(
             change_team=team is not None or no_team,
         )
         updated = org.update_staff(SYSTEM_OPERATOR, profile.user.id, change)
-        departments, teams = _department_names(org), _team_names(org)
+        departments, teams = department_names(org), team_names(org)
         _report(
             as_json,
             staff_row(updated, departments, teams),
@@ -480,7 +483,7 @@ def departments() -> None:
 @cli_errors
 def departments_add(state: CliState, name: str, auto_assign: bool, as_json: bool) -> None:
     """Add a department named NAME (names are unique, ignoring case)."""
-    with _services(state) as services:
+    with open_services(state) as services:
         department = services.org.create_department(
             SYSTEM_OPERATOR, CreateDepartment(name=name, auto_assign=auto_assign)
         )
@@ -498,7 +501,7 @@ def departments_add(state: CliState, name: str, auto_assign: bool, as_json: bool
 @cli_errors
 def departments_list(state: CliState, active: bool | None, as_json: bool) -> None:
     """List departments."""
-    with _services(state) as services:
+    with open_services(state) as services:
         rows = [department_row(d) for d in services.org.list_departments(SYSTEM_OPERATOR, active)]
         emit(rows, as_json, DEPARTMENT_COLUMNS)
 
@@ -511,9 +514,9 @@ def departments_list(state: CliState, active: bool | None, as_json: bool) -> Non
 @cli_errors
 def departments_rename(state: CliState, name_or_id: str, new_name: str, as_json: bool) -> None:
     """Rename a department."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        current = _department(org, name_or_id)
+        current = find_department(org, name_or_id)
         updated = org.update_department(
             SYSTEM_OPERATOR, current.id, UpdateDepartment(name=new_name)
         )
@@ -531,9 +534,9 @@ def departments_rename(state: CliState, name_or_id: str, new_name: str, as_json:
 @cli_errors
 def departments_deactivate(state: CliState, name_or_id: str, as_json: bool) -> None:
     """Deactivate a department: customers can no longer choose it for new tickets."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        current = _department(org, name_or_id)
+        current = find_department(org, name_or_id)
         updated = org.update_department(SYSTEM_OPERATOR, current.id, UpdateDepartment(active=False))
         _report(as_json, department_row(updated), f"deactivated department {updated.name}")
 
@@ -564,13 +567,13 @@ department_scope_option = click.option(
 @cli_errors
 def teams_add(state: CliState, name: str, department: str, as_json: bool) -> None:
     """Add a team named NAME to a department (names are unique within the department)."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        parent = _department(org, department)
+        parent = find_department(org, department)
         team = org.create_team(SYSTEM_OPERATOR, CreateTeam(name=name, department_id=parent.id))
         _report(
             as_json,
-            team_row(team, _department_names(org)),
+            team_row(team, department_names(org)),
             f"created team {team.name} in {parent.name} (id {team.id})",
         )
 
@@ -583,10 +586,10 @@ def teams_add(state: CliState, name: str, department: str, as_json: bool) -> Non
 @cli_errors
 def teams_list(state: CliState, department: str | None, active: bool | None, as_json: bool) -> None:
     """List teams."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        department_id = _department(org, department).id if department is not None else None
-        names = _department_names(org)
+        department_id = find_department(org, department).id if department is not None else None
+        names = department_names(org)
         rows = [team_row(t, names) for t in org.list_teams(SYSTEM_OPERATOR, department_id, active)]
         emit(rows, as_json, TEAM_COLUMNS)
 
@@ -602,13 +605,13 @@ def teams_rename(
     state: CliState, name_or_id: str, new_name: str, department: str | None, as_json: bool
 ) -> None:
     """Rename a team."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
         current = _team(org, name_or_id, department)
         updated = org.update_team(SYSTEM_OPERATOR, current.id, UpdateTeam(name=new_name))
         _report(
             as_json,
-            team_row(updated, _department_names(org)),
+            team_row(updated, department_names(org)),
             f"renamed team {current.name} to {updated.name}",
         )
 
@@ -623,13 +626,13 @@ def teams_deactivate(
     state: CliState, name_or_id: str, department: str | None, as_json: bool
 ) -> None:
     """Deactivate a team: no one can be placed in it any more."""
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
         current = _team(org, name_or_id, department)
         updated = org.update_team(SYSTEM_OPERATOR, current.id, UpdateTeam(active=False))
         _report(
             as_json,
-            team_row(updated, _department_names(org)),
+            team_row(updated, department_names(org)),
             f"deactivated team {updated.name}",
         )
 

@@ -20,14 +20,14 @@ import secrets
 import shlex
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import click
 
+from entrypoints.cli.admin import open_services
 from entrypoints.cli.main import CliState, cli_errors, fail
 from helpdesk_core.domain.entities import Ticket
 from helpdesk_core.domain.errors import ValidationFailed
@@ -438,23 +438,6 @@ class SeededIds:
         value |= 0b10 << 62  # RFC 4122 variant
         value |= self._rng.getrandbits(62)
         return uuid.UUID(int=value)
-
-
-@contextmanager
-def _demo_services(state: CliState, overrides: dict[Any, Any]) -> Iterator[Services]:
-    """The composition root's services with ``overrides``, closed afterwards (as ``admin``'s
-    ``_services``, which takes no overrides)."""
-    from entrypoints.bootstrap import bootstrap
-
-    settings = state.settings
-    if not settings.secret_keys:
-        # The demo signs no tokens: a throwaway key keeps bootstrap from warning.
-        settings = attrs.evolve(settings, secret_keys=(secrets.token_urlsafe(48),))
-    services = bootstrap(settings, overrides)
-    try:
-        yield services
-    finally:
-        services.close()
 
 
 # ---------------------------------------------------------------- the run
@@ -956,7 +939,7 @@ def demo(state: CliState, ticket_count: int, seed: int | None, password: str) ->
     ids = SeededIds(random.Random(f"ids:{seed}"), clock)  # noqa: S311
     overrides = {Clock: clock, IdGenerator: ids}
     started = time.monotonic()
-    with _demo_services(state, overrides) as services:
+    with open_services(state, overrides) as services:
         existing = services.org.list_departments(SYSTEM_OPERATOR)
         page = services.tickets.list_tickets(SYSTEM_OPERATOR, TicketQuery(limit=1))
         if existing or page.items:

@@ -40,6 +40,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def parse_limit(raw: str | None, default: int, maximum: int) -> int:
+    """``--limit``: the default when absent; exit 2 unless a whole number from 1 to maximum."""
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        fail(f"--limit: {raw!r} is not a whole number", 2)
+    value = int(text)
+    if not 1 <= value <= maximum:
+        fail(f"--limit: must be from 1 to {maximum} (HELPDESK_PAGE_SIZE_MAX)", 2)
+    return value
+
+
 def cli_errors(func: F) -> F:
     """Turn configuration and domain errors into one line and the documented exit code."""
 
@@ -96,14 +109,25 @@ def cli(ctx: click.Context, env_file: str) -> None:
 
 def register_commands() -> click.Group:
     """Attach every sub-command (kept out of import time: ``serve`` must import late)."""
-    from entrypoints.cli import admin, config_cmd, db, demo, serve, tickets
+    from entrypoints.cli import (
+        admin,
+        config_cmd,
+        db,
+        demo,
+        serve,
+        tickets,
+        webhooks,
+        worker_cmd,
+    )
 
     for command in (
         serve.serve,
+        worker_cmd.worker,
         db.db,
         config_cmd.config,
         *admin.COMMANDS,
         *tickets.COMMANDS,
+        *webhooks.COMMANDS,
         *demo.COMMANDS,
     ):
         cli.add_command(command)

@@ -88,7 +88,12 @@ def run_gunicorn(settings: Settings) -> None:
             from entrypoints.bootstrap import bootstrap
             from entrypoints.http.app import create_app
 
-            return create_app(bootstrap(settings))
+            services = bootstrap(settings)
+            if settings.embedded_worker:
+                from entrypoints.worker.loop import start_embedded
+
+                start_embedded(services)
+            return create_app(services)
 
     HelpdeskServer().run()
 

@@ -21,19 +21,19 @@ from typing import Any
 import click
 
 # The name resolution and service plumbing of the organization commands, shared rather than
-# copied (they are private to admin.py; see the module docstring there for their rules).
+# copied (see the module docstring of admin.py for their rules).
 from entrypoints.cli.admin import (
-    _as_uuid,
-    _department,
-    _department_names,
-    _services,
-    _staff,
-    _team_in,
-    _team_names,
-    _timestamp,
+    as_uuid,
+    department_names,
+    find_department,
+    find_staff,
+    find_team_in,
     json_option,
+    open_services,
+    team_names,
+    timestamp,
 )
-from entrypoints.cli.main import CliState, cli_errors, emit, fail
+from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
 from entrypoints.http.pagination import decode_cursor, encode_cursor
 from helpdesk_core.domain.entities import (
     AttachmentReference,
@@ -98,18 +98,6 @@ def _moment(raw: str | None, option: str) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _limit(raw: str | None, default: int, maximum: int) -> int:
-    if raw is None:
-        return default
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
-        fail(f"--limit: {raw!r} is not a whole number", 2)
-    value = int(text)
-    if not 1 <= value <= maximum:
-        fail(f"--limit: must be from 1 to {maximum} (HELPDESK_PAGE_SIZE_MAX)", 2)
-    return value
-
-
 def _cursor(raw: str | None, sort: TicketSort, has_text: bool) -> tuple[Any, ...] | None:
     """The keyset position a previous page printed, checked against the shape of ``sort``."""
     if raw is None:
@@ -131,7 +119,7 @@ def _cursor_fits(value: tuple[Any, ...], sort: TicketSort, has_text: bool) -> bo
             return False
 
     def is_id(part: Any) -> bool:
-        return isinstance(part, str) and _as_uuid(part) is not None
+        return isinstance(part, str) and as_uuid(part) is not None
 
     if sort is TicketSort.RELEVANCE and has_text:
         return len(value) == 2 and isinstance(value[0], int | float) and is_id(value[1])
@@ -148,7 +136,7 @@ def _cursor_fits(value: tuple[Any, ...], sort: TicketSort, has_text: bool) -> bo
 
 def _ticket_ref(raw: str) -> uuid.UUID | int:
     """A ticket's id, or its number (``123`` or ``#123``); anything else exits 2."""
-    found = _as_uuid(raw)
+    found = as_uuid(raw)
     if found is not None:
         return found
     match = _NUMBER.match(raw.strip())
@@ -193,9 +181,9 @@ def ticket_row(
         "team": name(teams, ticket.team_id),
         "assignee_id": _id(ticket.assignee_id),
         "assignee": name(people, ticket.assignee_id),
-        "created_at": _timestamp(ticket.created_at),
-        "updated_at": _timestamp(ticket.updated_at),
-        "closed_at": _timestamp(ticket.closed_at),
+        "created_at": timestamp(ticket.created_at),
+        "updated_at": timestamp(ticket.updated_at),
+        "closed_at": timestamp(ticket.closed_at),
         "version": ticket.version,
     }
 
@@ -209,7 +197,7 @@ def attachment_row(attachment: AttachmentReference) -> dict[str, Any]:
         "size_bytes": attachment.size_bytes,
         "url": attachment.url,
         "checksum": attachment.checksum,
-        "created_at": _timestamp(attachment.created_at),
+        "created_at": timestamp(attachment.created_at),
     }
 
 
@@ -220,7 +208,7 @@ def message_row(message: TicketMessage, people: dict[uuid.UUID, str]) -> dict[st
         "author": people.get(message.author_id),
         "visibility": message.visibility.value,
         "body": message.body,
-        "created_at": _timestamp(message.created_at),
+        "created_at": timestamp(message.created_at),
         "attachments": [attachment_row(a) for a in message.attachments],
     }
 
@@ -236,7 +224,7 @@ def history_row(
     table = {"assignee": people, "department": departments, "team": teams}.get(entry.field)
 
     def named(value: str | None) -> str | None:
-        key = _as_uuid(value) if value is not None and table is not None else None
+        key = as_uuid(value) if value is not None and table is not None else None
         return table.get(key) if table is not None and key is not None else None
 
     return {
@@ -248,7 +236,7 @@ def history_row(
         "new_value": entry.new_value,
         "old_name": named(entry.old_value),
         "new_name": named(entry.new_value),
-        "created_at": _timestamp(entry.created_at),
+        "created_at": timestamp(entry.created_at),
     }
 
 
@@ -367,18 +355,18 @@ def tickets_list(
         fail("--assignee and --unassigned exclude each other", 2)
     start = _moment(created_from, "--created-from")
     end = _moment(created_to, "--created-to")
-    limit = _limit(limit_text, settings.page_size_default, settings.page_size_max)
+    limit = parse_limit(limit_text, settings.page_size_default, settings.page_size_max)
     text = search.strip() if search is not None and search.strip() else None
     after = _cursor(cursor, sort, text is not None)
-    with _services(state) as services:
+    with open_services(state) as services:
         org = services.org
-        scope = _department(org, department) if department is not None else None
+        scope = find_department(org, department) if department is not None else None
         query = TicketQuery(
             statuses=frozenset(TicketStatus(s) for s in wanted_statuses),
             priorities=frozenset(TicketPriority(p) for p in wanted_priorities),
             department_id=scope.id if scope is not None else None,
-            team_id=_team_in(org, team, scope).id if team is not None else None,
-            assignee_id=_staff(org, assignee).user.id if assignee is not None else None,
+            team_id=find_team_in(org, team, scope).id if team is not None else None,
+            assignee_id=find_staff(org, assignee).user.id if assignee is not None else None,
             unassigned=unassigned,
             created_from=start,
             created_to=end,
@@ -391,7 +379,7 @@ def tickets_list(
         people = _names(
             org, [t.requester_id for t in page.items] + [t.assignee_id for t in page.items]
         )
-        departments, teams = _department_names(org), _team_names(org)
+        departments, teams = department_names(org), team_names(org)
         rows = [ticket_row(t, people, departments, teams) for t in page.items]
     next_cursor = encode_cursor(page.next_after) if page.next_after else None
     if as_json:
@@ -421,7 +409,7 @@ def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
     [internal]), its attachments and its history. NUMBER_OR_ID is the ticket's id (or its
     number, #123, where the server can look numbers up)."""
     ref = _ticket_ref(number_or_id)
-    with _services(state) as services:
+    with open_services(state) as services:
         org, service = services.org, services.tickets
         detail = _detail(service, ref)
         ticket = detail.ticket
@@ -431,10 +419,10 @@ def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
             [ticket.requester_id, ticket.assignee_id]
             + [m.author_id for m in detail.messages]
             + [e.actor_id for e in history]
-            + [_as_uuid(e.new_value or "") for e in history if e.field == "assignee"]
-            + [_as_uuid(e.old_value or "") for e in history if e.field == "assignee"],
+            + [as_uuid(e.new_value or "") for e in history if e.field == "assignee"]
+            + [as_uuid(e.old_value or "") for e in history if e.field == "assignee"],
         )
-        departments, teams = _department_names(org), _team_names(org)
+        departments, teams = department_names(org), team_names(org)
         requester_email = _email(org, ticket.requester_id)
     row = ticket_row(ticket, people, departments, teams)
     row["requester_email"] = requester_email

@@ -19,8 +19,11 @@ from entrypoints.http.resources.auth import AuthResources, add_auth_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
-from entrypoints.observability.metrics import render_metrics
+from entrypoints.http.resources.webhooks import WebhookResources, add_webhook_routes
+from entrypoints.observability.metrics import Reading, render_metrics
 from entrypoints.observability.tracing import Tracer
+from helpdesk_core.domain.errors import DomainError
+from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 
 API_PREFIX = "/api/v1"
 
@@ -39,6 +42,22 @@ def _loads(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def outbox_readings(services: Services) -> list[Reading]:
+    """The outbox's depth and age, read at scrape time (nothing when the database is down)."""
+    try:
+        stats, deliveries = services.webhooks.outbox_status(SYSTEM_OPERATOR)
+    except DomainError:
+        return []
+    oldest = stats.oldest_pending_at
+    age = max(0.0, (services.clock.now() - oldest).total_seconds()) if oldest else 0.0
+    return [
+        ("helpdesk_outbox_pending_events", "Events waiting to be handled", stats.pending),
+        ("helpdesk_outbox_failed_events", "Events given up after every attempt", stats.failed),
+        ("helpdesk_outbox_oldest_pending_age_seconds", "Age of the oldest pending event", age),
+        ("helpdesk_webhook_deliveries_pending", "Webhook deliveries waiting", deliveries),
+    ]
 
 
 def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
@@ -61,7 +80,7 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
 
     app.add_route("/health/live", Liveness())
     app.add_route("/health/ready", Readiness(services.readiness))
-    app.add_route("/metrics", Metrics(render_metrics))
+    app.add_route("/metrics", Metrics(lambda: render_metrics(lambda: outbox_readings(services))))
     app.add_route("/openapi.json", OpenApi(openapi_document()))
 
     converter = make_http_converter()
@@ -81,6 +100,13 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
             converter,
             settings.page_size_default,
             settings.page_size_max,
+        ),
+    )
+    add_webhook_routes(
+        app,
+        API_PREFIX,
+        WebhookResources(
+            services.webhooks, converter, settings.page_size_default, settings.page_size_max
         ),
     )
     return app

@@ -8,6 +8,7 @@ cattrs is lenient by default (a ``str`` field takes ``1`` and turns it into "1",
 from __future__ import annotations
 
 import enum
+import types
 import typing
 import uuid
 from collections.abc import Iterator
@@ -147,7 +148,8 @@ def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
     for field in attrs.fields(cls):
         if field.name not in data or data[field.name] is None:
             continue
-        value, path, kind = data[field.name], f"{prefix}{field.name}", hints[field.name]
+        value, path = data[field.name], f"{prefix}{field.name}"
+        kind = _unoptional(hints[field.name])
         if typing.get_origin(kind) in (tuple, list):
             if not isinstance(value, list):
                 yield FieldError(path, "must be a list")
@@ -157,6 +159,15 @@ def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
                 yield from _shape_errors(item, item_type, f"{path}.{i}.")
         elif attrs.has(kind):
             yield from _shape_errors(value, kind, f"{path}.")
+
+
+def _unoptional(kind: Any) -> Any:
+    """``X`` for ``X | None`` (a null was already let through), else ``kind`` itself."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        rest = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return kind
 
 
 def _summary(errors: tuple[FieldError, ...]) -> str:

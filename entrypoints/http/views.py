@@ -6,6 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk_core.domain.entities import Department, Team
+from helpdesk_core.ports.events import (
+    DeliveryAttempt,
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+)
 from helpdesk_core.usecases.auth import Account
 from helpdesk_core.usecases.org import StaffProfile
 
@@ -69,4 +75,47 @@ def staff_json(profile: StaffProfile) -> dict[str, Any]:
         "created_at": timestamp(staff.created_at),
         "updated_at": timestamp(staff.updated_at),
         "version": staff.version,
+    }
+
+
+def webhook_json(webhook: Webhook) -> dict[str, Any]:
+    """A webhook endpoint; never its secret (shown once, by the creating request only)."""
+    return {
+        "id": str(webhook.id),
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "description": webhook.description,
+        "active": webhook.is_active,
+        "consecutive_failures": webhook.consecutive_failures,
+        "disabled_reason": webhook.disabled_reason,
+        "created_at": timestamp(webhook.created_at),
+        "updated_at": timestamp(webhook.updated_at),
+    }
+
+
+def delivery_attempt_json(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "attempt": attempt.attempt,
+        "outcome": attempt.outcome.value,
+        "status_code": attempt.status_code,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "created_at": timestamp(attempt.created_at),
+    }
+
+
+def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
+    """One event on its way to one endpoint, with every attempt (oldest first)."""
+    pending = delivery.state is DeliveryState.PENDING
+    return {
+        "id": str(delivery.id),
+        "event_id": str(delivery.event_id),
+        "event_type": delivery.event_type,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        # Only a pending delivery has a next attempt; a finished one shows null.
+        "next_attempt_at": timestamp(delivery.next_attempt_at) if pending else None,
+        "created_at": timestamp(delivery.created_at),
+        "completed_at": timestamp(delivery.completed_at),
+        "attempt_log": [delivery_attempt_json(a) for a in delivery.attempt_log],
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -61,8 +62,50 @@ def http_metrics() -> HttpMetrics:
     )
 
 
-def render_metrics() -> tuple[bytes, str]:
-    """The Prometheus text of every live process (multi-process) or of this one."""
+@attrs.frozen
+class EventMetrics:
+    """What the event worker reports."""
+
+    batches: Any
+    deliveries: Any
+
+
+@functools.cache
+def event_metrics() -> EventMetrics:
+    from prometheus_client import Counter, Histogram
+
+    return EventMetrics(
+        batches=Histogram(
+            "helpdesk_worker_batch_duration_seconds",
+            "Time a worker took for one batch of events or webhook deliveries",
+            ["kind"],
+            buckets=(*LATENCY_BUCKETS, 30.0, 60.0),
+        ),
+        deliveries=Counter(
+            "helpdesk_webhook_deliveries_total",
+            "Webhook delivery attempts, by outcome",
+            ["outcome"],
+        ),
+    )
+
+
+class PrometheusEventSink:
+    """The worker's EventSink: batch durations and delivery outcomes."""
+
+    def batch(self, kind: str, size: int, seconds: float) -> None:
+        event_metrics().batches.labels(kind=kind).observe(seconds)
+
+    def delivery(self, outcome: str) -> None:
+        event_metrics().deliveries.labels(outcome=outcome).inc()
+
+
+# A gauge read at scrape time: name, help text, value.
+Reading = tuple[str, str, float]
+
+
+def render_metrics(readings: Callable[[], list[Reading]] | None = None) -> tuple[bytes, str]:
+    """The Prometheus text of every live process (multi-process) or of this one, plus
+    ``readings`` taken now (e.g. the outbox's depth, shared by all processes)."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -70,8 +113,26 @@ def render_metrics() -> tuple[bytes, str]:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        text = generate_latest(registry)
+    else:
+        text = generate_latest(REGISTRY)
+    if readings is not None:
+        text += _readings_text(readings())
+    return text, CONTENT_TYPE_LATEST
+
+
+def _readings_text(values: list[Reading]) -> bytes:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily
+
+    class _Now:
+        def collect(self) -> Any:
+            for name, text, value in values:
+                yield GaugeMetricFamily(name, text, value=value)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Now())
+    return generate_latest(registry)
 
 
 def instrument_pool(engine: Any, pool_size: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from urllib.parse import urlsplit
 
 from helpdesk_core.domain.errors import ValidationFailed
 
@@ -89,3 +90,17 @@ def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) 
 def name_key(name: str) -> str:
     """The case- and space-insensitive key that makes names unique (``Billing`` == ``billing``)."""
     return " ".join(name.split()).casefold()
+
+
+URL_MAX = 2048
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL of sane length with no white space or control characters."""
+    if not url or len(url) > URL_MAX or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False

@@ -31,3 +31,8 @@ class TokenSigner(Protocol):
     def unsign(self, purpose: str, token: str, max_age_seconds: int) -> str:
         """The payload of a valid token; raises AuthenticationFailed otherwise."""
         ...
+
+    def derive(self, purpose: str, value: str) -> tuple[str, ...]:
+        """A secret, URL-safe value computed from ``value`` with each key, newest key first:
+        the same inputs give the same results, and nobody without a key can compute them."""
+        ...

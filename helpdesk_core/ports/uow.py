@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from helpdesk_core.ports.events import DeliveryRepository, OutboxRepository, WebhookRepository
 from helpdesk_core.ports.repositories import (
     DepartmentRepository,
     PasswordResetRepository,
@@ -98,6 +99,21 @@ class Transaction(Protocol):
     @property
     def idempotency(self) -> IdempotencyRepository:
         """Idempotency records, inside this transaction."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """Recorded events, inside this transaction: written with the change they report."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """Webhook endpoints, inside this transaction."""
+        ...
+
+    @property
+    def deliveries(self) -> DeliveryRepository:
+        """Webhook deliveries and their attempts, inside this transaction."""
         ...
 
     def commit(self) -> None:

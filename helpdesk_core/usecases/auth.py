@@ -7,7 +7,6 @@ looks the session up, so revoking it takes effect everywhere on the next request
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -21,13 +20,14 @@ from helpdesk_core.domain.errors import (
     StaleVersion,
     ValidationFailed,
 )
+from helpdesk_core.domain.events import user_data, user_key
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import Role, clean_text, normalize_email
 from helpdesk_core.ports.cache import RateLimiter
-from helpdesk_core.ports.notifications import Mailer, MailMessage
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
+from helpdesk_core.usecases.events import publish
 
 ACCESS = "access"
 WRONG_CREDENTIALS = "the email or password is wrong"
@@ -146,6 +146,14 @@ def hash_reset_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+RESET_PURPOSE = "password-reset"
+
+
+def reset_token(signer: TokenSigner, reset_id: uuid.UUID) -> str:
+    """The token of a reset request: derived from its id with the newest secret key."""
+    return signer.derive(RESET_PURPOSE, str(reset_id))[0]
+
+
 def load_account(tx: Transaction, user: User) -> Account:
     """The user with their staff profile."""
     return Account(user=user, staff=tx.staff.get(user.id))
@@ -161,7 +169,6 @@ class AuthService:
     _clock: Clock
     _ids: IdGenerator
     _rate_limiter: RateLimiter
-    _mailer: Mailer
     _policy: AuthPolicy
 
     # ------------------------------------------------------------ accounts
@@ -182,6 +189,15 @@ class AuthService:
         )
         with self._uow.begin() as tx:
             tx.users.add(user)
+            publish(
+                tx,
+                self._ids,
+                now,
+                "user.registered",
+                user_key(user.id),
+                {"user": user_data(user)},
+                user.id,
+            )
             tx.commit()
         return Account(user=user)
 
@@ -209,6 +225,15 @@ class AuthService:
                         version=user.version + 1,
                     )
                     tx.users.update(user)
+                    publish(
+                        tx,
+                        self._ids,
+                        user.updated_at,
+                        "user.updated",
+                        user_key(user.id),
+                        {"user": user_data(user)},
+                        user.id,
+                    )
             account = load_account(tx, user)
             tx.commit()
         return account
@@ -335,6 +360,7 @@ class AuthService:
                 attrs.evolve(user, password_hash=new_hash, updated_at=now, version=user.version + 1)
             )
             tx.sessions.revoke_all(user.id, now, keep=actor.session_id)
+            self._password_changed(tx, user, now, "change")
             tx.commit()
 
     def forgot_password(self, command: ForgotPassword) -> None:
@@ -343,36 +369,36 @@ class AuthService:
             email = normalize_email(command.email)
         except ValidationFailed:
             return
-        token = secrets.token_urlsafe(32)
         now = self._clock.now()
         with self._uow.begin() as tx:
             user = tx.users.get_by_email(email)
             if user is None or not user.is_active:
                 return
-            tx.password_resets.add(
-                PasswordResetToken(
-                    id=self._ids.new_id(),
-                    user_id=user.id,
-                    token_hash=hash_reset_token(token),
-                    created_at=now,
-                    expires_at=now + timedelta(seconds=self._policy.password_reset_ttl),
-                )
+            reset = PasswordResetToken(
+                id=self._ids.new_id(),
+                user_id=user.id,
+                token_hash="",
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._policy.password_reset_ttl),
+            )
+            # The token is derived from the reset's id with the secret keys; only its hash is
+            # stored, and the worker derives it again to mail the link.
+            token = reset_token(self._signer, reset.id)
+            tx.password_resets.add(attrs.evolve(reset, token_hash=hash_reset_token(token)))
+            publish(
+                tx,
+                self._ids,
+                now,
+                "user.password_reset_requested",
+                user_key(user.id),
+                {
+                    "user": user_data(user),
+                    "reset_id": str(reset.id),
+                    "expires_at": reset.expires_at.isoformat(),
+                },
+                user.id,
             )
             tx.commit()
-        minutes = self._policy.password_reset_ttl // 60
-        link = f"{self._policy.public_url.rstrip('/')}/reset-password?token={token}"
-        self._mailer.send(
-            MailMessage(
-                to=user.email,
-                subject="Reset your helpdesk password",
-                body=(
-                    f"Hello {user.display_name},\n\nsomeone asked to reset the password of your "
-                    f"helpdesk account. To choose a new one, open this link within {minutes} "
-                    f"minutes:\n\n{link}\n\nIf it was not you, ignore this message: your "
-                    "password stays as it is.\n"
-                ),
-            )
-        )
 
     def reset_password(self, command: ResetPassword) -> None:
         """Set a new password with a reset token: single use, expiring; all sessions end."""
@@ -399,4 +425,16 @@ class AuthService:
                 )
             )
             tx.sessions.revoke_all(user.id, now)
+            self._password_changed(tx, current, now, "reset")
             tx.commit()
+
+    def _password_changed(self, tx: Transaction, user: User, now: datetime, how: str) -> None:
+        publish(
+            tx,
+            self._ids,
+            now,
+            "user.password_changed",
+            user_key(user.id),
+            {"user": user_data(user), "how": how},
+            user.id,
+        )

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
 from helpdesk_core.domain.entities import Department, StaffMember, Team, User
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
+from helpdesk_core.domain.events import (
+    ORG_KEY,
+    department_data,
+    staff_data,
+    team_data,
+    user_data,
+)
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import StaffRole, clean_text, normalize_email
 from helpdesk_core.policies import require_admin
@@ -23,6 +31,7 @@ from helpdesk_core.ports.security import PasswordHasher
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.auth import DISPLAY_NAME_MAX, Account, AuthPolicy, check_password
+from helpdesk_core.usecases.events import publish
 
 ORG_GENERATION = "org-generation"
 NAME_MAX = 100
@@ -141,6 +150,7 @@ class OrgService:
         )
         with self._uow.begin() as tx:
             tx.departments.add(department)
+            self._event(tx, actor, "department.created", department=department_data(department))
             self._changed(tx)
         return department
 
@@ -162,6 +172,7 @@ class OrgService:
                 changed, updated_at=self._clock.now(), version=current.version + 1
             )
             tx.departments.update(updated)
+            self._event(tx, actor, "department.updated", department=department_data(updated))
             self._changed(tx)
         return updated
 
@@ -201,6 +212,7 @@ class OrgService:
                 updated_at=now,
             )
             tx.teams.add(team)
+            self._event(tx, actor, "team.created", team=team_data(team))
             self._changed(tx)
         return team
 
@@ -219,6 +231,7 @@ class OrgService:
                 changed, updated_at=self._clock.now(), version=current.version + 1
             )
             tx.teams.update(updated)
+            self._event(tx, actor, "team.updated", team=team_data(updated))
             self._changed(tx)
         return updated
 
@@ -264,6 +277,7 @@ class OrgService:
             )
             tx.users.add(user)
             tx.staff.add(staff)
+            self._event(tx, actor, "staff.created", user=user_data(user), staff=staff_data(staff))
             tx.commit()
         return StaffProfile(user, staff)
 
@@ -310,6 +324,15 @@ class OrgService:
             tx.staff.update(updated)
             if not active and current.is_active:
                 tx.sessions.revoke_all(user_id, self._clock.now())
+            data = {"user": user_data(profile.user), "staff": staff_data(updated)}
+            if (role, department_id, team_id) != (
+                current.role,
+                current.department_id,
+                current.team_id,
+            ):
+                self._event(tx, actor, "staff.updated", **data)
+            if active != current.is_active:
+                self._event(tx, actor, "staff.activated" if active else "staff.deactivated", **data)
             tx.commit()
         return StaffProfile(profile.user, updated)
 
@@ -330,6 +353,9 @@ class OrgService:
             return Account(user, tx.staff.get(user_id))
 
     # ------------------------------------------------------------ helpers
+
+    def _event(self, tx: Transaction, actor: Principal, event_type: str, **data: Any) -> None:
+        publish(tx, self._ids, self._clock.now(), event_type, ORG_KEY, data, actor.user_id)
 
     def _changed(self, tx: Transaction) -> None:
         tx.counters.next_value(ORG_GENERATION)  # invalidates every cached snapshot

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -36,6 +35,7 @@ from helpdesk_core.domain.errors import (
     StaleVersion,
     ValidationFailed,
 )
+from helpdesk_core.domain.events import message_data, ticket_data, ticket_key
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
 from helpdesk_core.domain.values import (
     MessageVisibility,
@@ -44,6 +44,7 @@ from helpdesk_core.domain.values import (
     TicketPriority,
     TicketStatus,
     clean_text,
+    is_web_url,
 )
 from helpdesk_core.policies import require_lead, require_staff
 from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
@@ -56,11 +57,11 @@ from helpdesk_core.ports.tickets import (
     TicketQuery,
 )
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
+from helpdesk_core.usecases.events import publish
 
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 FILENAME_MAX = 255
-URL_MAX = 2048
 _CHECKSUM = re.compile(r"^(?:[a-z0-9-]{2,16}:)?[A-Za-z0-9+/=_-]{8,128}$")
 
 
@@ -177,7 +178,7 @@ def validate_attachments(
         where = f"{field}.{i}"
         before = len(errors)
         url = item.url.strip()
-        if not _is_web_url(url):
+        if not is_web_url(url):
             errors.append(FieldError(f"{where}.url", "must be an http(s) URL"))
         filename = sanitize_filename(item.filename)
         if not filename:
@@ -204,17 +205,6 @@ def validate_attachments(
     if errors:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), tuple(errors))
     return cleaned
-
-
-def _is_web_url(url: str) -> bool:
-    """An absolute http(s) URL of sane length with no white space or control characters."""
-    if not url or len(url) > URL_MAX or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in {"http", "https"} and bool(parts.hostname)
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        return False
 
 
 def _fingerprint(command: OpenTicket) -> str:
@@ -276,6 +266,15 @@ class TicketService:
             tx.tickets.add(ticket)
             self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
             refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
+            self._publish(
+                tx,
+                "ticket.created",
+                ticket,
+                actor.user_id,
+                now,
+                description=ticket.description,
+                attachments=len(refs),
+            )
             if department is not None and department.auto_assign:
                 ticket = self._auto_assign(tx, ticket, None, now, quiet=True)
             if idempotency_key is not None:
@@ -397,10 +396,21 @@ class TicketService:
                 target = TicketStatus.OPEN
             updated = ticket.with_status(target, now) if target else ticket.changed(now)
             tx.tickets.update(updated)
+            self._publish(
+                tx,
+                "ticket.message_added",
+                updated,
+                actor.user_id,
+                now,
+                message=message_data(
+                    attrs.evolve(message, attachments=tuple(refs)), actor.is_staff
+                ),
+            )
             if target:
                 self._record(
                     tx, ticket, actor.user_id, "status", ticket.status.value, target.value, now
                 )
+                self._publish_changes(tx, ticket, updated, actor.user_id, now, cause="reply")
             self._bump_counts(tx, ticket.department_id)
             tx.commit()
         return attrs.evolve(message, attachments=tuple(refs))
@@ -429,6 +439,7 @@ class TicketService:
             self._record(
                 tx, ticket, actor.user_id, "status", ticket.status.value, target.value, now
             )
+            self._publish_changes(tx, ticket, updated, actor.user_id, now)
             self._bump_counts(tx, ticket.department_id)
             tx.commit()
         return updated
@@ -675,6 +686,69 @@ class TicketService:
             old, new = getattr(before, field), getattr(after, field)
             if old != new:
                 self._record(tx, before, actor_id, name, _str(old), _str(new), now)
+        self._publish_changes(tx, before, after, actor_id, now)
+
+    def _publish_changes(
+        self,
+        tx: Transaction,
+        before: Ticket,
+        after: Ticket,
+        actor_id: uuid.UUID | None,
+        now: datetime,
+        cause: str = "change",
+    ) -> None:
+        """One event per kind of change, in a fixed order. ``cause`` tells a status change
+        made directly ("change") from one that a reply brought about ("reply")."""
+        if before.status is not after.status:
+            change = {"from": before.status.value, "to": after.status.value, "cause": cause}
+            self._publish(tx, "ticket.status_changed", after, actor_id, now, **change)
+            if after.status is TicketStatus.CLOSED:
+                self._publish(tx, "ticket.closed", after, actor_id, now, **change)
+            elif after.status is TicketStatus.OPEN and before.status in {
+                TicketStatus.RESOLVED,
+                TicketStatus.CLOSED,
+            }:
+                self._publish(tx, "ticket.reopened", after, actor_id, now, **change)
+        if before.priority is not after.priority:
+            self._publish(
+                tx,
+                "ticket.priority_changed",
+                after,
+                actor_id,
+                now,
+                **{"from": before.priority.value, "to": after.priority.value},
+            )
+        if before.department_id != after.department_id:
+            self._publish(
+                tx,
+                "ticket.department_changed",
+                after,
+                actor_id,
+                now,
+                previous_department_id=_str(before.department_id),
+            )
+        if before.assignee_id != after.assignee_id or before.team_id != after.team_id:
+            self._publish(
+                tx,
+                "ticket.assigned",
+                after,
+                actor_id,
+                now,
+                previous_assignee_id=_str(before.assignee_id),
+                previous_team_id=_str(before.team_id),
+            )
+
+    def _publish(
+        self,
+        tx: Transaction,
+        event_type: str,
+        ticket: Ticket,
+        actor_id: uuid.UUID | None,
+        now: datetime,
+        **extra: Any,
+    ) -> None:
+        data = {"ticket": ticket_data(ticket), **extra}
+        publish(tx, self._ids, now, event_type, ticket_key(ticket.id), data, actor_id)
 
     def _bump_counts(self, tx: Transaction, *department_ids: uuid.UUID | None) -> None:
         for department_id in dict.fromkeys(department_ids):  # once each, in order

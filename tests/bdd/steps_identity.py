@@ -10,6 +10,7 @@ would do it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -25,6 +26,7 @@ from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.usecases.org import CreateStaff
 from tests.conftest import make_settings
+from tests.support.events import drain
 
 API = "/api/v1"
 GOOD_PASSWORD = "correct horse battery"
@@ -108,10 +110,15 @@ class Scene:
         return self.call(method, path, self.administrator().sessions["desk"], **kwargs)
 
 
-def _scene(request: pytest.FixtureRequest) -> Scene:
-    """A fresh in-memory helpdesk whose mail is kept for the story to read."""
+def _scene(
+    request: pytest.FixtureRequest,
+    overrides: Mapping[Any, Any] | None = None,
+    **settings: Any,
+) -> Scene:
+    """A fresh in-memory helpdesk whose mail is kept for the story to read; ``overrides``
+    replace more ports (as in ``bootstrap``), ``settings`` change the test settings."""
     mailbox = MemoryMailer()
-    services = bootstrap(make_settings(), {Mailer: mailbox})
+    services = bootstrap(make_settings(**settings), {Mailer: mailbox, **(overrides or {})})
     request.addfinalizer(services.close)
     return Scene(services, falcon.testing.TestClient(create_app(services)), mailbox)
 
@@ -293,6 +300,7 @@ def forgot(scene: Scene, name: str) -> None:
 @then(parsers.parse("{name} receives a link to reset {whose:w} password"))
 def receives_link(scene: Scene, name: str) -> None:
     person = scene.person(name)
+    drain(scene.services)  # the worker mails the link
     assert [m.to for m in scene.mailbox.sent] == [person.email]
     link = re.search(r"https?://\S+[?&]token=([A-Za-z0-9_-]+)", scene.mailbox.sent[-1].body)
     assert link, scene.mailbox.sent[-1].body
@@ -334,6 +342,7 @@ def both_answers_same(scene: Scene) -> None:
 
 @then(parsers.parse("only {name} receives a mail"))
 def only_one_mail(scene: Scene, name: str) -> None:
+    drain(scene.services)
     assert [m.to for m in scene.mailbox.sent] == [scene.person(name).email]
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import logging
 import smtplib
 import socket
 import ssl
 import time
+import traceback
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -186,6 +189,81 @@ def test_a_header_injection_is_refused(smtp_server: tuple[Collector, int]) -> No
     with pytest.raises(ValueError, match="linefeed"):
         SmtpMailer(f"smtp://127.0.0.1:{port}", timeout=5).send(evil)
     assert collector.messages == []
+
+
+def rendered(exc: BaseException) -> str:
+    """Everything an operator could see of an exception: message, repr, args, traceback."""
+    return "".join(traceback.format_exception(exc)) + repr(exc) + repr(exc.args)
+
+
+def password_forms(password: str) -> list[str]:
+    """The password as it may travel: plain, URL-encoded, base64 (AUTH LOGIN, AUTH PLAIN)."""
+    return [
+        password,
+        quote(password, safe=""),
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(b"\0mailer@example.org\0" + password.encode()).decode(),
+    ]
+
+
+def test_a_refused_login_never_shows_the_password(
+    smtp_server_with_auth: tuple[Collector, Logins, int],
+) -> None:
+    collector, logins, port = smtp_server_with_auth
+    password = "Wr0ng-s3cret!"
+    url = f"smtp://mailer%40example.org:{quote(password, safe='')}@127.0.0.1:{port}"
+    with pytest.raises(smtplib.SMTPAuthenticationError) as raised:
+        SmtpMailer(url, timeout=5).send(MESSAGE)
+    assert raised.value.smtp_code == 535  # the server's refusal, as the server said it
+    assert logins.attempts  # it did try, with the password
+    text = rendered(raised.value)
+    for form in password_forms(password):
+        assert form not in text
+    assert collector.messages == []
+
+
+def test_credentials_for_a_server_without_auth_are_not_ignored(
+    smtp_server: tuple[Collector, int],
+) -> None:
+    collector, port = smtp_server  # offers no AUTH: sending anonymously would hide a mistake
+    mailer = SmtpMailer(f"smtp://mailer:hunter2@127.0.0.1:{port}", timeout=5)
+    with pytest.raises(smtplib.SMTPNotSupportedError, match="AUTH") as raised:
+        mailer.send(MESSAGE)
+    assert "hunter2" not in rendered(raised.value)
+    assert collector.messages == []
+
+
+def test_unreachable_servers_never_show_the_password(
+    smtp_server: tuple[Collector, int],
+) -> None:
+    _collector, port = smtp_server
+    password = "hunter2-Secret"
+    failures: list[BaseException] = []
+    with socket.socket() as silent:  # accepts connections, never says hello
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        cases: list[tuple[str, float, type[BaseException], str]] = [
+            (f"smtp://{free_port()}", 1.0, ConnectionRefusedError, "refused"),  # nobody listens
+            (f"smtp://{silent.getsockname()[1]}", 0.5, smtplib.SMTPServerDisconnected, "timed out"),
+            (f"smtp+starttls://{port}", 5.0, smtplib.SMTPNotSupportedError, "STARTTLS"),
+            (f"smtps://{port}", 2.0, ssl.SSLError, "SSL"),  # a plain server: no TLS at all
+        ]
+        for spec, timeout, kind, words in cases:
+            scheme, _, where = spec.partition("://")
+            url = f"{scheme}://mailer:{password}@127.0.0.1:{where}"
+            with pytest.raises(kind, match=words) as raised:
+                SmtpMailer(url, timeout=timeout).send(MESSAGE)
+            failures.append(raised.value)
+    for failure in failures:
+        for form in password_forms(password):
+            assert form not in rendered(failure)
+
+
+def test_a_malformed_url_never_shows_the_password() -> None:
+    for url in ["smtp://user:hunter2@mail.example.org:notaport", "http://user:hunter2@x"]:
+        with pytest.raises(ValueError, match=r"[Pp]ort|smtp://") as raised:
+            SmtpMailer(url).send(MESSAGE)
+        assert "hunter2" not in rendered(raised.value)
 
 
 # ------------------------------------------------------------------ folder, log, memory

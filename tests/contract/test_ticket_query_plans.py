@@ -27,6 +27,7 @@ from adapters.sql.tickets import SqlTicketRepository, search_probe_query
 from helpdesk_core.domain.values import TicketStatus
 from helpdesk_core.ports.tickets import TicketPage, TicketQuery, TicketSort
 from tests.support.databases import PostgresDatabases
+from tests.support.services import skip_or_fail
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -129,7 +130,7 @@ def fill(engine: sa.Engine) -> dict[str, float]:
             "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
         ).scalar_one()
         if not superuser:
-            pytest.skip("filling a million tickets fast needs a superuser (replication role)")
+            skip_or_fail("filling a million tickets fast needs a superuser (replication role)")
         connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
         connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")

@@ -247,7 +247,7 @@ def _live_through(server: Server, store: Store, trip: Journey) -> None:
 
 
 def _mailed_reset_token(server: Server, limit: float = 10.0) -> str:
-    """The token in the reset link the LogMailer wrote (mail is sent off the request thread)."""
+    """The token in the reset link the LogMailer wrote (the worker mails it after the request)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         for record in parse_log(server.log()):
@@ -350,7 +350,7 @@ def test_failing_redis_and_smtp_do_not_reveal_their_passwords(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     """Errors from an unreachable Redis and SMTP server are logged and answered without the
-    passwords in their URLs (the rate limiter falls back to SQL; mail fails off-thread)."""
+    passwords in their URLs (the rate limiter falls back to SQL; the worker retries the mail)."""
     passwords = [canary("redis-pw"), canary("smtp-pw")]
     env = server_env(
         tmp_path,
@@ -376,7 +376,7 @@ def test_failing_redis_and_smtp_do_not_reveal_their_passwords(
         assert [a.status for a in answers[1:]] == [201, 200, 202], [a.text() for a in answers]
         ready = answers[0].json["checks"]["redis"]
         assert ready["status"] == "down", ready
-        _wait_for_log(server, "sending mail failed")
+        _wait_for_log(server, "could not be handled")
         _wait_for_log(server, "rate limiter: the primary failed")
     _assert_nothing_reveals(server, answers, passwords)
 

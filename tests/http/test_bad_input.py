@@ -1,4 +1,5 @@
-"""Bad input on every route of identity, organization and tickets: a precise refusal, no change.
+"""Bad input on every route of identity, organization, tickets and webhooks: a precise refusal,
+no change.
 
 Each case sends one malformed or forbidden request and expects an exact status, answered as
 problem details (``application/problem+json``); a 422 must name the offending field(s). The
@@ -79,6 +80,8 @@ AGENT, CUSTOMER, RANDOM = "<agent>", "<customer>", "<random>"
 # Tickets of the customer: new and routed to Billing (version 1), closed, and not routed.
 TICKET, DONE, LOOSE = "<ticket>", "<done>", "<loose>"
 DONE_VERSION, SALES_AGENT, ADMIN_ID = "<doneversion>", "<salesagent>", "<admin>"
+# Webhooks: an active one subscribed to everything, and one an administrator disabled.
+WEBHOOK, OFFHOOK = "<webhook>", "<offhook>"
 
 LONG_EMAIL = "a" * 64 + "@" + "b" * 186 + ".com"  # 255 characters
 assert len(LONG_EMAIL) == 255
@@ -136,6 +139,14 @@ STAFF_TICKETS, STAFF_TICKET = "/api/v1/staff/tickets", f"/api/v1/staff/tickets/{
 ASSIGN, STAFF_REPLY = f"{STAFF_TICKET}/assign", f"{STAFF_TICKET}/messages"
 HISTORY, QUEUE_COUNTS = f"{STAFF_TICKET}/history", "/api/v1/staff/queue-counts"
 VERSION_1 = {"If-Match": '"1"'}  # the version of <ticket>, which no case changes
+WEBHOOKS, WEBHOOK_PATH = f"{ADMIN}/webhooks", f"{ADMIN}/webhooks/{WEBHOOK}"
+DELIVERIES = f"{WEBHOOK_PATH}/deliveries"
+# A public address: the URL guard admits it without resolving a name (no case sends anything).
+HOOK_URL = "https://93.184.215.14/helpdesk-events"
+
+
+def _webhook(**change: Any) -> dict[str, Any]:
+    return {"url": HOOK_URL, "events": ["ticket.created"]} | change
 
 
 def _ticket(**change: Any) -> dict[str, Any]:
@@ -182,6 +193,8 @@ BODY_ROUTES = [
     ("change-ticket", "PATCH", STAFF_TICKET, "agent", {"priority": "high"}),
     ("assign", "POST", ASSIGN, "agent", {"mode": "self"}),
     ("staff-reply", "POST", STAFF_REPLY, "agent", {"body": "On it."}),
+    ("create-webhook", "POST", WEBHOOKS, "admin", _webhook()),
+    ("update-webhook", "PATCH", WEBHOOK_PATH, "admin", {"description": "Other"}),
 ]
 
 
@@ -447,6 +460,8 @@ LISTS = [
     ("staff", STAFF, "admin"),
     ("tickets", TICKETS, "customer"),
     ("staff-tickets", STAFF_TICKETS, "agent"),
+    ("webhooks", WEBHOOKS, "admin"),
+    ("webhook-deliveries", DELIVERIES, "admin"),
 ]
 QUERY_CASES = [
     case
@@ -788,6 +803,141 @@ TICKET_QUERY_CASES = [
     Case("queue-counts-unknown-department-as-admin", "GET", QUEUE_COUNTS, "admin", 404,
          params={"department_id": RANDOM}),
 ]
+# ---- webhooks (administrators): the URL guard, event types, and what a body may not set
+WEBHOOK_FIELD_CASES = [
+    Case("create-webhook-nothing", "POST", WEBHOOKS, "admin", 422, json={},
+         fields=("url", "events")),
+    Case("create-webhook-url-missing", "POST", WEBHOOKS, "admin", 422,
+         json={"events": ["*"]}, fields=("url",)),
+    Case("create-webhook-url-number", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url=5), fields=("url",)),
+    Case("create-webhook-url-null", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url=None), fields=("url",)),
+    Case("create-webhook-url-blank", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="  "), fields=("url",)),
+    Case("create-webhook-url-relative", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="/hooks"), fields=("url",)),
+    Case("create-webhook-url-ftp", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="ftp://93.184.215.14/x"), fields=("url",)),
+    Case("create-webhook-url-file", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="file:///etc/passwd"), fields=("url",)),
+    Case("create-webhook-url-loopback", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://127.0.0.1/x"), fields=("url",)),
+    Case("create-webhook-url-loopback-ipv6", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://[::1]:8080/x"), fields=("url",)),
+    Case("create-webhook-url-private", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://10.0.0.1/x"), fields=("url",)),
+    Case("create-webhook-url-private-192", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="https://192.168.1.20/hook"), fields=("url",)),
+    Case("create-webhook-url-metadata", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://169.254.169.254/latest"), fields=("url",)),
+    Case("create-webhook-url-mapped-loopback", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://[::ffff:127.0.0.1]/x"), fields=("url",)),
+    Case("create-webhook-url-unspecified", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://0.0.0.0/x"), fields=("url",)),
+    Case("create-webhook-url-localhost", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://localhost:8080/x"), fields=("url",)),
+    Case("create-webhook-url-metadata-name", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="http://metadata.google.internal/x"), fields=("url",)),
+    Case("create-webhook-url-credentials", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="https://user:pw@93.184.215.14/x"), fields=("url",)),
+    Case("create-webhook-url-newline", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="https://93.184.215.14/a\r\nX: y"), fields=("url",)),
+    Case("create-webhook-url-broken-ipv6", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(url="https://[::1/x"), fields=("url",)),
+    Case("create-webhook-events-missing", "POST", WEBHOOKS, "admin", 422,
+         json={"url": HOOK_URL}, fields=("events",)),
+    Case("create-webhook-events-empty", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=[]), fields=("events",)),
+    Case("create-webhook-events-string", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events="ticket.created"), fields=("events",)),
+    Case("create-webhook-events-object", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events={"ticket.created": True}), fields=("events",)),
+    Case("create-webhook-events-null", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=None), fields=("events",)),
+    Case("create-webhook-event-unknown", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=["ticket.created", "ticket.exploded"]), fields=("events",)),
+    Case("create-webhook-event-upper-case", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=["TICKET.CREATED"]), fields=("events",)),
+    Case("create-webhook-event-ping", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=["webhook.ping"]), fields=("events",)),
+    Case("create-webhook-event-number", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=["ticket.created", 7]), fields=("events.1",)),
+    Case("create-webhook-51-events", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(events=["ticket.created"] * 51), fields=("events",)),
+    Case("create-webhook-description-501", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(description="x" * 501), fields=("description",)),
+    Case("create-webhook-description-number", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(description=5), fields=("description",)),
+    Case("create-webhook-description-control-character", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(description="a\u0000b"), fields=("description",)),
+    Case("create-webhook-secret-not-settable", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(secret="whsec_bWluZQ=="), fields=("body",)),
+    Case("create-webhook-active-not-settable", "POST", WEBHOOKS, "admin", 422,
+         json=_webhook(active=False), fields=("body",)),
+    Case("create-webhook-lone-surrogate", "POST", WEBHOOKS, "admin", 422,
+         raw=b'{"url": "https://93.184.215.14/\\ud800", "events": ["*"]}', fields=("url",)),
+    # ---- update
+    Case("update-webhook-url-loopback", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"url": "http://127.0.0.1/x"}, fields=("url",)),
+    Case("update-webhook-url-metadata", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"url": "http://169.254.169.254/latest/meta-data/"}, fields=("url",)),
+    Case("update-webhook-url-number", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"url": 1}, fields=("url",)),
+    Case("update-webhook-events-empty", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"events": []}, fields=("events",)),
+    Case("update-webhook-events-string", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"events": "*"}, fields=("events",)),
+    Case("update-webhook-event-unknown", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"events": ["user.deleted"]}, fields=("events",)),
+    Case("update-webhook-description-501", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"description": "x" * 501}, fields=("description",)),
+    Case("update-webhook-active-string", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"active": "true"}, fields=("active",)),
+    Case("update-webhook-active-number", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"active": 0}, fields=("active",)),
+    Case("update-webhook-secret-not-settable", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"secret": "whsec_bWluZQ=="}, fields=("body",)),
+    Case("update-webhook-failures-not-settable", "PATCH", WEBHOOK_PATH, "admin", 422,
+         json={"consecutive_failures": 0}, fields=("body",)),
+    # ---- ping
+    Case("ping-disabled-webhook", "POST", f"{WEBHOOKS}/{OFFHOOK}/ping", "admin", 422,
+         fields=("active",)),
+]
+
+# Every single-webhook route, with an id that is not a UUID and ids that name no webhook.
+WEBHOOK_ROUTES = [
+    ("get-webhook", "GET", f"{WEBHOOKS}/{{}}", ABSENT),
+    ("update-webhook", "PATCH", f"{WEBHOOKS}/{{}}", {"description": "x"}),
+    ("delete-webhook", "DELETE", f"{WEBHOOKS}/{{}}", ABSENT),
+    ("webhook-deliveries", "GET", f"{WEBHOOKS}/{{}}/deliveries", ABSENT),
+    ("ping-webhook", "POST", f"{WEBHOOKS}/{{}}/ping", ABSENT),
+]
+WEBHOOK_PATH_CASES = [
+    Case(f"{name}-{label}", method, path.format(marker), "admin", 404, json=body)
+    for name, method, path, body in WEBHOOK_ROUTES
+    for label, marker in (
+        ("malformed-id", "not-a-uuid"),
+        ("unknown-id", RANDOM),
+        ("department-id", BILLING),
+    )
+]
+
+WEBHOOK_QUERY_CASES = [
+    Case("webhook-deliveries-cursor-of-wrong-shape", "GET", DELIVERIES, "admin", 422,
+         params={"cursor": PRIORITY_CURSOR}, fields=("cursor",)),
+    Case("webhook-deliveries-cursor-naive-time", "GET", DELIVERIES, "admin", 422,
+         params={"cursor": encode_cursor(["2024-01-01T00:00:00", str(uuid.UUID(int=1))])},
+         fields=("cursor",)),
+    Case("webhook-deliveries-cursor-not-an-id", "GET", DELIVERIES, "admin", 422,
+         params={"cursor": encode_cursor(["2024-01-01T00:00:00+00:00", "seven"])},
+         fields=("cursor",)),
+    Case("webhook-deliveries-cursor-year-1", "GET", DELIVERIES, "admin", 422,
+         params={"cursor": encode_cursor(["0001-01-01T00:00:00+14:00", str(uuid.UUID(int=1))])},
+         fields=("cursor",)),
+    Case("webhooks-as-customer", "GET", WEBHOOKS, "customer", 403),
+    Case("webhook-deliveries-as-agent", "GET", DELIVERIES, "agent", 403),
+]
 # fmt: on
 
 CASES = (
@@ -799,6 +949,9 @@ CASES = (
     + TICKET_FIELD_CASES
     + TICKET_PATH_CASES
     + TICKET_QUERY_CASES
+    + WEBHOOK_FIELD_CASES
+    + WEBHOOK_PATH_CASES
+    + WEBHOOK_QUERY_CASES
 )
 
 
@@ -859,7 +1012,7 @@ def build_stage(desk: Helpdesk) -> Stage:
     """Departments Billing (teams Refunds, Invoices; an agent), Sales (team Tier 1; an agent)
     and a deactivated one, Closed; an administrator, and a customer registered as
     TAKEN_EMAIL with three tickets: a new one routed to Billing, a closed one, and one
-    routed nowhere."""
+    routed nowhere; and two webhooks (to a public address), one of them disabled."""
     billing = desk.department("Billing")
     sales = desk.department("Sales")
     closed = desk.department("Closed")
@@ -889,6 +1042,19 @@ def build_stage(desk: Helpdesk) -> Stage:
     closed_done = desk.post(f"/api/v1/tickets/{done}/close", customer)
     assert closed_done.status_code == 200, closed_done.text
     loose = open_ticket(None)["id"]
+
+    def add_webhook(description: str) -> str:
+        body = {"url": HOOK_URL, "events": ["*"], "description": description}
+        result = desk.post(f"{ADMIN}/webhooks", admin, json=body)
+        assert result.status_code == 201, result.text
+        webhook_id: str = result.json["id"]
+        return webhook_id
+
+    webhook = add_webhook("Everything")
+    offhook = add_webhook("Switched off")
+    result = desk.patch(f"{ADMIN}/webhooks/{offhook}", admin, json={"active": False})
+    assert result.status_code == 200, result.text
+    assert not result.json["active"]
     ids = {
         BILLING: billing,
         SALES: sales,
@@ -905,6 +1071,8 @@ def build_stage(desk: Helpdesk) -> Stage:
         LOOSE: loose,
         SALES_AGENT: sales_agent.id,
         ADMIN_ID: admin.id,
+        WEBHOOK: webhook,
+        OFFHOOK: offhook,
     }
     url = desk.services.settings.database_url
     engine = None if url.startswith("memory:") else sa.create_engine(url, pool_size=1)
@@ -1018,6 +1186,20 @@ def test_the_cases_cover_every_ticket_route() -> None:
     assert documented <= by_id | touched, sorted(documented - by_id - touched)
 
 
+def test_the_cases_cover_every_webhook_route() -> None:
+    """Every documented webhook route has cases: its ids, its body or its query."""
+    documented = {
+        (method.upper(), path)
+        for path, item in openapi_document()["paths"].items()
+        if "/webhooks" in path
+        for method in item
+        if method in {"get", "post", "patch", "put", "delete"}
+    }
+    by_id = {(m, p.format("{webhook_id}")) for _, m, p, _ in WEBHOOK_ROUTES}
+    touched = {(case.method, case.path) for case in CASES}
+    assert documented <= by_id | touched, sorted(documented - by_id - touched)
+
+
 # Timestamps that are valid ISO 8601 with an offset, but whose UTC equivalent falls outside
 # the years 1-9999: an answer (all tickets, none, or a 422 naming the parameter), never a 500.
 EDGE_OF_THE_CALENDAR = {
@@ -1070,6 +1252,9 @@ def test_a_refused_reset_keeps_the_token_usable(
 ) -> None:
     desk = mail_stage.desk
     assert desk.post(FORGOT, json={"email": TAKEN_EMAIL}).status_code == 202
+    worker = desk.services.new_worker()  # the reset mail goes out through the outbox
+    while worker.process_events():
+        pass
     token = re.search(r"token=([A-Za-z0-9_-]+)", mailbox.sent[-1].body)
     assert token, mailbox.sent[-1].body
     before = mail_stage.snapshot()

@@ -1,4 +1,5 @@
-"""Who may call what: every route of identity, organization and tickets, as every caller.
+"""Who may call what: every route of identity, organization, tickets and webhooks, as every
+caller.
 
 The table below is the whole access policy of the HTTP API in one place. Each row is a
 documented route and method; each column a kind of caller; each cell the exact status the
@@ -26,6 +27,8 @@ import attrs
 import pytest
 
 from entrypoints.http.app import openapi_document
+from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.conftest import PASSWORD, Helpdesk, Person, make_helpdesk
 
 ACTORS = ("anonymous", "customer", "agent", "lead", "admin", "deactivated")
@@ -71,6 +74,14 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST",  "/api/v1/staff/tickets/{ticket_id}/messages"): (401, 403, 201, 201, 201, 401),
     ("GET",   "/api/v1/staff/tickets/{ticket_id}/history"): (401, 403, 200, 200, 200,  401),
     ("GET",   "/api/v1/staff/queue-counts"):             (401,  403, 200,  200, 200,  401),
+    # ---- webhooks: administrators only
+    ("GET",   "/api/v1/admin/webhooks"):                 (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/webhooks"):                 (401,  403, 403,  403, 201,  401),
+    ("GET",   "/api/v1/admin/webhooks/{webhook_id}"):    (401,  403, 403,  403, 200,  401),
+    ("PATCH", "/api/v1/admin/webhooks/{webhook_id}"):    (401,  403, 403,  403, 200,  401),
+    ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"):   (401,  403, 403,  403, 204,  401),
+    ("GET",   "/api/v1/admin/webhooks/{webhook_id}/deliveries"): (401, 403, 403, 403, 200, 401),
+    ("POST",  "/api/v1/admin/webhooks/{webhook_id}/ping"): (401, 403, 403,  403, 202,  401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -102,12 +113,17 @@ class World:
     actor: Person | None
     requester: Person
     ticket_id: str
+    webhook_id: str
 
     def closed_ticket(self) -> str:
         """The ticket, closed by its requester first (so that it can be reopened)."""
         result = self.desk.post(f"/api/v1/tickets/{self.ticket_id}/close", self.requester)
         assert result.status_code == 200, result.text
         return self.ticket_id
+
+
+# A public address: the URL guard admits it without resolving a name (tests send nothing).
+HOOK_URL = "https://93.184.215.14/helpdesk-events"
 
 
 def _unique(prefix: str) -> str:
@@ -233,6 +249,32 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/api/v1/staff/queue-counts?department_id={w.department_id}",
         None,
     ),
+    # ---- webhooks
+    ("GET", "/api/v1/admin/webhooks"): lambda w: ("/api/v1/admin/webhooks", None),
+    ("POST", "/api/v1/admin/webhooks"): lambda w: (
+        "/api/v1/admin/webhooks",
+        {"url": HOOK_URL, "events": ["ticket.created"]},
+    ),
+    ("GET", "/api/v1/admin/webhooks/{webhook_id}"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/admin/webhooks/{webhook_id}"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}",
+        {"description": "Renamed"},
+    ),
+    ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}",
+        None,
+    ),
+    ("GET", "/api/v1/admin/webhooks/{webhook_id}/deliveries"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}/deliveries",
+        None,
+    ),
+    ("POST", "/api/v1/admin/webhooks/{webhook_id}/ping"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}/ping",
+        None,
+    ),
 }
 
 # Headers a well-formed request of the row carries besides the caller's token.
@@ -279,7 +321,19 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         json={"subject": "Invoice", "description": "Twice.", "department_id": department_id},
     )
     assert opened.status_code == 201, opened.text
-    yield World(desk, department_id, team_id, colleague, actor, requester, opened.json["id"])
+    webhook = services.webhooks.create(
+        SYSTEM_OPERATOR, CreateWebhook(url=HOOK_URL, events=("*",))
+    ).webhook
+    yield World(
+        desk,
+        department_id,
+        team_id,
+        colleague,
+        actor,
+        requester,
+        opened.json["id"],
+        str(webhook.id),
+    )
     services.close()
 
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.memory.cache import MemoryRateLimiter, MemoryReferenceCache
-from adapters.memory.mail import MemoryMailer
 from adapters.memory.uow import MemoryUnitOfWork
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
@@ -97,7 +96,6 @@ def auth(uow: MemoryUnitOfWork, hasher: RecordingHasher) -> AuthService:
         SystemClock(),
         UuidGenerator(),
         MemoryRateLimiter(),
-        MemoryMailer(),
         AuthPolicy(login_rate_limit=3),
     )
 
@@ -126,7 +124,6 @@ def test_a_hash_from_an_older_scheme_is_replaced_at_login(
         SystemClock(),
         UuidGenerator(),
         MemoryRateLimiter(),
-        MemoryMailer(),
         AuthPolicy(),
     )
     account = old.register(Register("ann@example.com", PASSWORD, "Ann"))
@@ -138,7 +135,6 @@ def test_a_hash_from_an_older_scheme_is_replaced_at_login(
         SystemClock(),
         UuidGenerator(),
         MemoryRateLimiter(),
-        MemoryMailer(),
         AuthPolicy(),
     )
     result = new.login(Login("ann@example.com", PASSWORD))

@@ -1,0 +1,151 @@
+"""Webhook endpoints: /api/v1/admin/webhooks, their deliveries, and a test ping (administrators).
+
+The signing secret is in the answer to ``POST /admin/webhooks`` and nowhere else: every other
+answer renders an endpoint through ``webhook_json``, which has no field for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import cattrs
+import falcon
+
+from entrypoints.http.auth import principal
+from entrypoints.http.converter import structure
+from entrypoints.http.pagination import PageRequest, encode_cursor, page_request, paginate
+from entrypoints.http.params import path_uuid
+from entrypoints.http.views import delivery_json, webhook_json
+from helpdesk_core.domain.errors import ValidationFailed
+from helpdesk_core.domain.principal import Principal
+from helpdesk_core.ports.events import DeliveryCursor, WebhookDelivery
+from helpdesk_core.usecases.webhooks import CreateWebhook, UpdateWebhook, WebhookService
+
+
+@attrs.define
+class WebhookResources:
+    """Everything the webhook resources share."""
+
+    webhooks: WebhookService
+    converter: cattrs.Converter
+    page_default: int
+    page_max: int
+
+    def page(self, req: falcon.Request) -> PageRequest:
+        return page_request(req, self.page_default, self.page_max)
+
+    def body(self, req: falcon.Request, cls: type[Any]) -> Any:
+        return structure(self.converter, req.get_media(), cls)
+
+
+class Webhooks:
+    def __init__(self, shared: WebhookResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = self._s.page(req)
+        items = self._s.webhooks.list(principal(req))
+        resp.media = paginate(
+            items, lambda w: (w.created_at.isoformat(), str(w.id)), page, webhook_json
+        )
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = principal(req)
+        created = self._s.webhooks.create(actor, self._s.body(req, CreateWebhook))
+        # The one answer that carries the secret: the receiver needs it to verify signatures.
+        resp.media = webhook_json(created.webhook) | {"secret": created.secret}
+        resp.status = falcon.HTTP_201
+        resp.location = f"{req.path}/{created.webhook.id}"
+
+
+class Webhook:
+    def __init__(self, shared: WebhookResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        resp.media = webhook_json(self._s.webhooks.get(principal(req), path_uuid(webhook_id)))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        actor = principal(req)
+        command = self._s.body(req, UpdateWebhook)
+        resp.media = webhook_json(self._s.webhooks.update(actor, path_uuid(webhook_id), command))
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        self._s.webhooks.delete(principal(req), path_uuid(webhook_id))
+        resp.status = falcon.HTTP_204
+
+
+class Deliveries:
+    """The endpoint's deliveries, newest first, each with every attempt (keyset pages)."""
+
+    def __init__(self, shared: WebhookResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        actor = principal(req)
+        page = self._s.page(req)
+        after = delivery_cursor(page.after) if page.after is not None else None
+        items, next_cursor = delivery_page(
+            self._s.webhooks, actor, path_uuid(webhook_id), page.limit, after
+        )
+        resp.media = {"items": [delivery_json(d) for d in items], "next_cursor": next_cursor}
+
+
+class Ping:
+    def __init__(self, shared: WebhookResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        event = self._s.webhooks.ping(principal(req), path_uuid(webhook_id))
+        resp.media = {"event_id": str(event.id)}
+        resp.status = falcon.HTTP_202
+
+
+def delivery_page(
+    webhooks: WebhookService,
+    actor: Principal,
+    webhook_id: uuid.UUID,
+    limit: int,
+    after: DeliveryCursor | None,
+) -> tuple[list[WebhookDelivery], str | None]:
+    """One page of a webhook's deliveries and the cursor of the next one (None: the last)."""
+    # One more than asked tells whether another page follows.
+    items = webhooks.deliveries(actor, webhook_id, limit + 1, after)
+    chosen = items[:limit]
+    if len(items) <= limit or not chosen:
+        return chosen, None
+    last = chosen[-1]
+    return chosen, encode_cursor((last.created_at.isoformat(), str(last.id)))
+
+
+def delivery_cursor(value: tuple[Any, ...]) -> DeliveryCursor:
+    """The keyset position a deliveries page's ``next_cursor`` encodes: (created_at, id)."""
+    bad = ValidationFailed.field("cursor", "is not a cursor of this list")
+    if len(value) != 2 or not all(isinstance(part, str) for part in value):
+        raise bad
+    try:
+        created_at = datetime.fromisoformat(value[0])
+        delivery_id = uuid.UUID(value[1])
+    except ValueError:
+        raise bad from None
+    if created_at.tzinfo is None or not _representable(created_at):
+        raise bad
+    return DeliveryCursor(created_at, delivery_id)
+
+
+def _representable(value: datetime) -> bool:
+    """Convertible to UTC without leaving the years databases store."""
+    try:
+        return 1900 <= value.astimezone(UTC).year <= 9998
+    except OverflowError:
+        return False
+
+
+def add_webhook_routes(app: falcon.App, prefix: str, shared: WebhookResources) -> None:
+    app.add_route(f"{prefix}/admin/webhooks", Webhooks(shared))
+    app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}", Webhook(shared))
+    app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}/deliveries", Deliveries(shared))
+    app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}/ping", Ping(shared))

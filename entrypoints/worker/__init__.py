@@ -1,0 +1,1 @@
+"""The event worker: the loop around ``EventWorker`` for a process or a thread."""

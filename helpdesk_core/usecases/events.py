@@ -1,0 +1,328 @@
+"""Events: publish inside the change's transaction, subscribe, and the worker that delivers.
+
+Publishing is recording: ``publish(tx, ...)`` adds the event to the outbox inside the use case's
+transaction, so an event exists if and only if its change committed. The worker claims events
+from the outbox (several workers on several hosts never hold one event at once; one ordering
+key's events are handled one after another), hands each to its subscribers through the
+Dispatcher, and marks it done. A subscriber that fails makes the event retry with exponential
+backoff and jitter; after the configured attempts the event is marked failed, and the next
+event of its key goes on.
+
+Webhooks ride on this: the fan-out subscriber turns an event into one pending delivery per
+subscribed endpoint (idempotent, so a retried event adds none twice), and the worker's second
+loop sends due deliveries, records every attempt, retries failures on the same schedule and
+disables an endpoint after a run of failures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
+from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.ports.events import (
+    AttemptOutcome,
+    ClaimedDelivery,
+    DeliveryAttempt,
+    DeliveryState,
+    EventSink,
+    OutboxEntry,
+    WebhookDelivery,
+    WebhookSender,
+)
+from helpdesk_core.ports.system import Clock, IdGenerator
+from helpdesk_core.ports.uow import Transaction, UnitOfWork
+
+Handler = Callable[[Event], None]
+log = logging.getLogger("helpdesk.events")
+ERROR_MAX = 500
+
+
+def publish(
+    tx: Transaction,
+    ids: IdGenerator,
+    now: datetime,
+    event_type: str,
+    ordering_key: str,
+    data: Mapping[str, Any],
+    actor_id: uuid.UUID | None = None,
+) -> Event:
+    """Record an event in ``tx``: it is delivered if and only if ``tx`` commits."""
+    if actor_id == SYSTEM_OPERATOR.user_id:  # the terminal's operator is no user
+        actor_id = None
+    event = Event(
+        id=ids.new_id(),
+        type=event_type,
+        occurred_at=now,
+        ordering_key=ordering_key,
+        data=data,
+        actor_id=actor_id,
+    )
+    tx.outbox.add(event)
+    return event
+
+
+class Dispatcher:
+    """Subscribers by event type (``"*"``: every type), called in subscription order."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[tuple[str, str, Handler]] = []
+
+    def subscribe(self, event_type: str, handler: Handler, name: str | None = None) -> None:
+        """Call ``handler(event)`` for every event of ``event_type``."""
+        if event_type != ALL_EVENTS and event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+        self._subscribers.append((event_type, name or repr(handler), handler))
+
+    def subscribers(self, event_type: str) -> list[tuple[str, Handler]]:
+        return [
+            (name, handler)
+            for wanted, name, handler in self._subscribers
+            if wanted in (ALL_EVENTS, event_type)
+        ]
+
+    def dispatch(self, event: Event) -> None:
+        """Hand ``event`` to each subscriber; the first failure propagates (the worker
+        retries the whole event, so subscribers must tolerate seeing an event twice)."""
+        for _name, handler in self.subscribers(event.type):
+            handler(event)
+
+
+@attrs.frozen
+class WorkerPolicy:
+    """The worker's knobs, from configuration."""
+
+    batch_size: int = 50
+    lease_seconds: float = 60.0
+    max_attempts: int = 10  # handling an event (mail, fan-out) before it is marked failed
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    jitter: float = 0.25  # a retry waits up to this fraction less than its nominal delay
+    webhook_batch_size: int = 10
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_disable_after: int = 20  # consecutive failed attempts of one endpoint
+
+
+def backoff(attempt: int, policy: WorkerPolicy, rand: Callable[[], float]) -> float:
+    """Seconds before try ``attempt + 1``: base * 2**(attempt-1), capped, minus jitter."""
+    nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2.0 ** (attempt - 1))
+    return nominal * (1.0 - policy.jitter * rand())
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= ERROR_MAX else text[: ERROR_MAX - 1] + "…"
+
+
+class NullSink:
+    """An EventSink that records nothing."""
+
+    def batch(self, kind: str, size: int, seconds: float) -> None:
+        return None
+
+    def delivery(self, outcome: str) -> None:
+        return None
+
+
+@attrs.define
+class WebhookFanout:
+    """The subscriber that turns each event into pending deliveries, one per endpoint that
+    wants it (a ping goes to its one endpoint only)."""
+
+    _uow: UnitOfWork
+    _ids: IdGenerator
+    _clock: Clock
+
+    def __call__(self, event: Event) -> None:
+        now = self._clock.now()
+        with self._uow.begin() as tx:
+            entry = tx.outbox.get(event.id)
+            if entry is None:  # pragma: no cover - events are never deleted while pending
+                return
+            if event.type == "webhook.ping":
+                target = tx.webhooks.get(uuid.UUID(str(event.data["webhook_id"])))
+                targets = [target] if target is not None else []
+            else:
+                # Only endpoints that existed when it happened: a new endpoint does not
+                # receive the backlog recorded before it.
+                targets = [
+                    w
+                    for w in tx.webhooks.list()
+                    if w.wants(event.type) and w.created_at <= event.occurred_at
+                ]
+            for webhook in targets:
+                tx.deliveries.enqueue(
+                    WebhookDelivery(
+                        id=self._ids.new_id(),
+                        webhook_id=webhook.id,
+                        event_id=event.id,
+                        event_type=event.type,
+                        event_seq=entry.seq,
+                        ordering_key=event.ordering_key,
+                        state=DeliveryState.PENDING,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+            tx.commit()
+
+
+@attrs.define
+class EventWorker:
+    """One worker's loops: handle outbox events, then send due webhook deliveries."""
+
+    _uow: UnitOfWork
+    _clock: Clock
+    _ids: IdGenerator
+    _dispatcher: Dispatcher
+    _sender: WebhookSender
+    _policy: WorkerPolicy
+    _sink: EventSink = attrs.field(factory=NullSink)
+    _rand: Callable[[], float] = random.random
+    name: str = attrs.field(factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
+    # Asked between items: a stopping worker hands its unstarted events back at once.
+    stop: Callable[[], bool] = lambda: False
+
+    def run_once(self) -> int:
+        """One pass: a batch of events and a batch of deliveries; how many were handled."""
+        return self.process_events() + self.deliver_webhooks()
+
+    # ------------------------------------------------------------ events
+
+    def process_events(self) -> int:
+        token = f"{self.name}:{uuid.uuid4().hex}"
+        started = time.monotonic()
+        now = self._clock.now()
+        lease_until = now + timedelta(seconds=self._policy.lease_seconds)
+        with self._uow.begin() as tx:
+            entries = tx.outbox.claim(token, self._policy.batch_size, now, lease_until)
+            tx.commit()
+        for done, entry in enumerate(entries):
+            if self.stop():
+                self._release(entries[done:], token)
+                return done
+            self._handle(entry, token)
+        if entries:
+            self._sink.batch("events", len(entries), time.monotonic() - started)
+        return len(entries)
+
+    def _release(self, entries: list[OutboxEntry], token: str) -> None:
+        now = self._clock.now()
+        with self._uow.begin() as tx:
+            for entry in entries:
+                tx.outbox.retry(entry.event.id, token, "released: the worker stopped", now)
+            tx.commit()
+
+    def _handle(self, entry: OutboxEntry, token: str) -> None:
+        try:
+            self._dispatcher.dispatch(entry.event)
+        except Exception as exc:  # a subscriber failed: retry later, or give up
+            now = self._clock.now()
+            event, error = entry.event, _short(exc)
+            with self._uow.begin() as tx:
+                if entry.attempts >= self._policy.max_attempts:
+                    tx.outbox.fail(event.id, token, error, now)
+                    log.error(
+                        "event %s (%s) could not be handled after %d attempts, giving up: %s",
+                        event.id,
+                        event.type,
+                        entry.attempts,
+                        error,
+                    )
+                else:
+                    delay = backoff(entry.attempts, self._policy, self._rand)
+                    tx.outbox.retry(event.id, token, error, now + timedelta(seconds=delay))
+                    log.warning(
+                        "event %s (%s) could not be handled (attempt %d), retrying in %.1fs: %s",
+                        event.id,
+                        event.type,
+                        entry.attempts,
+                        delay,
+                        error,
+                    )
+                tx.commit()
+            return
+        with self._uow.begin() as tx:
+            tx.outbox.complete(entry.event.id, token, self._clock.now())
+            tx.commit()
+
+    # ------------------------------------------------------------ webhook deliveries
+
+    def deliver_webhooks(self) -> int:
+        token = f"{self.name}:{uuid.uuid4().hex}"
+        started = time.monotonic()
+        now = self._clock.now()
+        batch = self._policy.webhook_batch_size
+        # The lease outlives a batch of attempts that all time out.
+        lease = max(self._policy.lease_seconds, batch * self._policy.webhook_timeout_seconds * 2)
+        with self._uow.begin() as tx:
+            claimed = tx.deliveries.claim(token, batch, now, now + timedelta(seconds=lease))
+            tx.commit()
+        for item in claimed:
+            if self.stop():  # the rest is taken up again when its lease ends
+                break
+            self._deliver(item, token)
+        if claimed:
+            self._sink.batch("webhooks", len(claimed), time.monotonic() - started)
+        return len(claimed)
+
+    def _deliver(self, item: ClaimedDelivery, token: str) -> None:
+        delivery, webhook, event = item.delivery, item.webhook, item.event
+        body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True).encode()
+        result = self._sender.send(webhook, str(event.id), body, self._clock.now())
+        now = self._clock.now()
+        attempt_no = delivery.attempts + 1
+        attempt = DeliveryAttempt(
+            id=self._ids.new_id(),
+            delivery_id=delivery.id,
+            attempt=attempt_no,
+            outcome=result.outcome,
+            created_at=now,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            error=result.error[:ERROR_MAX] if result.error else None,
+        )
+        if result.ok:
+            state, next_at = DeliveryState.DELIVERED, None
+        elif attempt_no >= self._policy.webhook_max_attempts:
+            state, next_at = DeliveryState.FAILED, None
+        else:
+            delay = backoff(attempt_no, self._policy, self._rand)
+            state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
+        with self._uow.begin() as tx:
+            if tx.deliveries.finish(delivery.id, token, attempt, state, next_at):
+                tx.webhooks.record_result(
+                    webhook.id,
+                    result.ok,
+                    self._policy.webhook_disable_after,
+                    f"disabled after {self._policy.webhook_disable_after} failed attempts in a "
+                    f"row (last: {_describe(result.outcome, result.status_code)})",
+                    now,
+                )
+            tx.commit()
+        self._sink.delivery(result.outcome.value)
+        if not result.ok:
+            log.warning(
+                "webhook %s: delivery of event %s, attempt %d: %s%s",
+                webhook.id,
+                event.id,
+                attempt_no,
+                _describe(result.outcome, result.status_code),
+                f" ({attempt.error})" if attempt.error else "",
+            )
+
+
+def _describe(outcome: AttemptOutcome, status_code: int | None) -> str:
+    if outcome is AttemptOutcome.HTTP_ERROR and status_code is not None:
+        return f"HTTP {status_code}"
+    return outcome.value.replace("_", " ")

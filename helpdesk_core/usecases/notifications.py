@@ -1,0 +1,151 @@
+"""Mail to people, as subscribers of events (run by the worker, never inside a request).
+
+- the requester, when staff post a public reply, and when staff change the status of their
+  ticket (not for their own changes, nor for the reopening a staff reply brings about: the
+  reply's mail says enough);
+- the assignee, when a ticket is assigned to them by someone else;
+- the user, with a single-use reset link, when a password reset is requested.
+
+Mail is read back from the database when the event is handled, so it names people as they are
+now; an event whose recipient is gone or deactivated sends nothing. The reset link's token is
+never stored anywhere: the database keeps its SHA-256, and the worker derives the token again
+from the reset's id with the secret keys (``TokenSigner.derive``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import attrs
+
+from helpdesk_core.domain.events import Event
+from helpdesk_core.ports.notifications import Mailer, MailMessage
+from helpdesk_core.ports.security import TokenSigner
+from helpdesk_core.ports.system import Clock
+from helpdesk_core.ports.uow import UnitOfWork
+from helpdesk_core.usecases.auth import RESET_PURPOSE, hash_reset_token
+from helpdesk_core.usecases.events import Dispatcher
+
+
+@attrs.frozen
+class NotificationPolicy:
+    public_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl: int = 3600
+
+
+@attrs.define
+class NotificationService:
+    """The mail subscribers; ``subscribe`` registers them with a dispatcher."""
+
+    _uow: UnitOfWork
+    _mailer: Mailer
+    _signer: TokenSigner
+    _clock: Clock
+    _policy: NotificationPolicy
+
+    def subscribe(self, dispatcher: Dispatcher) -> None:
+        dispatcher.subscribe("ticket.message_added", self.on_message, "mail-requester-reply")
+        dispatcher.subscribe("ticket.status_changed", self.on_status, "mail-requester-status")
+        dispatcher.subscribe("ticket.assigned", self.on_assigned, "mail-assignee")
+        dispatcher.subscribe(
+            "user.password_reset_requested", self.on_reset_requested, "mail-reset-link"
+        )
+
+    # ------------------------------------------------------------ tickets
+
+    def on_message(self, event: Event) -> None:
+        message, ticket = event.data["message"], event.data["ticket"]
+        if message["visibility"] != "public" or not message["author_is_staff"]:
+            return
+        self._to_user(
+            ticket["requester_id"],
+            f"[#{ticket['number']}] New reply: {ticket['subject']}",
+            lambda name: (
+                f"Hello {name},\n\nthere is a new reply to your ticket #{ticket['number']} "
+                f"({ticket['subject']}):\n\n{message['body']}\n\n"
+                f"{self._ticket_link(ticket)}\n"
+            ),
+        )
+
+    def on_status(self, event: Event) -> None:
+        ticket = event.data["ticket"]
+        if _same(event.actor_id, ticket["requester_id"]):
+            return
+        if event.data.get("cause") == "reply":  # the reply's own mail says enough
+            return
+        self._to_user(
+            ticket["requester_id"],
+            f"[#{ticket['number']}] Your ticket is now {event.data['to']}",
+            lambda name: (
+                f"Hello {name},\n\nyour ticket #{ticket['number']} ({ticket['subject']}) "
+                f"moved from {event.data['from']} to {event.data['to']}.\n\n"
+                f"{self._ticket_link(ticket)}\n"
+            ),
+        )
+
+    def on_assigned(self, event: Event) -> None:
+        ticket = event.data["ticket"]
+        assignee = ticket["assignee_id"]
+        if assignee is None or assignee == event.data.get("previous_assignee_id"):
+            return
+        if _same(event.actor_id, assignee):
+            return
+        self._to_user(
+            assignee,
+            f"[#{ticket['number']}] Assigned to you: {ticket['subject']}",
+            lambda name: (
+                f"Hello {name},\n\nticket #{ticket['number']} ({ticket['subject']}, "
+                f"priority {ticket['priority']}) is now assigned to you.\n\n"
+                f"{self._ticket_link(ticket, staff=True)}\n"
+            ),
+        )
+
+    # ------------------------------------------------------------ accounts
+
+    def on_reset_requested(self, event: Event) -> None:
+        reset_id = uuid.UUID(str(event.data["reset_id"]))
+        with self._uow.begin(read_only=True) as tx:
+            found = None
+            for candidate in self._signer.derive(RESET_PURPOSE, str(reset_id)):
+                stored = tx.password_resets.get_by_hash(hash_reset_token(candidate))
+                if stored is not None and stored.id == reset_id:
+                    found = (candidate, stored)
+                    break
+            if found is None:  # keys rotated away, or the request is gone: nothing to send
+                return
+            token, stored = found
+            user = tx.users.get(stored.user_id)
+        if user is None or not user.is_active or not stored.is_usable(self._clock.now()):
+            return
+        minutes = self._policy.password_reset_ttl // 60
+        link = f"{self._policy.public_url.rstrip('/')}/reset-password?token={token}"
+        self._mailer.send(
+            MailMessage(
+                to=user.email,
+                subject="Reset your helpdesk password",
+                body=(
+                    f"Hello {user.display_name},\n\nsomeone asked to reset the password of your "
+                    f"helpdesk account. To choose a new one, open this link within {minutes} "
+                    f"minutes:\n\n{link}\n\nIf it was not you, ignore this message: your "
+                    "password stays as it is.\n"
+                ),
+            )
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _to_user(self, user_id: Any, subject: str, body: Any) -> None:
+        with self._uow.begin(read_only=True) as tx:
+            user = tx.users.get(uuid.UUID(str(user_id)))
+        if user is None or not user.is_active:
+            return
+        self._mailer.send(MailMessage(to=user.email, subject=subject, body=body(user.display_name)))
+
+    def _ticket_link(self, ticket: dict[str, Any], staff: bool = False) -> str:
+        base = self._policy.public_url.rstrip("/")
+        return f"{base}/{'staff/' if staff else ''}tickets/{ticket['id']}"
+
+
+def _same(actor_id: uuid.UUID | None, user_id: Any) -> bool:
+    return actor_id is not None and str(actor_id) == str(user_id)

@@ -1,0 +1,218 @@
+"""Webhook endpoints, managed by administrators: subscribe, inspect deliveries, ping.
+
+An endpoint's secret is made here and shown once, in the result of ``create``; nothing else
+returns it. A URL is refused (ValidationFailed on ``url``) unless the UrlGuard admits it: a URL
+that reaches loopback, private, link-local or metadata addresses needs the configured allowlist.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import secrets
+import uuid
+from collections.abc import Sequence
+
+import attrs
+
+from helpdesk_core.domain.errors import NotFound, ValidationFailed
+from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
+from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.values import clean_text, is_web_url
+from helpdesk_core.policies import require_admin
+from helpdesk_core.ports.events import (
+    DeliveryCursor,
+    OutboxStats,
+    UrlGuard,
+    Webhook,
+    WebhookDelivery,
+)
+from helpdesk_core.ports.system import Clock, IdGenerator
+from helpdesk_core.ports.uow import Transaction, UnitOfWork
+from helpdesk_core.usecases.events import publish
+
+DESCRIPTION_MAX = 500
+EVENTS_MAX = 50
+SUBSCRIBABLE = tuple(t for t in EVENT_TYPES if t != "webhook.ping")
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@attrs.frozen
+class CreateWebhook:
+    url: str
+    events: tuple[str, ...]
+    description: str = ""
+
+
+@attrs.frozen
+class UpdateWebhook:
+    """Only the fields given change; ``active=True`` re-enables a disabled endpoint."""
+
+    url: str | None = None
+    events: tuple[str, ...] | None = None
+    description: str | None = None
+    active: bool | None = None
+
+
+@attrs.frozen
+class CreatedWebhook:
+    """The new endpoint and its signing secret: the only time the secret is shown."""
+
+    webhook: Webhook
+    secret: str = attrs.field(repr=False)
+
+
+@attrs.define
+class WebhookService:
+    """Every webhook use case; administrators only."""
+
+    _uow: UnitOfWork
+    _clock: Clock
+    _ids: IdGenerator
+    _guard: UrlGuard
+
+    def create(self, actor: Principal, command: CreateWebhook) -> CreatedWebhook:
+        require_admin(actor, "manage webhooks")
+        url = self._url(command.url)
+        events = _events(command.events)
+        description = _description(command.description)
+        now = self._clock.now()
+        secret = new_secret()
+        webhook = Webhook(
+            id=self._ids.new_id(),
+            url=url,
+            events=events,
+            secret=secret,
+            description=description,
+            created_at=now,
+            updated_at=now,
+        )
+        with self._uow.begin() as tx:
+            tx.webhooks.add(webhook)
+            tx.commit()
+        return CreatedWebhook(webhook, secret)
+
+    def list(self, actor: Principal) -> builtins.list[Webhook]:
+        require_admin(actor, "manage webhooks")
+        with self._uow.begin(read_only=True) as tx:
+            return tx.webhooks.list()
+
+    def get(self, actor: Principal, webhook_id: uuid.UUID) -> Webhook:
+        require_admin(actor, "manage webhooks")
+        with self._uow.begin(read_only=True) as tx:
+            return _webhook(tx, webhook_id)
+
+    def update(self, actor: Principal, webhook_id: uuid.UUID, command: UpdateWebhook) -> Webhook:
+        require_admin(actor, "manage webhooks")
+        changes: dict[str, object] = {}
+        if command.url is not None:
+            changes["url"] = self._url(command.url)
+        if command.events is not None:
+            changes["events"] = _events(command.events)
+        if command.description is not None:
+            changes["description"] = _description(command.description)
+        with self._uow.begin() as tx:
+            current = _webhook(tx, webhook_id)
+            if command.active is True and not current.is_active:
+                changes.update(is_active=True, consecutive_failures=0, disabled_reason=None)
+            elif command.active is False and current.is_active:
+                changes.update(is_active=False, disabled_reason="disabled by an administrator")
+            updated = attrs.evolve(current, **changes)  # type: ignore[arg-type]
+            if updated == current:
+                return current
+            updated = attrs.evolve(
+                updated, updated_at=self._clock.now(), version=current.version + 1
+            )
+            tx.webhooks.update(updated)
+            tx.commit()
+        return updated
+
+    def disable(self, actor: Principal, webhook_id: uuid.UUID) -> Webhook:
+        return self.update(actor, webhook_id, UpdateWebhook(active=False))
+
+    def delete(self, actor: Principal, webhook_id: uuid.UUID) -> None:
+        require_admin(actor, "manage webhooks")
+        with self._uow.begin() as tx:
+            if not tx.webhooks.delete(webhook_id):
+                raise NotFound("no such webhook")
+            tx.commit()
+
+    def deliveries(
+        self,
+        actor: Principal,
+        webhook_id: uuid.UUID,
+        limit: int,
+        after: DeliveryCursor | None = None,
+    ) -> builtins.list[WebhookDelivery]:
+        """The endpoint's deliveries, newest first, each with every attempt."""
+        require_admin(actor, "manage webhooks")
+        with self._uow.begin(read_only=True) as tx:
+            _webhook(tx, webhook_id)
+            return tx.deliveries.list(webhook_id, limit, after)
+
+    def ping(self, actor: Principal, webhook_id: uuid.UUID) -> Event:
+        """Queue a ``webhook.ping`` event for this one endpoint (even a disabled one is not
+        sent to: re-enable it first); its delivery shows in the deliveries list."""
+        require_admin(actor, "manage webhooks")
+        with self._uow.begin() as tx:
+            webhook = _webhook(tx, webhook_id)
+            if not webhook.is_active:
+                raise ValidationFailed.field("active", "the webhook is disabled: enable it first")
+            event = publish(
+                tx,
+                self._ids,
+                self._clock.now(),
+                "webhook.ping",
+                f"webhook:{webhook.id}",
+                {"webhook_id": str(webhook.id), "url": webhook.url},
+                actor.user_id,
+            )
+            tx.commit()
+        return event
+
+    def outbox_status(self, actor: Principal) -> tuple[OutboxStats, int]:
+        """The outbox's pending and failed events, and the deliveries waiting."""
+        require_admin(actor, "read the outbox status")
+        with self._uow.begin(read_only=True) as tx:
+            return tx.outbox.stats(), tx.deliveries.count_pending()
+
+    def _url(self, raw: str) -> str:
+        url = raw.strip()
+        if not is_web_url(url):
+            raise ValidationFailed.field("url", "must be an absolute http(s) URL")
+        reason = self._guard.check(url)
+        if reason is not None:
+            raise ValidationFailed.field("url", reason)
+        return url
+
+
+def _webhook(tx: Transaction, webhook_id: uuid.UUID) -> Webhook:
+    webhook = tx.webhooks.get(webhook_id)
+    if webhook is None:
+        raise NotFound("no such webhook")
+    return webhook
+
+
+def _events(raw: Sequence[str]) -> tuple[str, ...]:
+    if not raw:
+        raise ValidationFailed.field("events", 'name at least one event type, or "*"')
+    if len(raw) > EVENTS_MAX:
+        raise ValidationFailed.field("events", f"at most {EVENTS_MAX} event types")
+    unknown = [t for t in raw if t != ALL_EVENTS and t not in SUBSCRIBABLE]
+    if unknown:
+        raise ValidationFailed.field(
+            "events", f"unknown event type {unknown[0]!r}; known: {', '.join(SUBSCRIBABLE)}"
+        )
+    if ALL_EVENTS in raw:
+        return (ALL_EVENTS,)
+    return tuple(dict.fromkeys(raw))
+
+
+def _description(raw: str) -> str:
+    if not raw.strip():
+        return ""
+    return clean_text(raw, "description", max_length=DESCRIPTION_MAX)
