@@ -85,15 +85,9 @@ def run_gunicorn(settings: Settings) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from entrypoints.bootstrap import bootstrap
-            from entrypoints.http.app import create_app
+            from entrypoints.http.app import serving_app
 
-            services = bootstrap(settings)
-            if settings.embedded_worker:
-                from entrypoints.worker.loop import start_embedded
-
-                start_embedded(services)
-            return create_app(services)
+            return serving_app(settings)
 
     HelpdeskServer().run()
 

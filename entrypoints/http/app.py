@@ -11,6 +11,7 @@ import falcon
 import yaml
 
 from entrypoints.bootstrap import Services
+from entrypoints.config import Settings
 from entrypoints.http.auth import Authentication
 from entrypoints.http.converter import make_http_converter
 from entrypoints.http.errors import register_error_handling
@@ -114,7 +115,7 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
 
 def wsgi() -> falcon.App:
     """The gunicorn entry (`gunicorn "entrypoints.http.app:wsgi()"`): settings from the env."""
-    from entrypoints.bootstrap import bootstrap, migrate_to_head
+    from entrypoints.bootstrap import migrate_to_head
     from entrypoints.config import ensure_secret_keys, load_settings
     from entrypoints.observability.logging import configure_logging
 
@@ -123,4 +124,16 @@ def wsgi() -> falcon.App:
     settings = ensure_secret_keys(settings)
     if settings.auto_migrate:
         migrate_to_head(settings)
-    return create_app(bootstrap(settings))
+    return serving_app(settings)
+
+
+def serving_app(settings: Settings) -> falcon.App:
+    """The app of one server process, with its event worker thread when that is on."""
+    from entrypoints.bootstrap import bootstrap
+
+    services = bootstrap(settings)
+    if settings.embedded_worker:
+        from entrypoints.worker.loop import start_embedded
+
+        start_embedded(services)
+    return create_app(services)

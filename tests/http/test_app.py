@@ -366,3 +366,31 @@ def test_every_log_line_of_a_request_carries_its_request_id_in_json(
     access = next(line for line in mine if line["logger"] == "helpdesk.access")
     assert access["status"] == 500
     assert access["route"] == "/test/echo"
+
+
+def _gauge(text: str, name: str) -> float:
+    match = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
+    assert match, f"{name} missing from /metrics"
+    return float(match.group(1))
+
+
+def test_metrics_show_the_outbox_depth_and_what_the_worker_did() -> None:
+    from helpdesk_core.usecases.auth import ForgotPassword, Register
+    from tests.support.events import drain
+
+    services = bootstrap(make_settings())
+    try:
+        client = falcon.testing.TestClient(create_app(services))
+        services.auth.register(Register("m@example.com", "correct horse battery", "M"))
+        services.auth.forgot_password(ForgotPassword("m@example.com"))
+        text = client.simulate_get("/metrics").text
+        assert _gauge(text, "helpdesk_outbox_pending_events") == 2
+        assert _gauge(text, "helpdesk_outbox_failed_events") == 0
+        assert _gauge(text, "helpdesk_outbox_oldest_pending_age_seconds") >= 0
+        assert _gauge(text, "helpdesk_webhook_deliveries_pending") == 0
+        assert drain(services) == 2
+        text = client.simulate_get("/metrics").text
+        assert _gauge(text, "helpdesk_outbox_pending_events") == 0
+        assert 'helpdesk_worker_batch_duration_seconds_count{kind="events"}' in text
+    finally:
+        services.close()
