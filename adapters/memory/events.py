@@ -338,6 +338,17 @@ class MemoryDeliveryRepository:
         self._attempts[attempt.id] = _stored_attempt(attempt)
         return True
 
+    def release(self, delivery_id: uuid.UUID, token: str) -> bool:
+        row = self._rows.get(delivery_id)
+        if (
+            row is None
+            or row.lease.locked_by != token
+            or row.delivery.state is not DeliveryState.PENDING
+        ):
+            return False
+        self._rows[delivery_id] = DeliveryRow(row.delivery, Lease())
+        return True
+
     def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         row = self._rows.get(delivery_id)
         return self._with_log(row.delivery) if row is not None else None

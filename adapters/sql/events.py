@@ -548,6 +548,19 @@ class SqlDeliveryRepository:
             self._connection.execute(insert)
         return True
 
+    def release(self, delivery_id: uuid.UUID, token: str) -> bool:
+        d = webhook_deliveries
+        statement = (
+            sa.update(d)
+            .where(
+                d.c.id == delivery_id,
+                d.c.locked_by == token,
+                _is(d.c.state, DeliveryState.PENDING),
+            )
+            .values(locked_by=None, locked_until=None)
+        )
+        return self._connection.execute(statement).rowcount == 1
+
     def _why_attempt_refused(self, attempt: DeliveryAttempt) -> str:
         if _exists(self._connection, webhook_attempts.c.id, attempt.id):
             return "an attempt with this id already exists"

@@ -226,6 +226,11 @@ class DeliveryRepository(Protocol):
         ``token``."""
         ...
 
+    def release(self, delivery_id: uuid.UUID, token: str) -> bool:
+        """Hand a leased, unattempted delivery back (claimable at once, no attempt counted);
+        False (nothing changed) unless leased to ``token``."""
+        ...
+
     def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         """One delivery with its attempts."""
         ...

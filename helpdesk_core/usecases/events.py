@@ -200,6 +200,8 @@ class EventWorker:
     # ------------------------------------------------------------ events
 
     def process_events(self) -> int:
+        if self.stop():
+            return 0
         token = f"{self.name}:{uuid.uuid4().hex}"
         started = time.monotonic()
         now = self._clock.now()
@@ -265,12 +267,18 @@ class EventWorker:
         batch = self._policy.webhook_batch_size
         # The lease outlives a batch of attempts that all time out.
         lease = max(self._policy.lease_seconds, batch * self._policy.webhook_timeout_seconds * 2)
+        if self.stop():
+            return 0
         with self._uow.begin() as tx:
             claimed = tx.deliveries.claim(token, batch, now, now + timedelta(seconds=lease))
             tx.commit()
-        for item in claimed:
-            if self.stop():  # the rest is taken up again when its lease ends
-                break
+        for done, item in enumerate(claimed):
+            if self.stop():  # hand the unstarted rest back at once
+                with self._uow.begin() as tx:
+                    for rest in claimed[done:]:
+                        tx.deliveries.release(rest.delivery.id, token)
+                    tx.commit()
+                return done
             self._deliver(item, token)
         if claimed:
             self._sink.batch("webhooks", len(claimed), time.monotonic() - started)

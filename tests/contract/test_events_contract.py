@@ -693,6 +693,23 @@ def test_finishing_records_the_attempt_and_the_state(uow: UnitOfWork, hook: Webh
         )
 
 
+def test_a_released_delivery_is_claimable_at_once_without_an_attempt(
+    uow: UnitOfWork, hook: Webhook
+) -> None:
+    (stored,) = record(uow, make_event())
+    d = make_delivery(hook, stored)
+    enqueue(uow, d)
+    claim_deliveries(uow, "w1")
+    assert claim_deliveries(uow, "w2") == []  # leased to w1
+    assert not run(uow, lambda tx: tx.deliveries.release(d.id, "w2"))  # fenced
+    assert run(uow, lambda tx: tx.deliveries.release(d.id, "w1"))
+    assert not run(uow, lambda tx: tx.deliveries.release(d.id, "w1"))  # no lease left
+    (again,) = claim_deliveries(uow, "w2")
+    assert again.delivery.id == d.id
+    assert again.delivery.attempts == 0
+    assert again.delivery.attempt_log == ()
+
+
 def test_an_expired_delivery_lease_is_taken_over(uow: UnitOfWork, hook: Webhook) -> None:
     (stored,) = record(uow, make_event())
     d = make_delivery(hook, stored)
