@@ -275,6 +275,15 @@ class MemorySessionRepository:
     def get(self, session_id: uuid.UUID) -> Session | None:
         return self._sessions.get(session_id)
 
+    def get_with_account(
+        self, session_id: uuid.UUID
+    ) -> tuple[Session, User, StaffMember | None] | None:
+        session = self._sessions.get(session_id)
+        user = self._state.users.get(session.user_id) if session is not None else None
+        if session is None or user is None:
+            return None
+        return session, user, self._state.staff.get(user.id)
+
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:
         session = self._sessions.get(session_id)
         if session is None or session.revoked_at is not None:

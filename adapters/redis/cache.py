@@ -71,11 +71,28 @@ class RedisReferenceCache:
         self._converter = converter
         self._ttl = max(1, int(ttl_seconds))
         self._prefix = prefix
+        # The newest snapshot this process saw, by generation: a hit costs no round trip,
+        # and it is never stale because the caller asks for the current generation.
+        self._local: tuple[int, OrgSnapshot] | None = None
 
     def _key(self, generation: int) -> str:
         return f"{self._prefix}org:{int(generation)}"
 
     def get_org(self, generation: int) -> OrgSnapshot | None:
+        local = self._local
+        if local is not None and local[0] == generation:
+            return local[1]
+        found = self._get_shared(generation)
+        if found is not None:
+            self._keep(generation, found)
+        return found
+
+    def _keep(self, generation: int, snapshot: OrgSnapshot) -> None:
+        local = self._local
+        if local is None or local[0] <= generation:
+            self._local = (generation, snapshot)
+
+    def _get_shared(self, generation: int) -> OrgSnapshot | None:
         key = self._key(generation)
         try:
             raw = self._client.get(key)
@@ -91,6 +108,7 @@ class RedisReferenceCache:
             return None
 
     def set_org(self, generation: int, snapshot: OrgSnapshot) -> None:
+        self._keep(generation, snapshot)
         key = self._key(generation)
         try:
             payload = self._converter.dumps(snapshot, OrgSnapshot)

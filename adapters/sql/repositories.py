@@ -479,6 +479,33 @@ class SqlTeamRepository:
 # ---------------------------------------------------------------- sessions
 
 
+class _Prefixed:
+    """The columns of one table in a joined row, read by attribute without their prefix."""
+
+    def __init__(self, mapping: Any, prefix: str) -> None:
+        self._mapping = mapping
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[self._prefix + name]
+
+
+# Session, user and staff profile in one round trip: every authenticated request asks.
+_SESSION_ACCOUNT = (
+    sa.select(
+        *(c.label(f"s_{c.name}") for c in sessions.c),
+        *(c.label(f"u_{c.name}") for c in users.c),
+        *(c.label(f"m_{c.name}") for c in staff_members.c),
+    )
+    .select_from(
+        sessions.join(users, users.c.id == sessions.c.user_id).outerjoin(
+            staff_members, staff_members.c.user_id == users.c.id
+        )
+    )
+    .where(sessions.c.id == sa.bindparam("session_id"))
+)
+
+
 def _session_from_row(row: sa.Row[Any]) -> Session:
     return Session(
         id=row.id,
@@ -510,6 +537,20 @@ class SqlSessionRepository:
         query = sa.select(sessions).where(sessions.c.id == session_id)
         row = self._connection.execute(query).first()
         return _session_from_row(row) if row is not None else None
+
+    def get_with_account(
+        self, session_id: uuid.UUID
+    ) -> tuple[Session, User, StaffMember | None] | None:
+        row = self._connection.execute(_SESSION_ACCOUNT, {"session_id": session_id}).first()
+        if row is None:
+            return None
+        parts = {prefix: _Prefixed(row._mapping, prefix) for prefix in ("s_", "u_", "m_")}
+        staff = _staff_from_row(parts["m_"]) if row.m_user_id is not None else None  # type: ignore[arg-type]
+        return (
+            _session_from_row(parts["s_"]),  # type: ignore[arg-type]
+            _user_from_row(parts["u_"]),  # type: ignore[arg-type]
+            staff,
+        )
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:
         statement = (

@@ -136,6 +136,12 @@ class SessionRepository(Protocol):
         """The session, or None."""
         ...
 
+    def get_with_account(
+        self, session_id: uuid.UUID
+    ) -> tuple[Session, User, StaffMember | None] | None:
+        """The session with its user and staff profile (one lookup: every request asks)."""
+        ...
+
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:
         """End one session; False when it was unknown or already ended."""
         ...

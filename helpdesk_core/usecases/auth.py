@@ -316,13 +316,12 @@ class AuthService:
         except ValueError:
             raise AuthenticationFailed("the access token is invalid") from None
         with self._uow.begin(read_only=True) as tx:
-            session = tx.sessions.get(session_id)
-            if session is None or not session.is_valid(self._clock.now()):
-                raise AuthenticationFailed("the session has ended; log in again")
-            user = tx.users.get(session.user_id)
-            if user is None or not user.is_active:
-                raise AuthenticationFailed("the account is deactivated")
-            staff = tx.staff.get(user.id)
+            found = tx.sessions.get_with_account(session_id)
+        if found is None or not found[0].is_valid(self._clock.now()):
+            raise AuthenticationFailed("the session has ended; log in again")
+        session, user, staff = found
+        if not user.is_active:
+            raise AuthenticationFailed("the account is deactivated")
         if staff is not None and not staff.is_active:
             raise AuthenticationFailed("the account is deactivated")
         return Principal(

@@ -8,7 +8,7 @@ committed change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -112,16 +112,24 @@ class OrgService:
 
     def snapshot(self) -> OrgSnapshot:
         """Every department and team, from the cache when it holds the current generation."""
+        return self.directory(())[0]
+
+    def directory(self, user_ids: Iterable[uuid.UUID]) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
+        """The organization snapshot and the display names of ``user_ids``, in one read:
+        what every rendered ticket needs."""
+        wanted = set(user_ids)
         with self._uow.begin(read_only=True) as tx:
             generation = tx.counters.current_value(ORG_GENERATION)
-            cached = self._cache.get_org(generation)
-            if cached is not None:
-                return cached
-            snapshot = OrgSnapshot(
-                departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
-            )
-        self._cache.set_org(generation, snapshot)
-        return snapshot
+            snapshot = self._cache.get_org(generation)
+            missed = snapshot is None
+            if snapshot is None:
+                snapshot = OrgSnapshot(
+                    departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
+                )
+            users = tx.users.get_many(wanted) if wanted else {}
+        if missed:
+            self._cache.set_org(generation, snapshot)
+        return snapshot, {user_id: user.display_name for user_id, user in users.items()}
 
     def public_departments(self) -> Sequence[Department]:
         """The active departments a customer may choose when opening a ticket."""

@@ -693,6 +693,17 @@ def test_a_session_round_trips_with_every_field(uow: UnitOfWork) -> None:
     assert_utc(loaded.created_at, loaded.expires_at, loaded.revoked_at)
 
 
+def test_a_session_is_found_with_its_user_and_staff_profile(uow: UnitOfWork) -> None:
+    customer, agent = make_user(), make_user()
+    profile = make_staff(agent, StaffRole.LEAD)
+    own, theirs = make_session(customer), make_session(agent, revoked_at=T0)
+    add_all(uow, customer, agent, profile, own, theirs)
+    with uow.begin(read_only=True) as tx:
+        assert tx.sessions.get_with_account(own.id) == (own, customer, None)
+        assert tx.sessions.get_with_account(theirs.id) == (theirs, agent, profile)
+        assert tx.sessions.get_with_account(uuid.uuid4()) is None
+
+
 def test_a_session_needs_a_user_and_a_new_id(uow: UnitOfWork) -> None:
     user = make_user()
     session = make_session(user)

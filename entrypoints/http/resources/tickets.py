@@ -91,17 +91,23 @@ class TicketResources:
         return self.org.display_names([u for u in set(user_ids) if u is not None])
 
     def render_tickets(
-        self, tickets: Iterable[Ticket], with_description: bool
-    ) -> list[dict[str, Any]]:
+        self,
+        tickets: Iterable[Ticket],
+        with_description: bool,
+        also: Iterable[uuid.UUID] = (),
+    ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
+        """The tickets as JSON, and the display names of their people and of ``also``
+        (one read for the organization and every name)."""
         tickets = list(tickets)
-        snapshot = self.org.snapshot()
-        people = self.names([t.requester_id for t in tickets] + [t.assignee_id for t in tickets])
-        return [ticket_json(t, snapshot, people, with_description) for t in tickets]
+        wanted = {t.requester_id for t in tickets} | set(also)
+        wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
+        snapshot, people = self.org.directory(wanted)
+        return [ticket_json(t, snapshot, people, with_description) for t in tickets], people
 
     def render_detail(self, detail: TicketDetail) -> dict[str, Any]:
-        people_ids = [m.author_id for m in detail.messages]
-        body = self.render_tickets([detail.ticket], with_description=True)[0]
-        people = self.names(people_ids)
+        authors = [m.author_id for m in detail.messages]
+        rendered, people = self.render_tickets([detail.ticket], True, also=authors)
+        body = rendered[0]
         body["messages"] = [message_json(m, people) for m in detail.messages]
         body["attachments"] = [
             attachment_json(a) for a in detail.attachments if a.message_id is None
@@ -110,7 +116,7 @@ class TicketResources:
 
     def page(self, page: TicketPage) -> dict[str, Any]:
         return {
-            "items": self.render_tickets(page.items, with_description=False),
+            "items": self.render_tickets(page.items, with_description=False)[0],
             "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
         }
 
@@ -375,7 +381,7 @@ class CustomerStatus:
         actor = _customer(req, "close or reopen their tickets")
         change = self._s.tickets.reopen if self._reopen else self._s.tickets.close
         ticket = change(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
         resp.etag = etag(ticket)
 
 
@@ -450,7 +456,7 @@ class StaffTicket:
             change_team="team_id" in media,
         )
         ticket = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
         resp.etag = etag(ticket)
 
 
@@ -467,7 +473,7 @@ class StaffAssign:
         ticket = self._s.tickets.assign(
             actor, ticket_uuid, Assign(body.mode, body.agent_id, body.team_id), if_match(req)
         )
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0]
+        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
         resp.etag = etag(ticket)
 
 
