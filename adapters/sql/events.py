@@ -143,7 +143,11 @@ class SqlOutboxRepository:
             attempts=0,
             available_at=event.occurred_at,
         )
-        with _refused_as_conflict(connection, partial(self._why_refused, event)):
+        with _refused_as_conflict(
+            connection,
+            partial(self._why_refused, event),
+            {"pk_outbox": "an event with this id already exists"},
+        ):
             connection.execute(statement)
 
     def _why_refused(self, event: Event) -> str:

@@ -10,7 +10,7 @@ foreign key), the store's own state does not.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -73,13 +73,34 @@ class SqlCounterRepository:
 
 
 @contextmanager
-def _refused_as_conflict(connection: sa.Connection, explain: Callable[[], str]) -> Iterator[None]:
-    """Run the block in a savepoint; a broken constraint becomes ``Conflict(explain())``."""
+def _refused_as_conflict(
+    connection: sa.Connection,
+    explain: Callable[[], str],
+    constraints: Mapping[str, str] | None = None,
+) -> Iterator[None]:
+    """Run the block in a savepoint; a broken constraint becomes ``Conflict(explain())``.
+
+    On PostgreSQL a savepoint costs two round trips. Where ``constraints`` maps the name of
+    every constraint the block can break to its explanation, none is taken: the refusal is
+    explained from the name PostgreSQL reports, and PostgreSQL keeps the transaction from
+    doing anything but end (it is aborted), so nothing half-done can be committed.
+    """
+    if constraints is not None and connection.dialect.name == "postgresql":
+        try:
+            yield
+        except sa.exc.IntegrityError as exc:
+            name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+            raise Conflict(constraints.get(name) or explain_unknown(name)) from exc
+        return
     try:
         with connection.begin_nested():
             yield
     except sa.exc.IntegrityError as exc:
         raise Conflict(explain()) from exc
+
+
+def explain_unknown(constraint: str) -> str:
+    return f"the change breaks a rule of the store ({constraint or 'unnamed'})"
 
 
 def _exists(connection: sa.Connection, column: sa.Column[Any], value: object) -> bool:

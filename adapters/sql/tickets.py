@@ -490,7 +490,9 @@ class SqlTicketMessageRepository:
             visibility=message.visibility,
             created_at=message.created_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, message)):
+        with _refused_as_conflict(
+            self._connection, partial(self._why_refused, message), _MESSAGE_CONSTRAINTS
+        ):
             self._connection.execute(insert)
         words = search_text(message.body)
         if words:
@@ -597,6 +599,19 @@ def _history_from_row(row: Any) -> HistoryEntry:
     )
 
 
+# What each constraint a hot insert can break means (PostgreSQL takes no savepoint for them).
+_MESSAGE_CONSTRAINTS = {
+    "pk_ticket_messages": "a message with this id already exists",
+    "fk_ticket_messages_ticket_id_tickets": "no such ticket",
+    "fk_ticket_messages_author_id_users": "no such user",
+}
+_HISTORY_CONSTRAINTS = {
+    "pk_ticket_history": "a history entry with this id already exists",
+    "fk_ticket_history_ticket_id_tickets": "no such ticket",
+    "fk_ticket_history_actor_id_users": "no such user",
+}
+
+
 class SqlTicketHistoryRepository:
     """One row per changed field."""
 
@@ -613,7 +628,9 @@ class SqlTicketHistoryRepository:
             new_value=entry.new_value,
             created_at=entry.created_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, entry)):
+        with _refused_as_conflict(
+            self._connection, partial(self._why_refused, entry), _HISTORY_CONSTRAINTS
+        ):
             self._connection.execute(insert)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:

@@ -49,7 +49,8 @@ class OutboxStats:
 
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None:
-        """Record ``event`` (pending, available now) in this transaction."""
+        """Record ``event`` (pending, available now) in this transaction; after a Conflict
+        the transaction must end (no savepoint is taken for this hot insert)."""
         ...
 
     def get(self, event_id: uuid.UUID) -> OutboxEntry | None:

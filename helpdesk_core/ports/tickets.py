@@ -158,7 +158,10 @@ class TicketMessageRepository(Protocol):
     """The conversation of tickets."""
 
     def add(self, message: TicketMessage) -> None:
-        """Store a message (its attachments are stored through AttachmentRepository)."""
+        """Store a message (its attachments are stored through AttachmentRepository).
+
+        Conflict when it breaks the store's rules; the transaction must then end (these hot
+        inserts take no savepoint, so PostgreSQL has aborted it)."""
         ...
 
     def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
@@ -171,7 +174,7 @@ class TicketHistoryRepository(Protocol):
     """One entry per changed field of a ticket."""
 
     def add(self, entry: HistoryEntry) -> None:
-        """Record a change."""
+        """Record a change; after a Conflict the transaction must end (see messages)."""
         ...
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
