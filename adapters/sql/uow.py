@@ -62,12 +62,18 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # PostgreSQL reads in READ COMMITTED: every statement sees its own snapshot, inside a
+        # transaction or not. A read-only unit therefore runs in autocommit and saves the
+        # BEGIN and ROLLBACK round trips without seeing anything it would not have seen.
+        self._autocommit_reads = engine.dialect.name == "postgresql"
 
     @contextmanager
     def begin(self, read_only: bool = False) -> Iterator[SqlTransaction]:
         with translate_errors(), self._engine.connect() as connection:
             # Read by the SQLite "begin" listener: a reader takes no write lock.
             connection.info["read_only"] = read_only
+            if read_only and self._autocommit_reads:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             connection.begin()
             try:
                 yield SqlTransaction(connection)
