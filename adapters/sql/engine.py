@@ -93,7 +93,10 @@ def _postgres_engine(url: URL, options: EngineOptions) -> Engine:
         "keepalives_interval": 2,
         "keepalives_count": 2,
     }
-    settings = ["-c TimeZone=UTC"]
+    # psycopg prepares a statement after a few runs; PostgreSQL may then switch it to a
+    # generic plan, which for full-text search ignores the word's selectivity (seen on 1M
+    # tickets: 2 s instead of 1.3 ms). Custom plans keep the plan fitted to each value.
+    settings = ["-c TimeZone=UTC", "-c plan_cache_mode=force_custom_plan"]
     if options.statement_timeout:
         settings.append(f"-c statement_timeout={options.statement_timeout * 1000}")
         settings.append(f"-c lock_timeout={options.statement_timeout * 1000}")

@@ -1,0 +1,1 @@
+"""Benchmarks: seeding, load generation and the raw baseline (see docs/performance.md)."""

@@ -1,0 +1,26 @@
+"""The benchmark runner's pieces that decide what wrk sends: Lua data files, ticket pools."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from benchmarks.run import lua, split_pools
+
+
+def test_lua_data_files_hold_any_text() -> None:
+    source = lua({"items": [{"token": 'a"b\\c', "id": "x", "n": 3, "ok": True}, {"w": "café\n"}]})
+    assert source.startswith("{items={")
+    assert '"a\\"b\\\\c"' in source
+    assert '"caf\\195\\169\\010"' in source  # bytes as decimal escapes: any Lua reads them
+    with pytest.raises(ValueError, match="identifier"):
+        lua({"not an identifier": 1})
+
+
+def test_the_write_pools_never_share_a_ticket() -> None:
+    ids = [str(uuid.uuid4()) for _ in range(100)]
+    pools = split_pools({"d1": ids[:60], "d2": ids[60:]})
+    seen = [t for pool in pools.values() for tickets in pool.values() for t in tickets]
+    assert sorted(seen) == sorted(ids)  # every reserved ticket in exactly one pool
+    assert all(len(pool["d1"]) == 20 for pool in pools.values())
