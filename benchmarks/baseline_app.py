@@ -221,7 +221,8 @@ class Connections:
             "connect_timeout": 3,
             "application_name": "helpdesk-baseline",
             # The product's session settings (adapters/sql/engine.py).
-            "options": "-c TimeZone=UTC -c statement_timeout=15000 -c lock_timeout=15000 "
+            "options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan "
+            "-c statement_timeout=15000 -c lock_timeout=15000 "
             "-c idle_in_transaction_session_timeout=30000",
         }
         self._conninfo = conninfo
