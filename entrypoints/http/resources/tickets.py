@@ -102,7 +102,8 @@ class TicketResources:
         wanted = {t.requester_id for t in tickets} | set(also)
         wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
         snapshot, people = self.org.directory(wanted)
-        return [ticket_json(t, snapshot, people, with_description) for t in tickets], people
+        names = OrgNames.of(snapshot)
+        return [ticket_json(t, names, people, with_description) for t in tickets], people
 
     def render_detail(self, detail: TicketDetail) -> dict[str, Any]:
         authors = [m.author_id for m in detail.messages]
@@ -127,11 +128,24 @@ def _name_ref(value: uuid.UUID | None, names: dict[uuid.UUID, str], key: str) ->
     return {"id": str(value), key: names.get(value)}
 
 
+@attrs.frozen
+class OrgNames:
+    """Department and team names by id, built once per response (not once per ticket)."""
+
+    departments: dict[uuid.UUID, str]
+    teams: dict[uuid.UUID, str]
+
+    @classmethod
+    def of(cls, snapshot: OrgSnapshot) -> OrgNames:
+        return cls(
+            {d.id: d.name for d in snapshot.departments}, {t.id: t.name for t in snapshot.teams}
+        )
+
+
 def ticket_json(
-    ticket: Ticket, snapshot: OrgSnapshot, people: dict[uuid.UUID, str], with_description: bool
+    ticket: Ticket, org: OrgNames, people: dict[uuid.UUID, str], with_description: bool
 ) -> dict[str, Any]:
-    departments = {d.id: d.name for d in snapshot.departments}
-    teams = {t.id: t.name for t in snapshot.teams}
+    departments, teams = org.departments, org.teams
     body: dict[str, Any] = {
         "id": str(ticket.id),
         "number": ticket.number,
