@@ -26,6 +26,7 @@ from adapters.webhooks.guard import NetworkUrlGuard
 from adapters.webhooks.sender import HttpWebhookSender, sign
 from helpdesk_core.ports.events import AttemptOutcome, SendResult, Webhook
 from helpdesk_core.usecases.webhooks import new_secret
+from tests.support.services import skip_or_fail
 
 TIMEOUT = 1.0
 BODY = json.dumps(
@@ -348,7 +349,7 @@ def ipv6_receiver() -> Iterator[Receiver]:
         with socket.socket(socket.AF_INET6) as probe:
             probe.bind(("::1", 0))
     except OSError:
-        pytest.skip("no IPv6 loopback here")
+        skip_or_fail("no IPv6 loopback here")
     yield from serve(host="::1")
 
 
@@ -389,7 +390,7 @@ def test_the_secret_and_body_never_appear_in_an_error(receiver: Receiver) -> Non
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for the name hooks.test (and nothing else)."""
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+        skip_or_fail("openssl is not installed")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
