@@ -126,8 +126,8 @@ class MemoryTicketRepository:
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
 
-    def get(self, ticket_id: uuid.UUID) -> Ticket | None:
-        return self._tickets.get(ticket_id)
+    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
+        return self._tickets.get(ticket_id)  # writers are serialized: nothing to lock
 
     def update(self, ticket: Ticket) -> None:
         stored = self._tickets.get(ticket.id)
@@ -245,7 +245,9 @@ class MemoryTicketMessageRepository:
                 :SEARCH_DOCUMENT_MAX
             ]
 
-    def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
+    def list(
+        self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
+    ) -> Sequence[TicketMessage]:
         messages = _by_time(
             [
                 m
@@ -254,6 +256,8 @@ class MemoryTicketMessageRepository:
                 and (include_internal or m.visibility is MessageVisibility.PUBLIC)
             ]
         )
+        if not with_attachments:
+            return [attrs.evolve(m, attachments=()) for m in messages]
         attached: dict[uuid.UUID, list[AttachmentReference]] = {}
         for reference in _by_time(list(self._state.attachments.values())):
             if reference.ticket_id == ticket_id and reference.message_id is not None:

@@ -152,6 +152,11 @@ class MemoryUnitOfWork:
         self._lock = threading.Lock()
 
     @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Nothing to hold: memory has no connections."""
+        yield
+
+    @contextmanager
     def begin(self, read_only: bool = False) -> Iterator[MemoryTransaction]:
         if read_only:  # a snapshot of the committed state; never published
             yield MemoryTransaction(self.state)

@@ -63,10 +63,15 @@ class SqlCounterRepository:
         return int(self._connection.execute(statement).scalar_one())
 
     def current_value(self, name: str) -> int:
-        value = self._connection.execute(
-            sa.select(counters.c.value).where(counters.c.name == name)
-        ).scalar_one_or_none()
+        value = self._connection.execute(_COUNTER_VALUE, {"name": name}).scalar_one_or_none()
         return int(value or 0)
+
+
+# Statements every request runs, built once: SQLAlchemy then skips building the statement and
+# reuses its memoized cache key; only the values change (bound parameters).
+_COUNTER_VALUE = sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name"))
+_USER = sa.select(users).where(users.c.id == sa.bindparam("id"))
+_USERS = sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -173,13 +178,13 @@ class SqlUserRepository:
             self._connection.execute(statement)
 
     def get(self, user_id: uuid.UUID) -> User | None:
-        row = self._connection.execute(sa.select(users).where(users.c.id == user_id)).first()
+        row = self._connection.execute(_USER, {"id": user_id}).first()
         return _user_from_row(row) if row is not None else None
 
     def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
         found: dict[uuid.UUID, User] = {}
         for chunk in _chunks(user_ids):
-            for row in self._connection.execute(sa.select(users).where(users.c.id.in_(chunk))):
+            for row in self._connection.execute(_USERS, {"ids": list(chunk)}):
                 user = _user_from_row(row)
                 found[user.id] = user
         return found

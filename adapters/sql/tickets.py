@@ -15,12 +15,13 @@ only those words, both engines (and the memory store) split it into the same wor
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -140,51 +141,77 @@ _SQLITE_SEARCH = sa.table("ticket_search_fts", sa.column("rowid", sa.BigInteger(
 _SQLITE_SEARCH_NAME: sa.ColumnClause[Any] = sa.literal_column("ticket_search_fts")
 
 
-def _scope(query: TicketQuery) -> sa.ColumnElement[bool] | None:
+class _Shape(NamedTuple):
+    """What the SQL of a ticket list depends on; the values it binds do not change it.
+
+    Statements are built once per shape (``_list_statement``) with bound parameters: building
+    a SELECT and its cache key costs more than running it on an indexed table.
+    """
+
+    dialect: str
+    scope: str  # "all", "nothing", or "routed", "unrouted", "routed+unrouted"
+    requester: bool
+    statuses: bool
+    priorities: bool
+    department: bool
+    team: bool
+    assignee: bool
+    unassigned: bool
+    created_from: bool
+    created_to: bool
+    search: bool
+    few_matches: bool
+    sort: TicketSort
+    after: bool
+
+
+def _scope(query: TicketQuery, params: dict[str, Any]) -> str:
     scope = query.visible_departments
     if scope is None:
-        return None
+        return "all"
     if query.department_id is not None:  # one department asked for: in scope, or nothing
-        return None if query.department_id in scope else sa.false()
+        return "all" if query.department_id in scope else "nothing"
     routed = sorted({d for d in scope if d is not None})
+    if routed:
+        params["scope"] = routed
+    kinds = [kind for kind, present in (("routed", routed), ("unrouted", None in scope)) if present]
+    return "+".join(kinds) or "nothing"
+
+
+def _scope_condition(kind: str) -> sa.ColumnElement[bool] | None:
+    if kind == "all":
+        return None
     parts: list[sa.ColumnElement[bool]] = []
-    if len(routed) == 1:
-        parts.append(tickets.c.department_id == routed[0])
-    elif routed:
-        parts.append(tickets.c.department_id.in_(routed))
-    if None in scope:
+    if "routed" in kind.split("+"):
+        parts.append(tickets.c.department_id.in_(sa.bindparam("scope", expanding=True)))
+    if "unrouted" in kind.split("+"):
         parts.append(tickets.c.department_id.is_(None))
     return sa.or_(*parts) if parts else sa.false()
 
 
-def _any_of(column: sa.Column[Any], values: frozenset[Any]) -> sa.ColumnElement[bool]:
-    ordered = sorted(values)
-    return column == ordered[0] if len(ordered) == 1 else column.in_(ordered)
-
-
-def _filters(query: TicketQuery) -> list[sa.ColumnElement[bool]]:
+def _filters(shape: _Shape) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    scope = _scope(query)
+    scope = _scope_condition(shape.scope)
     if scope is not None:
         conditions.append(scope)
-    if query.requester_id is not None:
-        conditions.append(tickets.c.requester_id == query.requester_id)
-    if query.statuses:
-        conditions.append(_any_of(tickets.c.status, query.statuses))
-    if query.priorities:
-        conditions.append(_any_of(tickets.c.priority, query.priorities))
-    if query.department_id is not None:
-        conditions.append(tickets.c.department_id == query.department_id)
-    if query.team_id is not None:
-        conditions.append(tickets.c.team_id == query.team_id)
-    if query.assignee_id is not None:
-        conditions.append(tickets.c.assignee_id == query.assignee_id)
-    if query.unassigned:
-        conditions.append(tickets.c.assignee_id.is_(None))
-    if query.created_from is not None:
-        conditions.append(tickets.c.created_at >= query.created_from)
-    if query.created_to is not None:
-        conditions.append(tickets.c.created_at < query.created_to)
+    c = tickets.c
+    equal = (
+        (shape.requester, c.requester_id, "requester_id"),
+        (shape.department, c.department_id, "department_id"),
+        (shape.team, c.team_id, "team_id"),
+        (shape.assignee, c.assignee_id, "assignee_id"),
+    )
+    conditions.extend(column == sa.bindparam(name) for wanted, column, name in equal if wanted)
+    if shape.statuses:
+        conditions.append(c.status.in_(sa.bindparam("statuses", expanding=True)))
+    if shape.priorities:
+        conditions.append(c.priority.in_(sa.bindparam("priorities", expanding=True)))
+    if shape.unassigned:
+        conditions.append(c.assignee_id.is_(None))
+    if shape.created_from:
+        conditions.append(c.created_at >= sa.bindparam("created_from"))
+    if shape.created_to:
+        conditions.append(c.created_at < sa.bindparam("created_to"))
     return conditions
 
 
@@ -194,23 +221,32 @@ def _effective_sort(query: TicketQuery, words: Sequence[str]) -> TicketSort:
     return query.sort
 
 
-def _keyset(
+_TIME_SORTS = frozenset(
+    {TicketSort.CREATED, TicketSort.CREATED_DESC, TicketSort.UPDATED, TicketSort.UPDATED_DESC}
+)
+
+
+def _keyset_types(sort: TicketSort) -> list[sa.types.TypeEngine[Any]]:
+    """The types of the parts of a cursor (``after``) in ``sort``."""
+    if sort in _TIME_SORTS:
+        return [UTCDateTime(), sa.Uuid()]
+    if sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        return [sa.Integer(), UTCDateTime(), sa.Uuid()]
+    return [sa.Double(), sa.Uuid()]
+
+
+def _keyset_columns(
     sort: TicketSort, cost: sa.ColumnElement[Any] | None
-) -> tuple[list[sa.ColumnElement[Any]], list[sa.types.TypeEngine[Any]], bool]:
-    """The ordered key columns, the types of ``after``'s parts, and whether descending."""
-    columns: list[sa.ColumnElement[Any]]
-    types: list[sa.types.TypeEngine[Any]]
+) -> list[sa.ColumnElement[Any]]:
+    """The ordered key columns of ``sort`` (``cost``: the search's, for RELEVANCE)."""
     if sort in {TicketSort.CREATED, TicketSort.CREATED_DESC}:
-        columns, types = [tickets.c.created_at, tickets.c.id], [UTCDateTime(), sa.Uuid()]
-    elif sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
-        columns, types = [tickets.c.updated_at, tickets.c.id], [UTCDateTime(), sa.Uuid()]
-    elif sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
-        columns = [_PRIORITY_RANK, tickets.c.created_at, tickets.c.id]
-        types = [sa.Integer(), UTCDateTime(), sa.Uuid()]
-    else:
-        assert cost is not None
-        columns, types = [cost, tickets.c.id], [sa.Double(), sa.Uuid()]
-    return columns, types, sort.value.startswith("-")
+        return [tickets.c.created_at, tickets.c.id]
+    if sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
+        return [tickets.c.updated_at, tickets.c.id]
+    if sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        return [_PRIORITY_RANK, tickets.c.created_at, tickets.c.id]
+    assert cost is not None
+    return [cost, tickets.c.id]
 
 
 def _after_values(after: Sequence[Any], types: Sequence[sa.types.TypeEngine[Any]]) -> list[Any]:
@@ -228,28 +264,30 @@ def _after_values(after: Sequence[Any], types: Sequence[sa.types.TypeEngine[Any]
     return values
 
 
-def _pg_tsquery(words: Sequence[str]) -> sa.ColumnElement[Any]:
+def _pg_tsquery() -> sa.ColumnElement[Any]:
     return sa.func.plainto_tsquery(
-        sa.literal_column("'simple'::regconfig"), sa.bindparam("q", " ".join(words))
+        sa.literal_column("'simple'::regconfig"), sa.bindparam("q", type_=sa.String())
     )
 
 
-def search_probe_query(text: str) -> sa.Select[Any]:
-    """PostgreSQL: how many tickets match ``text``, counted up to ``FEW_MATCHES + 1``."""
-    tsquery = _pg_tsquery(search_words(text))
-    found = (
-        sa.select(sa.literal(1))
-        .where(_PG_SEARCH.c.document_tsv.op("@@")(tsquery))
-        .limit(FEW_MATCHES + 1)
-        .subquery("found")
-    )
-    return sa.select(sa.func.count()).select_from(found)
+_PROBE = sa.select(sa.func.count()).select_from(
+    sa.select(sa.literal(1))
+    .where(_PG_SEARCH.c.document_tsv.op("@@")(_pg_tsquery()))
+    .limit(FEW_MATCHES + 1)
+    .subquery("found")
+)
 
 
-def _search_matches(words: Sequence[str], dialect: str, few_matches: bool) -> sa.FromClause:
+def search_probe_query(text: str) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """PostgreSQL: how many tickets match ``text``, counted up to ``FEW_MATCHES + 1``; the
+    statement and its values."""
+    return _PROBE, {"q": " ".join(search_words(text))}
+
+
+def _search_matches(dialect: str, few_matches: bool) -> sa.FromClause:
     """(key, cost) of the matching tickets: ticket_id on PostgreSQL, number on SQLite."""
     if dialect == "postgresql":
-        tsquery = _pg_tsquery(words)
+        tsquery = _pg_tsquery()
         # ts_rank is a real; as a double it compares exactly with the cursor's float.
         cost: sa.ColumnElement[float] = sa.cast(
             -sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double()
@@ -263,21 +301,44 @@ def _search_matches(words: Sequence[str], dialect: str, few_matches: bool) -> sa
             # ignores how rarely (or never) the words occur together.
             return matches.cte("matches").prefix_with("MATERIALIZED")
         return matches.subquery("matches")
-    phrase = " ".join(f'"{word}"' for word in words)  # quoted: never FTS5 syntax
     return (
         sa.select(
             _SQLITE_SEARCH.c.rowid.label("key"),
             sa.cast(sa.func.bm25(_SQLITE_SEARCH_NAME), sa.Double()).label("cost"),
         )
-        .where(_SQLITE_SEARCH_NAME.op("MATCH")(sa.bindparam("q", phrase)))
+        .where(_SQLITE_SEARCH_NAME.op("MATCH")(sa.bindparam("q", type_=sa.String())))
         .subquery("matches")
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _list_statement(shape: _Shape) -> sa.Select[Any]:
+    statement = sa.select(tickets)
+    cost: sa.ColumnElement[Any] | None = None
+    if shape.search:
+        matches = _search_matches(shape.dialect, shape.few_matches)
+        cost = matches.c.cost
+        key = tickets.c.id if shape.dialect == "postgresql" else tickets.c.number
+        statement = statement.add_columns(cost.label("search_cost")).join(
+            matches, matches.c.key == key
+        )
+    columns = _keyset_columns(shape.sort, cost)
+    descending = shape.sort.value.startswith("-")
+    statement = statement.where(*_filters(shape))
+    if shape.after:
+        types = _keyset_types(shape.sort)
+        after = sa.tuple_(*(sa.bindparam(f"after_{i}", type_=t) for i, t in enumerate(types)))
+        position = sa.tuple_(*columns)
+        statement = statement.where(position < after if descending else position > after)
+    order = [column.desc() if descending else column.asc() for column in columns]
+    return statement.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
 def ticket_list_query(
     query: TicketQuery, dialect: str, *, few_matches: bool = False
-) -> sa.Select[Any]:
-    """The SELECT behind ``TicketRepository.list`` on ``dialect`` ("postgresql" or "sqlite").
+) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The SELECT behind ``TicketRepository.list`` on ``dialect`` ("postgresql" or "sqlite"),
+    and the values it binds.
 
     It asks for ``limit + 1`` rows (one more tells whether a next page exists); with text it
     also returns ``search_cost``, lower for a better match. ``few_matches`` (PostgreSQL, with
@@ -286,29 +347,48 @@ def ticket_list_query(
     exactly what the repository runs.
     """
     words = search_words(query.text or "")
-    statement = sa.select(tickets)
-    cost: sa.ColumnElement[Any] | None = None
+    params: dict[str, Any] = {"limit": query.limit + 1}
+    scope = _scope(query, params)
+    values = {
+        "requester_id": query.requester_id,
+        "department_id": query.department_id,
+        "team_id": query.team_id,
+        "assignee_id": query.assignee_id,
+        "created_from": query.created_from,
+        "created_to": query.created_to,
+    }
+    params.update((name, value) for name, value in values.items() if value is not None)
+    if query.statuses:
+        params["statuses"] = sorted(query.statuses)
+    if query.priorities:
+        params["priorities"] = sorted(query.priorities)
     if words:
-        matches = _search_matches(words, dialect, few_matches)
-        cost = matches.c.cost
-        key = tickets.c.id if dialect == "postgresql" else tickets.c.number
-        statement = statement.add_columns(cost.label("search_cost")).join(
-            matches, matches.c.key == key
+        # quoted words on SQLite: never FTS5 syntax
+        params["q"] = (
+            " ".join(words) if dialect == "postgresql" else " ".join(f'"{w}"' for w in words)
         )
     sort = _effective_sort(query, words)
-    columns, types, descending = _keyset(sort, cost)
-    statement = statement.where(*_filters(query))
     if query.after is not None:
-        after = sa.tuple_(
-            *(
-                sa.literal(value, type_)
-                for value, type_ in zip(_after_values(query.after, types), types, strict=True)
-            )
-        )
-        position = sa.tuple_(*columns)
-        statement = statement.where(position < after if descending else position > after)
-    order = [column.desc() if descending else column.asc() for column in columns]
-    return statement.order_by(*order).limit(query.limit + 1)
+        after_values = _after_values(query.after, _keyset_types(sort))
+        params.update((f"after_{i}", value) for i, value in enumerate(after_values))
+    shape = _Shape(
+        dialect=dialect,
+        scope=scope,
+        requester=query.requester_id is not None,
+        statuses=bool(query.statuses),
+        priorities=bool(query.priorities),
+        department=query.department_id is not None,
+        team=query.team_id is not None,
+        assignee=query.assignee_id is not None,
+        unassigned=query.unassigned,
+        created_from=query.created_from is not None,
+        created_to=query.created_to is not None,
+        search=bool(words),
+        few_matches=few_matches and bool(words) and dialect == "postgresql",
+        sort=sort,
+        after=query.after is not None,
+    )
+    return _list_statement(shape), params
 
 
 def _page(rows: Sequence[Any], query: TicketQuery) -> TicketPage:
@@ -348,12 +428,18 @@ class SqlTicketRepository:
         document = sa.insert(ticket_search).values(
             ticket_id=ticket.id, document=new_search_document(ticket)
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, ticket, new=True)):
+        with _refused_as_conflict(
+            self._connection,
+            partial(self._why_refused, ticket, new=True),
+            _ticket_constraints(ticket),
+        ):
             self._connection.execute(insert)
             self._connection.execute(document)
 
-    def get(self, ticket_id: uuid.UUID) -> Ticket | None:
-        row = self._connection.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).first()
+    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
+        # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serializes.
+        query = _TICKET_FOR_UPDATE if for_update else _TICKET
+        row = self._connection.execute(query, {"id": ticket_id}).first()
         return _ticket_from_row(row) if row is not None else None
 
     def update(self, ticket: Ticket) -> None:
@@ -363,17 +449,18 @@ class SqlTicketRepository:
             .values(**_ticket_values(ticket))
         )
         explain = partial(self._why_refused, ticket, new=False)
-        with _refused_as_conflict(self._connection, explain):
+        with _refused_as_conflict(self._connection, explain, _ticket_constraints(ticket)):
             result = self._connection.execute(statement)
         if result.rowcount != 1:
             raise _stale("ticket", ticket.version)
 
     def list(self, query: TicketQuery) -> TicketPage:
-        return _page(self._connection.execute(self.list_statement(query)).all(), query)
+        statement, params = self.list_statement(query)
+        return _page(self._connection.execute(statement, params).all(), query)
 
-    def list_statement(self, query: TicketQuery) -> sa.Select[Any]:
-        """The SELECT ``list`` runs for ``query`` (on PostgreSQL, a text search first counts
-        its matches to choose where the plan starts)."""
+    def list_statement(self, query: TicketQuery) -> tuple[sa.Select[Any], dict[str, Any]]:
+        """The SELECT ``list`` runs for ``query`` and its values (on PostgreSQL, a text search
+        first counts its matches to choose where the plan starts)."""
         dialect = self._connection.dialect.name
         few_matches = False
         if (
@@ -381,7 +468,8 @@ class SqlTicketRepository:
             and search_words(query.text or "")
             and query.sort is not TicketSort.RELEVANCE  # ranks every match anyway
         ):
-            count = self._connection.execute(search_probe_query(query.text or "")).scalar_one()
+            probe, probe_params = search_probe_query(query.text or "")
+            count = self._connection.execute(probe, probe_params).scalar_one()
             few_matches = count <= FEW_MATCHES
         return ticket_list_query(query, dialect, few_matches=few_matches)
 
@@ -506,25 +594,15 @@ class SqlTicketMessageRepository:
                 .values(document=sa.func.substr(document + " " + words, 1, SEARCH_DOCUMENT_MAX))
             )
 
-    def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
-        messages = sa.select(ticket_messages).where(ticket_messages.c.ticket_id == ticket_id)
-        if not include_internal:
-            messages = messages.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
-        rows = self._connection.execute(
-            messages.order_by(ticket_messages.c.created_at, ticket_messages.c.id)
-        ).all()
-        if not rows:
-            return []
+    def list(
+        self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
+    ) -> Sequence[TicketMessage]:
+        query = _MESSAGES if include_internal else _PUBLIC_MESSAGES
+        rows = self._connection.execute(query, {"ticket_id": ticket_id}).all()
+        if not rows or not with_attachments:
+            return [_message_from_row(row, ()) for row in rows]
         attached: dict[uuid.UUID, list[AttachmentReference]] = {}
-        references = (
-            sa.select(attachment_references)
-            .where(
-                attachment_references.c.ticket_id == ticket_id,
-                attachment_references.c.message_id.is_not(None),
-            )
-            .order_by(attachment_references.c.created_at, attachment_references.c.id)
-        )
-        for row in self._connection.execute(references):
+        for row in self._connection.execute(_MESSAGE_ATTACHMENTS, {"ticket_id": ticket_id}):
             attached.setdefault(row.message_id, []).append(_attachment_from_row(row))
         return [_message_from_row(row, tuple(attached.get(row.id, ()))) for row in rows]
 
@@ -562,12 +640,8 @@ class SqlAttachmentRepository:
             self._connection.execute(insert)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
-        query = (
-            sa.select(attachment_references)
-            .where(attachment_references.c.ticket_id == ticket_id)
-            .order_by(attachment_references.c.created_at, attachment_references.c.id)
-        )
-        return [_attachment_from_row(row) for row in self._connection.execute(query)]
+        rows = self._connection.execute(_ATTACHMENTS, {"ticket_id": ticket_id})
+        return [_attachment_from_row(row) for row in rows]
 
     def _why_refused(self, attachment: AttachmentReference) -> str:
         connection = self._connection
@@ -600,6 +674,43 @@ def _history_from_row(row: Any) -> HistoryEntry:
 
 
 # What each constraint a hot insert can break means (PostgreSQL takes no savepoint for them).
+# The reads of a ticket's detail, built once (bound parameters; see repositories.py).
+_TICKET = sa.select(tickets).where(tickets.c.id == sa.bindparam("id"))
+_TICKET_FOR_UPDATE = _TICKET.with_for_update()
+_MESSAGES = (
+    sa.select(ticket_messages)
+    .where(ticket_messages.c.ticket_id == sa.bindparam("ticket_id"))
+    .order_by(ticket_messages.c.created_at, ticket_messages.c.id)
+)
+_PUBLIC_MESSAGES = _MESSAGES.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
+_ATTACHMENTS = (
+    sa.select(attachment_references)
+    .where(attachment_references.c.ticket_id == sa.bindparam("ticket_id"))
+    .order_by(attachment_references.c.created_at, attachment_references.c.id)
+)
+_MESSAGE_ATTACHMENTS = _ATTACHMENTS.where(attachment_references.c.message_id.is_not(None))
+
+
+def _ticket_constraints(ticket: Ticket) -> dict[str, str]:
+    """What each constraint a ticket's insert or update can break means (PostgreSQL names).
+
+    With it no savepoint is taken on PostgreSQL (see ``_refused_as_conflict``). The composite
+    foreign key cannot tell an unknown team from one of another department.
+    """
+    return {
+        "pk_tickets": "a ticket with this id already exists",
+        "pk_ticket_search": "a ticket with this id already exists",
+        "uq_tickets_number": f"a ticket numbered {ticket.number} already exists",
+        "fk_tickets_requester_id_users": "no such user",
+        "fk_tickets_department_id_departments": "no such department",
+        "fk_tickets_team_in_department": (
+            "no such team, or the team belongs to another department"
+        ),
+        "ck_tickets_team_needs_department": "a ticket needs a department to have a team",
+        "fk_tickets_assignee_id_staff_members": "no such staff member",
+    }
+
+
 _MESSAGE_CONSTRAINTS = {
     "pk_ticket_messages": "a message with this id already exists",
     "fk_ticket_messages_ticket_id_tickets": "no such ticket",

@@ -126,18 +126,24 @@ class TicketRepository(Protocol):
         ...
 
     def add(self, ticket: Ticket) -> None:
-        """Store a new ticket."""
+        """Store a new ticket.
+
+        Conflict when it breaks the store's rules; the transaction must then end (this hot
+        insert takes no savepoint, so PostgreSQL has aborted it)."""
         ...
 
-    def get(self, ticket_id: uuid.UUID) -> Ticket | None:
-        """The ticket, or None."""
+    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
+        """The ticket, or None. ``for_update`` also locks it until the transaction ends (on
+        PostgreSQL; SQLite and memory serialize writers anyway), so a write that names no
+        version waits for a concurrent one instead of failing on the version it read."""
         ...
 
     def update(self, ticket: Ticket) -> None:
         """Store ``ticket``; StaleVersion unless the stored version is ``ticket.version - 1``.
 
         What a ticket is opened with (number, subject, description, requester, created_at)
-        is written once: an update keeps the stored values.
+        is written once: an update keeps the stored values. After a Conflict (a broken rule of
+        the store) the transaction must end, as after ``add``; after StaleVersion it may go on.
         """
         ...
 
@@ -164,9 +170,12 @@ class TicketMessageRepository(Protocol):
         inserts take no savepoint, so PostgreSQL has aborted it)."""
         ...
 
-    def list(self, ticket_id: uuid.UUID, include_internal: bool) -> Sequence[TicketMessage]:
+    def list(
+        self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
+    ) -> Sequence[TicketMessage]:
         """The ticket's messages, oldest first, with their attachments; internal notes only
-        when ``include_internal``."""
+        when ``include_internal``. ``with_attachments=False`` leaves every message's
+        ``attachments`` empty and saves the read, for a caller that reads them anyway."""
         ...
 
 

@@ -128,6 +128,15 @@ class Transaction(Protocol):
 class UnitOfWork(Protocol):
     """Opens transactions. Safe to share between threads: each ``begin()`` is independent."""
 
+    def scope(self) -> AbstractContextManager[None]:
+        """Let the transactions begun in this block, in this thread, share one connection.
+
+        A request's worth of work (authentication, the use case, rendering) then takes one
+        connection from the pool instead of one per transaction. Transactions still begin and
+        end as before; one begun while another is open in the block gets its own connection.
+        """
+        ...
+
     def begin(self, read_only: bool = False) -> AbstractContextManager[Transaction]:
         """Open a transaction; leaving the block without ``commit()`` rolls it back.
 

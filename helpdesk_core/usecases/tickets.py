@@ -366,7 +366,7 @@ class TicketService:
         attachments = validate_attachments(command.attachments, self._policy)
         now = self._clock.now()
         with self._uow.begin() as tx:
-            ticket = self._visible(tx, actor, ticket_id)
+            ticket = self._visible(tx, actor, ticket_id, lock=True)
             if ticket.status is TicketStatus.CLOSED and not actor.is_staff:
                 raise Conflict("the ticket is closed: reopen it to reply")
             message = TicketMessage(
@@ -428,7 +428,7 @@ class TicketService:
     def _set_status(self, actor: Principal, ticket_id: uuid.UUID, target: TicketStatus) -> Ticket:
         now = self._clock.now()
         with self._uow.begin() as tx:
-            ticket = self._visible(tx, actor, ticket_id)
+            ticket = self._visible(tx, actor, ticket_id, lock=True)
             if target is TicketStatus.OPEN and ticket.status not in {
                 TicketStatus.RESOLVED,
                 TicketStatus.CLOSED,
@@ -518,7 +518,7 @@ class TicketService:
             require_lead(actor, f"assign tickets ({command.mode})")
         now = self._clock.now()
         with self._uow.begin() as tx:
-            ticket = self._visible(tx, actor, ticket_id)
+            ticket = self._visible(tx, actor, ticket_id, lock=True)
             if expected_version is not None and ticket.version != expected_version:
                 raise StaleVersion("the ticket changed since you loaded it: reload it")
             if ticket.department_id is None:
@@ -600,19 +600,31 @@ class TicketService:
 
     # ------------------------------------------------------------ helpers
 
-    def _visible(self, tx: Transaction, actor: Principal, ticket_id: uuid.UUID) -> Ticket:
-        ticket = tx.tickets.get(ticket_id)
+    def _visible(
+        self, tx: Transaction, actor: Principal, ticket_id: uuid.UUID, lock: bool = False
+    ) -> Ticket:
+        # ``lock``: a write naming no version waits for a concurrent one, never 412s on a race.
+        ticket = tx.tickets.get(ticket_id, for_update=lock)
         if ticket is None or not can_see(actor, ticket):
             raise NotFound("no such ticket")
         return ticket
 
     def _detail(self, tx: Transaction, actor: Principal, ticket: Ticket) -> TicketDetail:
-        messages = tuple(tx.messages.list(ticket.id, include_internal=actor.is_staff))
+        # One read of the ticket's attachments serves both the messages and the ticket.
+        every = tx.attachments.list(ticket.id)
+        by_message: dict[uuid.UUID, list[AttachmentReference]] = {}
+        for attachment in every:
+            if attachment.message_id is not None:
+                by_message.setdefault(attachment.message_id, []).append(attachment)
+        messages = tuple(
+            attrs.evolve(m, attachments=tuple(by_message[m.id])) if m.id in by_message else m
+            for m in tx.messages.list(
+                ticket.id, include_internal=actor.is_staff, with_attachments=False
+            )
+        )
         visible_messages = {m.id for m in messages}
         attachments = tuple(
-            a
-            for a in tx.attachments.list(ticket.id)
-            if a.message_id is None or a.message_id in visible_messages
+            a for a in every if a.message_id is None or a.message_id in visible_messages
         )
         return TicketDetail(ticket, messages, attachments)
 

@@ -56,8 +56,10 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
-def explain(connection: sa.Connection, statement: sa.Executable) -> dict[str, Any]:
-    """EXPLAIN ANALYZE of ``statement`` as the driver receives it (same SQL, same values)."""
+def explain(
+    connection: sa.Connection, bound: tuple[sa.Executable, dict[str, Any]]
+) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of a statement and its values as the driver receives them."""
     sent: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
@@ -65,7 +67,7 @@ def explain(connection: sa.Connection, statement: sa.Executable) -> dict[str, An
 
     sa.event.listen(connection, "before_cursor_execute", capture)
     try:
-        connection.execute(statement).all()
+        connection.execute(*bound).all()
     finally:
         sa.event.remove(connection, "before_cursor_execute", capture)
     sql, parameters = sent[-1]

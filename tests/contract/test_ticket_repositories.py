@@ -226,8 +226,10 @@ def test_the_store_refuses_a_ticket_that_breaks_its_rules(
     uow: UnitOfWork, org: Org, change: str, reason: str
 ) -> None:
     stored = open_ticket(uow, org.carl)
-    with uow.begin() as tx:
+    with uow.begin() as tx:  # numbered in a transaction of its own: the refused one must end
         ticket = make_ticket(tx, org.carl)
+        tx.commit()
+    with uow.begin() as tx:
         ticket = {
             "same_id": attrs.evolve(ticket, id=stored.id),
             "same_number": attrs.evolve(ticket, number=stored.number),
@@ -241,7 +243,8 @@ def test_the_store_refuses_a_ticket_that_breaks_its_rules(
         }[change]
         with pytest.raises(Conflict, match=reason):
             tx.tickets.add(ticket)
-        # The transaction is still usable, and nothing of the refused ticket was stored.
+    # Nothing of the refused ticket was stored.
+    with uow.begin(read_only=True) as tx:
         assert tx.tickets.get(stored.id) == stored
         assert listed_in(tx) == [stored.id]
 
@@ -283,9 +286,9 @@ def test_a_stale_update_is_refused_and_changes_nothing(uow: UnitOfWork, org: Org
 
 def test_an_update_to_an_unknown_department_is_a_conflict(uow: UnitOfWork, org: Org) -> None:
     ticket = open_ticket(uow, org.carl)
-    with uow.begin() as tx:
-        with pytest.raises(Conflict, match="no such department"):
-            tx.tickets.update(ticket.changed(T0, department_id=uuid.uuid4()))
+    with uow.begin() as tx, pytest.raises(Conflict, match="no such department"):
+        tx.tickets.update(ticket.changed(T0, department_id=uuid.uuid4()))
+    with uow.begin(read_only=True) as tx:
         assert tx.tickets.get(ticket.id) == ticket
 
 
@@ -792,7 +795,12 @@ def test_messages_come_oldest_first_with_their_attachments(uow: UnitOfWork, org:
         staff_view = list(tx.messages.list(ticket.id, include_internal=True))
         customer_view = list(tx.messages.list(ticket.id, include_internal=False))
         every_reference = list(tx.attachments.list(ticket.id))
+        bare_view = list(tx.messages.list(ticket.id, include_internal=True, with_attachments=False))
         assert list(tx.messages.list(uuid.uuid4(), include_internal=True)) == []
+
+    # Without attachments: the same messages, in the same order, none of them attached.
+    assert [attrs.evolve(m, attachments=()) for m in staff_view] == bare_view
+    assert all(m.attachments == () for m in bare_view)
 
     tied = sorted([reply, note], key=lambda m: m.id)
     assert [m.id for m in staff_view] == [question.id, *(m.id for m in tied)]

@@ -94,3 +94,94 @@ def test_concurrent_increments_never_hand_out_a_value_twice(uow: UnitOfWork) -> 
         worker.join()
     assert errors == []
     assert sorted(seen) == list(range(1, threads * per_thread + 1))
+
+
+# ---------------------------------------------------------------- scope (a request's connection)
+
+
+def _add_then_fail(uow: UnitOfWork, counter: str) -> None:
+    with uow.begin() as tx:
+        tx.counters.next_value(counter)
+        raise RuntimeError("boom")
+
+
+def test_a_scope_keeps_every_transaction_s_meaning(uow: UnitOfWork) -> None:
+    with uow.scope():
+        with uow.begin(read_only=True) as tx:
+            assert tx.counters.current_value("scoped") == 0
+        with uow.begin() as tx:
+            tx.counters.next_value("scoped")
+            tx.commit()
+        with uow.begin() as tx:  # left without commit: rolled back
+            tx.counters.next_value("scoped")
+        with uow.begin(read_only=True) as tx:
+            assert tx.counters.current_value("scoped") == 1
+        with pytest.raises(RuntimeError, match="boom"):
+            _add_then_fail(uow, "scoped")
+        # A transaction begun while another is open works beside it, on its own.
+        with uow.begin(read_only=True) as outer, uow.begin() as inner:
+            inner.counters.next_value("scoped")
+            inner.commit()
+            assert outer.counters.current_value("scoped") in {1, 2}
+    with uow.begin(read_only=True) as tx:
+        assert tx.counters.current_value("scoped") == 2
+
+
+def test_scopes_of_concurrent_threads_stay_apart(uow: UnitOfWork) -> None:
+    threads, per_thread = 4, 10
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(per_thread):
+                with uow.scope():
+                    with uow.begin(read_only=True) as tx:
+                        tx.counters.current_value("shared")
+                    with uow.begin() as tx:
+                        tx.counters.next_value("shared")
+                        tx.commit()
+        except BaseException as exc:  # reported below, never swallowed
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    with uow.begin(read_only=True) as tx:
+        assert tx.counters.current_value("shared") == threads * per_thread
+
+
+@pytest.mark.parametrize(
+    "url_fixture", ["sqlite_url", pytest.param("postgres_db_url", marks=pytest.mark.postgres)]
+)
+def test_a_sql_scope_takes_one_connection_and_gives_it_back(
+    url_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    from adapters.sql.engine import create_engine
+    from adapters.sql.uow import SqlUnitOfWork
+
+    engine = create_engine(str(request.getfixturevalue(url_fixture)))
+    try:
+        uow = SqlUnitOfWork(engine)
+        pool = engine.pool
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        with uow.scope():
+            assert pool.checkedout() == 0  # type: ignore[attr-defined]  # taken lazily
+            for read_only in (True, False, True, False):
+                with uow.begin(read_only=read_only) as tx:
+                    tx.counters.current_value("x")
+                    assert pool.checkedout() == 1  # type: ignore[attr-defined]
+            with uow.begin(read_only=True), uow.begin():
+                assert pool.checkedout() == 2  # type: ignore[attr-defined]  # nested: its own
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        with uow.begin() as tx:  # outside a scope: a connection per transaction, as before
+            tx.counters.current_value("x")
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()

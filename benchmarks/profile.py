@@ -1,0 +1,147 @@
+"""Profile one benchmarked route in process: ``python -m benchmarks.profile detail``.
+
+The app is built as ``helpdesk serve`` builds it (production settings, PostgreSQL, Redis), over
+a database seeded by ``benchmarks.seed`` (``--seed-info`` names its JSON), and called through
+Falcon's WSGI test client, so no socket or gunicorn cost blurs the figures. It prints the CPU
+time per request of this process (what the layers cost: PostgreSQL works in its own process)
+and, with ``--pyinstrument``, where that time goes.
+
+docs/performance.md says how the profile was used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from falcon import testing
+
+ROUTES = ("detail", "staff_list", "search", "create", "reply")
+
+
+def _app(database_url: str, redis_url: str) -> Any:
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.config import load_settings
+    from entrypoints.http.app import create_app
+
+    environ = {
+        "HELPDESK_ENV": "production",
+        "HELPDESK_DATABASE_URL": database_url,
+        "HELPDESK_REDIS_URL": redis_url,
+        "HELPDESK_REDIS_PREFIX": f"profile-{secrets.token_hex(4)}:",
+        "HELPDESK_SECRET_KEYS": secrets.token_urlsafe(32),
+        "HELPDESK_EMBEDDED_WORKER": "false",
+        "HELPDESK_LOG_LEVEL": "WARNING",
+    }
+    settings = load_settings(environ, env_file=None)
+    return create_app(bootstrap(settings))
+
+
+def _calls(client: testing.TestClient, info: dict[str, Any]) -> dict[str, Callable[[int], Any]]:
+    password = info["password"]
+    lead = info["leads"][0]
+    department = lead["department_id"]
+    token = client.simulate_post(
+        "/api/v1/auth/login", json={"email": lead["email"], "password": password}
+    ).json["access_token"]
+    customer = info["customers"][0]
+    customer_token = client.simulate_post(
+        "/api/v1/auth/login", json={"email": customer["email"], "password": password}
+    ).json["access_token"]
+    staff = {"Authorization": f"Bearer {token}"}
+    details = info["detail_ticket_ids_by_department"][department]
+    open_ids = info["open_ticket_ids_by_department"][department]
+    words = info["search_words"]
+
+    def check(result: Any) -> Any:
+        if result.status_code >= 300:
+            raise SystemExit(f"{result.status}: {result.text}")
+        return result
+
+    return {
+        "detail": lambda i: check(
+            client.simulate_get(f"/api/v1/staff/tickets/{details[i % len(details)]}", headers=staff)
+        ),
+        "staff_list": lambda i: check(
+            client.simulate_get(
+                "/api/v1/staff/tickets",
+                params={
+                    "status": "new",
+                    "department_id": department,
+                    "unassigned": "true",
+                    "limit": "20",
+                },
+                headers=staff,
+            )
+        ),
+        "search": lambda i: check(
+            client.simulate_get(
+                "/api/v1/staff/tickets",
+                params={"q": words[i % len(words)], "limit": "20"},
+                headers=staff,
+            )
+        ),
+        "create": lambda i: check(
+            client.simulate_post(
+                "/api/v1/tickets",
+                json={
+                    "subject": f"Profiled ticket {i}",
+                    "description": "The printer prints nothing but question marks.",
+                    "department_id": department,
+                },
+                headers={"Authorization": f"Bearer {customer_token}"},
+            )
+        ),
+        "reply": lambda i: check(
+            client.simulate_post(
+                f"/api/v1/staff/tickets/{open_ids[i % len(open_ids)]}/messages",
+                json={"body": f"Reply {i}: please try again."},
+                headers=staff,
+            )
+        ),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("route", choices=ROUTES)
+    parser.add_argument("--seed-info", type=Path, required=True, help="benchmarks.seed --output")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--pyinstrument", action="store_true", help="print a call profile")
+    args = parser.parse_args(argv)
+    info = json.loads(args.seed_info.read_text())
+    client = testing.TestClient(_app(info["database_url"], args.redis_url))
+    call = _calls(client, info)[args.route]
+    for i in range(50):  # warm caches, pools and statement caches
+        call(i)
+    profiler: Any = None
+    if args.pyinstrument:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(args.requests):
+        call(i)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+    print(
+        f"{args.route}: {args.requests} requests, {cpu / args.requests * 1e3:.3f} ms CPU and "
+        f"{wall / args.requests * 1e3:.3f} ms wall each (pid {os.getpid()})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
