@@ -12,9 +12,12 @@ logger = logging.getLogger(__name__)
 class FallbackRateLimiter:
     """A ``RateLimiter`` that asks ``primary`` (Redis) and, when it raises, ``fallback`` (SQL).
 
-    The fallback answers for that call only; the next call tries the primary again. Login
-    throttling so keeps working while Redis is down (the two keep separate counts, so a
-    switch-over forgets recent events: an accepted loss, bounded by one window).
+    The fallback counts for that call only; the next call tries the primary again. Login
+    throttling so keeps working while Redis is down. The events counted during an outage live
+    only in the fallback, so while the primary works a key it lets go is still asked of the
+    fallback (one indexed read, nearly always empty): a limit reached during the outage holds
+    after Redis returns, until those events leave the window. The two counts are not added,
+    so across a switch-over a key may get up to twice its limit within one window.
     """
 
     def __init__(self, primary: RateLimiter, fallback: RateLimiter) -> None:
@@ -23,9 +26,12 @@ class FallbackRateLimiter:
 
     def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
         try:
-            return self._primary.retry_after(key, limit, window_seconds)
+            wait = self._primary.retry_after(key, limit, window_seconds)
         except Exception as exc:
             self._warn("retry_after", exc)
+        else:
+            if wait:
+                return wait
         return self._fallback.retry_after(key, limit, window_seconds)
 
     def hit(self, key: str, window_seconds: int) -> None:
@@ -40,7 +46,7 @@ class FallbackRateLimiter:
             self._primary.reset(key)
         except Exception as exc:
             self._warn("reset", exc)
-            self._fallback.reset(key)
+        self._fallback.reset(key)  # it may hold events from an outage
 
     def _warn(self, operation: str, exc: Exception) -> None:
         logger.warning(

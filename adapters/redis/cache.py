@@ -58,7 +58,16 @@ def make_redis_converter() -> JsonConverter:
 
 
 class RedisReferenceCache:
-    """A ``ReferenceCache``: the snapshot as JSON under ``{prefix}org:{generation}``, with a TTL."""
+    """A ``ReferenceCache``: the snapshot as JSON under ``{prefix}org:{generation}``, with a TTL.
+
+    The newest snapshot this process saw is also kept in the process, by generation: a hit
+    costs no round trip, and it is never stale because the caller asks for the current
+    generation. A snapshot that could not be written to Redis (Redis was down) is written
+    again on a later hit, at most once every ``SHARE_RETRY_SECONDS``, so once Redis is back
+    the shared cache refills for the other processes without waiting for a change.
+    """
+
+    SHARE_RETRY_SECONDS = 1.0
 
     def __init__(
         self,
@@ -71,9 +80,8 @@ class RedisReferenceCache:
         self._converter = converter
         self._ttl = max(1, int(ttl_seconds))
         self._prefix = prefix
-        # The newest snapshot this process saw, by generation: a hit costs no round trip,
-        # and it is never stale because the caller asks for the current generation.
-        self._local: tuple[int, OrgSnapshot] | None = None
+        # (generation, snapshot, when to try writing it to Redis again: None once it is there)
+        self._local: tuple[int, OrgSnapshot, float | None] | None = None
 
     def _key(self, generation: int) -> str:
         return f"{self._prefix}org:{int(generation)}"
@@ -81,16 +89,27 @@ class RedisReferenceCache:
     def get_org(self, generation: int) -> OrgSnapshot | None:
         local = self._local
         if local is not None and local[0] == generation:
+            retry_at = local[2]
+            if retry_at is not None and time.monotonic() >= retry_at:
+                self._share(generation, local[1])
             return local[1]
         found = self._get_shared(generation)
         if found is not None:
-            self._keep(generation, found)
+            self._keep(generation, found, shared=True)
         return found
 
-    def _keep(self, generation: int, snapshot: OrgSnapshot) -> None:
+    def _keep(self, generation: int, snapshot: OrgSnapshot, *, shared: bool) -> bool:
+        """Keep ``snapshot`` in the process unless a newer one is there; whether it was kept."""
         local = self._local
-        if local is None or local[0] <= generation:
-            self._local = (generation, snapshot)
+        if local is not None and local[0] > generation:
+            return False
+        retry_at = None if shared else time.monotonic() + self.SHARE_RETRY_SECONDS
+        self._local = (generation, snapshot, retry_at)
+        return True
+
+    def _share(self, generation: int, snapshot: OrgSnapshot) -> None:
+        """Write the local snapshot to Redis; on failure, try again after a while."""
+        self._keep(generation, snapshot, shared=self._store(generation, snapshot))
 
     def _get_shared(self, generation: int) -> OrgSnapshot | None:
         key = self._key(generation)
@@ -108,15 +127,25 @@ class RedisReferenceCache:
             return None
 
     def set_org(self, generation: int, snapshot: OrgSnapshot) -> None:
-        self._keep(generation, snapshot)
+        local = self._local
+        if local is not None and local[0] > generation:
+            return  # a reader that raced a change: nobody asks for this generation any more
+        self._share(generation, snapshot)
+
+    def _store(self, generation: int, snapshot: OrgSnapshot) -> bool:
+        """SET the snapshot with its TTL; whether Redis has it now."""
         key = self._key(generation)
         try:
             payload = self._converter.dumps(snapshot, OrgSnapshot)
+        except Exception as exc:  # best effort: a value we cannot encode is simply not cached
+            logger.warning("reference cache: cannot encode the snapshot for %s: %s", key, exc)
+            return True  # trying again cannot help
+        try:
             self._client.set(key, payload, ex=self._ttl)
         except RedisError as exc:
             logger.warning("reference cache: cannot write %s to Redis: %s", key, exc)
-        except Exception as exc:  # best effort: a value we cannot encode is simply not cached
-            logger.warning("reference cache: cannot encode the snapshot for %s: %s", key, exc)
+            return False
+        return True
 
 
 class RedisRateLimiter:
