@@ -13,13 +13,17 @@ import os
 import signal
 import socket
 import threading
+import time
 from types import FrameType
 
 from entrypoints.bootstrap import Services
 from helpdesk_core.domain.errors import DependencyUnavailable
 
 log = logging.getLogger("helpdesk.worker")
-MAX_PAUSE = 30.0
+MAX_PAUSE = 30.0  # seconds between passes that keep failing unexpectedly
+# While the database (or another dependency) is away: short enough that the worker is back
+# within seconds of its return, long enough not to hammer a server that is restarting.
+OUTAGE_PAUSE = 5.0
 
 
 def worker_name(suffix: str = "") -> str:
@@ -45,21 +49,33 @@ class WorkerLoop:
         how many events and deliveries were handled."""
         poll = self._services.settings.worker_poll_interval
         pause = poll
+        down: tuple[str, float] | None = None  # the dependency that is away, and since when
         log.info("worker %s started", self.worker.name)
         while not self.stopping.is_set():
             try:
                 done = self.worker.run_once()
-                pause = poll
             except DependencyUnavailable as exc:
-                log.warning("worker %s: %s; retrying in %.1fs", self.worker.name, exc, pause)
+                # Expected while the database restarts: a warning, no traceback, and back off.
+                if down is None:
+                    down = (exc.dependency, time.monotonic())
+                log.warning("worker %s: %s; trying again in %.1fs", self.worker.name, exc, pause)
                 self.stopping.wait(pause)
-                pause = min(MAX_PAUSE, pause * 2)
+                pause = min(max(OUTAGE_PAUSE, poll), pause * 2)
                 continue
             except Exception:
                 log.exception("worker %s: a pass failed; retrying", self.worker.name)
                 self.stopping.wait(pause)
                 pause = min(MAX_PAUSE, pause * 2)
                 continue
+            pause = poll
+            if down is not None:
+                log.info(
+                    "worker %s: %s reachable again after %.1fs; resuming",
+                    self.worker.name,
+                    down[0],
+                    time.monotonic() - down[1],
+                )
+                down = None
             self.handled += done
             if done == 0:
                 if until_idle:

@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.errors import DependencyUnavailable
 from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.ports.events import (
@@ -192,10 +193,38 @@ class EventWorker:
     name: str = attrs.field(factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
     # Asked between items: a stopping worker hands its unstarted events back at once.
     stop: Callable[[], bool] = lambda: False
+    # Leases (token, id) of a batch cut short because the database went away: handed back
+    # as soon as it answers again, instead of holding their keys until the leases end.
+    _stranded_events: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
+    _stranded_deliveries: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
 
     def run_once(self) -> int:
-        """One pass: a batch of events and a batch of deliveries; how many were handled."""
+        """One pass: a batch of events and a batch of deliveries; how many were handled.
+
+        Raises DependencyUnavailable while the database is away (the caller backs off and
+        calls again); what the cut-short batch still held is handed back on the next pass.
+        """
+        self._hand_back()
         return self.process_events() + self.deliver_webhooks()
+
+    def _hand_back(self) -> None:
+        if not (self._stranded_events or self._stranded_deliveries):
+            return
+        now = self._clock.now()
+        with self._uow.begin() as tx:
+            for token, event_id in self._stranded_events:
+                tx.outbox.retry(event_id, token, "released: the database went away", now)
+            for token, delivery_id in self._stranded_deliveries:
+                tx.deliveries.release(delivery_id, token)
+            tx.commit()
+        log.info(
+            "worker %s: the database answers again; handed back %d events and %d deliveries",
+            self.name,
+            len(self._stranded_events),
+            len(self._stranded_deliveries),
+        )
+        self._stranded_events.clear()
+        self._stranded_deliveries.clear()
 
     # ------------------------------------------------------------ events
 
@@ -213,7 +242,11 @@ class EventWorker:
             if self.stop():
                 self._release(entries[done:], token)
                 return done
-            self._handle(entry, token)
+            try:
+                self._handle(entry, token)
+            except DependencyUnavailable:
+                self._stranded_events = [(token, rest.event.id) for rest in entries[done:]]
+                raise
         if entries:
             self._sink.batch("events", len(entries), time.monotonic() - started)
         return len(entries)
@@ -228,6 +261,10 @@ class EventWorker:
     def _handle(self, entry: OutboxEntry, token: str) -> None:
         try:
             self._dispatcher.dispatch(entry.event)
+        except DependencyUnavailable:
+            # The database went away under the subscriber: not the event's fault, so no
+            # failure is recorded, no backoff delays it and it is never given up for it.
+            raise
         except Exception as exc:  # a subscriber failed: retry later, or give up
             now = self._clock.now()
             event, error = entry.event, _short(exc)
@@ -279,7 +316,12 @@ class EventWorker:
                         tx.deliveries.release(rest.delivery.id, token)
                     tx.commit()
                 return done
-            self._deliver(item, token)
+            try:
+                self._deliver(item, token)
+            except DependencyUnavailable:
+                # The one in hand may have been sent: at least once, it is sent again.
+                self._stranded_deliveries = [(token, rest.delivery.id) for rest in claimed[done:]]
+                raise
         if claimed:
             self._sink.batch("webhooks", len(claimed), time.monotonic() - started)
         return len(claimed)
