@@ -192,6 +192,14 @@ def _allowlist(raw: str) -> tuple[str, ...]:
 _allowlist.expected = "comma-separated host names or CIDRs"  # type: ignore[attr-defined]
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """IP addresses or CIDRs, normalized (``10.0.0.7`` becomes ``10.0.0.7/32``)."""
+    return tuple(str(ipaddress.ip_network(item, strict=False)) for item in _csv(raw))
+
+
+_networks.expected = "comma-separated IP addresses or CIDRs, e.g. 10.0.0.0/8"  # type: ignore[attr-defined]
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -200,6 +208,35 @@ def _log_level(raw: str) -> str:
 
 
 _log_level.expected = "DEBUG, INFO, WARNING, ERROR or CRITICAL"  # type: ignore[attr-defined]
+
+
+def _cors_origins(raw: str) -> tuple[str, ...]:
+    """Exact origins (``scheme://host[:port]``, as browsers send them), or ``*`` alone."""
+    items = _csv(raw)
+    if items == ("*",):
+        return items
+    origins = []
+    for item in items:
+        parts = urlsplit(item)
+        if (
+            parts.scheme.lower() not in {"http", "https"}
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or "@" in parts.netloc
+            or item.endswith(("?", "#"))
+        ):
+            raise ValueError
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+        origins.append(f"{parts.scheme.lower()}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
+_cors_origins.expected = (  # type: ignore[attr-defined]
+    "comma-separated origins such as https://app.example.com (scheme://host[:port], "
+    "no path), * alone for any origin, or empty for none"
+)
 
 
 # ---------------------------------------------------------------- the table
@@ -270,15 +307,16 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "db_connect_timeout",
-        "3",
+        "2",
         _int_range(1, 60),
-        "seconds to wait for a new database connection",
+        "seconds to wait for a new database connection (libpq waits at least 2)",
     ),
     Variable(
         "db_statement_timeout",
-        "15",
+        "3",
         _int_range(0, 3600),
-        "seconds a PostgreSQL statement may run (0: no limit)",
+        "seconds a PostgreSQL statement may run; an answer is awaited one more second, then the "
+        "server counts as down (503). 0: no limit, and answers are awaited without a bound",
     ),
     Variable(
         "redis_url",
@@ -301,7 +339,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "health_timeout",
-        "2",
+        "1",
         _float_range(0.1, 30),
         "seconds /health/ready waits for each dependency",
     ),
@@ -415,6 +453,25 @@ VARIABLES: tuple[Variable, ...] = (
         "public_url", "http://127.0.0.1:8000", _str, "the address people use, for links in mail"
     ),
     Variable(
+        "cors_origins",
+        "",
+        _cors_origins,
+        "browser origins allowed to call the API (CORS), comma-separated; empty: CORS off",
+    ),
+    Variable(
+        "cors_allow_credentials",
+        "false",
+        _bool,
+        "let the listed origins send credentials (cookies); never with HELPDESK_CORS_ORIGINS=*",
+    ),
+    Variable(
+        "trusted_proxies",
+        "",
+        _networks,
+        "load balancers whose X-Forwarded-For names the client (login throttling, logs); "
+        "empty: the connection's peer is the client",
+    ),
+    Variable(
         "webhook_allowlist",
         "",
         _allowlist,
@@ -496,12 +553,12 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 10
     db_pool_timeout: float = 5.0
-    db_connect_timeout: int = 3
-    db_statement_timeout: int = 15
+    db_connect_timeout: int = 2
+    db_statement_timeout: int = 3
     redis_url: str | None = attrs.field(default=None, repr=False)
     redis_timeout: float = 0.5
     redis_prefix: str = "helpdesk:"
-    health_timeout: float = 2.0
+    health_timeout: float = 1.0
     secret_keys: tuple[str, ...] = attrs.field(default=(), repr=False)
     secret_file: str = "./.helpdesk_secret"  # noqa: S105 - a path
     password_scheme: str = "argon2"  # noqa: S105 - a name
@@ -528,6 +585,9 @@ class Settings:
     smtp_url: str | None = attrs.field(default=None, repr=False)
     mail_from: str = "helpdesk@localhost"
     public_url: str = "http://127.0.0.1:8000"
+    cors_origins: tuple[str, ...] = ()
+    cors_allow_credentials: bool = False
+    trusted_proxies: tuple[str, ...] = ()
     webhook_allowlist: tuple[str, ...] = ()
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
@@ -626,6 +686,13 @@ def load_settings(
         )
     if settings.is_production and not settings.secret_keys:
         raise ConfigError("HELPDESK_SECRET_KEYS", "", "at least one key in production")
+    if settings.cors_allow_credentials and "*" in settings.cors_origins:
+        raise ConfigError(
+            "HELPDESK_CORS_ORIGINS",
+            "*",
+            "exact origins while HELPDESK_CORS_ALLOW_CREDENTIALS is on (any site could act "
+            "as the user)",
+        )
     if settings.is_production and settings.password_scheme == "argon2":  # noqa: S105
         # OWASP's floor for argon2id: cheap test parameters must never reach production.
         if settings.argon2_memory_kib < 19456:

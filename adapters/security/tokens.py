@@ -39,15 +39,15 @@ class ItsdangerousSigner:
     def unsign(self, purpose: str, token: str, max_age_seconds: int) -> str:
         """The payload; AuthenticationFailed when expired, tampered, foreign or malformed."""
         if not isinstance(token, str) or not token:
-            raise AuthenticationFailed("the token is invalid")
+            raise AuthenticationFailed("the token is invalid", "invalid_token")
         try:
             payload = self._serializer(purpose).loads(token, max_age=max_age_seconds)
         except SignatureExpired:
-            raise AuthenticationFailed("the token has expired") from None
+            raise AuthenticationFailed("the token has expired", "expired_token") from None
         except (BadData, ValueError, TypeError, UnicodeError):
-            raise AuthenticationFailed("the token is invalid") from None
+            raise AuthenticationFailed("the token is invalid", "invalid_token") from None
         if not isinstance(payload, str):
-            raise AuthenticationFailed("the token is invalid")
+            raise AuthenticationFailed("the token is invalid", "invalid_token")
         return payload
 
     def derive(self, purpose: str, value: str) -> tuple[str, ...]:

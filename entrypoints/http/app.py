@@ -12,15 +12,17 @@ import yaml
 
 from entrypoints.bootstrap import Services
 from entrypoints.config import Settings
-from entrypoints.http.auth import Authentication
+from entrypoints.http.auth import Authentication, SecurityLog
+from entrypoints.http.client import ClientAddress
 from entrypoints.http.converter import make_http_converter
 from entrypoints.http.errors import register_error_handling
-from entrypoints.http.middleware import BodyLimits, RequestContext, SecurityHeaders
+from entrypoints.http.middleware import BodyLimits, Cors, RequestContext, SecurityHeaders
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
 from entrypoints.http.resources.webhooks import WebhookResources, add_webhook_routes
+from entrypoints.http.scope import UnitOfWorkScope
 from entrypoints.observability.metrics import Reading, render_metrics
 from entrypoints.observability.tracing import Tracer
 from helpdesk_core.domain.errors import DomainError
@@ -61,14 +63,25 @@ def outbox_readings(services: Services) -> list[Reading]:
     ]
 
 
+def _hint_key(settings: Settings) -> str | None:
+    """The key of the security log's email hints: the newest signing key, so every worker and
+    restart names an address alike (without keys, one made up for this process)."""
+    return settings.secret_keys[0] if settings.secret_keys else None
+
+
 def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
     """The WSGI app over already-built services; no I/O happens here."""
     middleware: list[Any] = [
         RequestContext(tracer),
+        ClientAddress(services.settings.trusted_proxies),
         SecurityHeaders(),
         BodyLimits(services.settings.max_body_bytes),
-        Authentication(services.auth),
+        UnitOfWorkScope(services.uow),
+        Authentication(services.auth, SecurityLog(_hint_key(services.settings))),
     ]
+    cors = services.settings.cors_origins
+    if cors:  # off unless origins are configured
+        middleware.insert(3, Cors(cors, services.settings.cors_allow_credentials))
     app = falcon.App(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(

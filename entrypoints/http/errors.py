@@ -15,6 +15,7 @@ from typing import Any
 
 import falcon
 
+from entrypoints.http.auth import log_authz_denied
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -98,6 +99,8 @@ def handle_domain_error(
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+    if isinstance(exc, AuthenticationFailed | PermissionDenied):
+        log_authz_denied(req, exc)  # one security event per refused request
     if isinstance(exc, DependencyUnavailable):
         log.warning(
             "dependency unavailable: %s", exc.dependency, extra={"dependency": exc.dependency}

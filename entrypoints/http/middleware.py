@@ -1,4 +1,5 @@
-"""Middleware: request id, tracing span, access log, metrics, body limits, security headers."""
+"""Middleware: request id, tracing span, access log, metrics, body limits, security headers,
+and CORS for the configured browser origins."""
 
 from __future__ import annotations
 
@@ -119,7 +120,13 @@ class BodyLimits:
 
 
 class SecurityHeaders:
-    """Headers every response carries, errors and unknown routes included."""
+    """Headers every response carries, errors, preflights and unknown routes included.
+
+    ``Cache-Control: no-store`` goes on every answer, public ones too: almost every answer is
+    about one caller at one moment, and one rule leaves no authenticated answer cacheable by
+    mistake. The server's name and version are not sent by the app (gunicorn adds a bare
+    ``Server: gunicorn``).
+    """
 
     _HEADERS = (
         ("X-Content-Type-Options", "nosniff"),
@@ -134,6 +141,47 @@ class SecurityHeaders:
     ) -> None:
         for name, value in self._HEADERS:
             resp.set_header(name, value)
-        # An API answer is about one caller at one moment: nothing is cacheable by default.
-        if not resp.get_header("Cache-Control"):
-            resp.set_header("Cache-Control", "no-store")
+        resp.set_header("Cache-Control", "no-store")
+
+
+class Cors:
+    """CORS for exact browser origins (``HELPDESK_CORS_ORIGINS``); absent when none are set.
+
+    An allowed origin gets ``Access-Control-Allow-Origin`` naming it (``*`` when every origin
+    is allowed), the response headers a client needs exposed, and on a preflight the route's
+    methods and the request headers the API reads. A foreign origin gets no ``Access-Control-*``
+    header at all, so the browser refuses. Credentials are granted only when configured, and
+    never together with ``*``. Every answer says ``Vary: Origin``: caches must not hand one
+    origin's grant to another.
+    """
+
+    ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-ID"
+    EXPOSE_HEADERS = "ETag, Location, Retry-After, WWW-Authenticate, X-Request-ID"
+    MAX_AGE = "600"
+
+    def __init__(self, origins: tuple[str, ...], allow_credentials: bool = False) -> None:
+        self._any = origins == ("*",)
+        if "*" in origins and not self._any:
+            raise ValueError("CORS origin '*' must stand alone")
+        if self._any and allow_credentials:
+            raise ValueError("CORS credentials are never allowed for every origin ('*')")
+        self._origins = frozenset(origins)
+        self._credentials = allow_credentials
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        resp.append_header("Vary", "Origin")
+        origin = req.get_header("Origin")
+        if origin is None or not (self._any or origin in self._origins):
+            return
+        resp.set_header("Access-Control-Allow-Origin", "*" if self._any else origin)
+        if self._credentials:
+            resp.set_header("Access-Control-Allow-Credentials", "true")
+        resp.set_header("Access-Control-Expose-Headers", self.EXPOSE_HEADERS)
+        preflight = req.method == "OPTIONS" and req.get_header("Access-Control-Request-Method")
+        allow = resp.get_header("Allow")
+        if preflight and req_succeeded and allow:
+            resp.set_header("Access-Control-Allow-Methods", allow)
+            resp.set_header("Access-Control-Allow-Headers", self.ALLOW_HEADERS)
+            resp.set_header("Access-Control-Max-Age", self.MAX_AGE)

@@ -40,9 +40,18 @@ class PermissionDenied(DomainError):
 
 
 class AuthenticationFailed(DomainError):
-    """No valid credentials: unknown, expired, tampered or revoked."""
+    """No valid credentials: unknown, expired, tampered or revoked.
+
+    ``reason`` is a short machine-readable word for the security log (``bad_password``,
+    ``unknown_account``, ``expired_token``, ...); it is never shown to the client, whose
+    ``detail`` stays the same whether or not an account exists.
+    """
 
     code = "authentication-failed"
+
+    def __init__(self, detail: str, reason: str = "unauthenticated") -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class ValidationFailed(DomainError):

@@ -260,20 +260,20 @@ class AuthService:
 
         if len(command.password) > self._policy.password_max_length:
             self._hasher.dummy_verify()
-            self._fail_login(keys)
+            self._fail_login(keys, "bad_password")
         with self._uow.begin(read_only=True) as tx:
             user = tx.users.get_by_email(email)
             account = load_account(tx, user) if user is not None else None
         # Hashing takes ~100 ms by design: never inside a transaction.
         if account is None:
             self._hasher.dummy_verify()
-            self._fail_login(keys)
+            self._fail_login(keys, "unknown_account")
         ok, new_hash = self._hasher.verify(command.password, account.user.password_hash)
         if not ok:
-            self._fail_login(keys)
+            self._fail_login(keys, "bad_password")
         user, staff = account.user, account.staff
         if not user.is_active or (staff is not None and not staff.is_active):
-            raise AuthenticationFailed("this account is deactivated")
+            raise AuthenticationFailed("this account is deactivated", "disabled")
         now = self._clock.now()
         session = Session(
             id=self._ids.new_id(),
@@ -302,10 +302,10 @@ class AuthService:
             return account
         return Account(user=user, staff=account.staff)
 
-    def _fail_login(self, keys: tuple[str, str]) -> NoReturn:
+    def _fail_login(self, keys: tuple[str, str], reason: str) -> NoReturn:
         for key in keys:
             self._rate_limiter.hit(key, self._policy.login_rate_window)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
+        raise AuthenticationFailed(WRONG_CREDENTIALS, reason)
 
     def authenticate(self, token: str) -> Principal:
         """The principal a bearer token speaks for; AuthenticationFailed when it is unknown,
@@ -314,16 +314,16 @@ class AuthService:
         try:
             session_id = uuid.UUID(hex=payload)
         except ValueError:
-            raise AuthenticationFailed("the access token is invalid") from None
+            raise AuthenticationFailed("the access token is invalid", "invalid_token") from None
         with self._uow.begin(read_only=True) as tx:
             found = tx.sessions.get_with_account(session_id)
         if found is None or not found[0].is_valid(self._clock.now()):
-            raise AuthenticationFailed("the session has ended; log in again")
+            raise AuthenticationFailed("the session has ended; log in again", "session_ended")
         session, user, staff = found
         if not user.is_active:
-            raise AuthenticationFailed("the account is deactivated")
+            raise AuthenticationFailed("the account is deactivated", "account_disabled")
         if staff is not None and not staff.is_active:
-            raise AuthenticationFailed("the account is deactivated")
+            raise AuthenticationFailed("the account is deactivated", "account_disabled")
         return Principal(
             user_id=user.id,
             role=Role(staff.role.value) if staff else Role.CUSTOMER,

@@ -29,9 +29,10 @@ from tests.conftest import make_settings
 from tests.support.events import drain
 
 API = "/api/v1"
-GOOD_PASSWORD = "correct horse battery"
-NEW_PASSWORD = "a brand new secret 7"
-WRONG_PASSWORD = "not my password at all"
+# Canaries: the log guard (tests/conftest.py) fails any test that logs "CANARY".
+GOOD_PASSWORD = "correct horse CANARY battery"
+NEW_PASSWORD = "a brand new CANARY secret 7"
+WRONG_PASSWORD = "not my CANARY password at all"
 ADMINISTRATOR = "the administrator"
 ROLES = {"agent": "agent", "lead": "lead", "administrator": "admin"}  # as said -> as stored
 

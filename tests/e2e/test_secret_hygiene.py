@@ -6,9 +6,16 @@ Requirement: "Password hashes and reset tokens never appear in a log line, a res
 One ``helpdesk serve`` (one worker, JSON logs at DEBUG, the most talkative setting) goes
 through an account's whole life with canary passwords: register, log in, change the password,
 forget it, reset it with the mailed token, log out, plus refused attempts whose bodies carry
-canaries of their own. Every response (status, headers, body) and every log line is kept, then
-searched for the canaries, the password hashes read from the database after each change, the
-reset token and its stored SHA-256, the access tokens (in logs) and the signing keys.
+canaries of their own. Before it, an administrator (made with ``helpdesk admin create``) adds
+two webhooks: one to a receiver in this test, which gets signed deliveries, and one to a port
+where nothing listens, so failed attempts are logged too. Every response (status, headers,
+body) and every log line is kept, then searched for the canaries, the password hashes read from
+the database after each change, the reset token and its stored SHA-256, the access tokens (in
+logs), the webhook secrets (anywhere but the answer that creates them) and the signing keys.
+
+The same answers show what a real gunicorn sends: the security headers on every one, and no
+server version (gunicorn names itself ``Server: gunicorn``, without a version, on the answers
+of the app and on its own error pages alike).
 
 Without HELPDESK_SMTP_URL mail goes to the log (logger ``helpdesk.mail``): that one record
 carries the reset link by design, so it alone is exempt from the reset-token check.
@@ -18,10 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.server
 import json
 import re
 import secrets
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +41,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
 from tests.e2e.pgcluster import free_port
 from tests.e2e.servers import (
@@ -50,6 +61,12 @@ API = "/api/v1"
 MAIL_LOGGER = "helpdesk.mail"
 HASH_MARKERS = ("$argon2", "$bcrypt", "$2b$", "$2a$", "$2y$")
 RESET_LINK = re.compile(r"/reset-password\?token=([A-Za-z0-9_\-]+)")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 def canary(tag: str) -> str:
@@ -124,7 +141,50 @@ class Journey:
     access_tokens: list[str] = attrs.Factory(list)
     reset_token: str = ""
     reset_token_hash: str = ""
+    webhook_secrets: list[str] = attrs.Factory(list)
+    deliveries: list[Delivery] = attrs.Factory(list)  # what the receiver got
+    cli_output: str = ""  # what `helpdesk admin create` printed
+    gunicorn_error: bytes = b""  # gunicorn's own answer to a request it cannot parse
     log: list[LogRecord] = attrs.Factory(list)
+
+
+@attrs.frozen
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """A webhook receiver on a free loopback port: answers 204 and keeps what it got."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        received = self.deliveries
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 10
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(Delivery(dict(self.headers.items()), self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
 
 
 @pytest.fixture(
@@ -169,17 +229,109 @@ def journey(
         HELPDESK_METRICS_DIR=str(folder / "metrics"),
         # Refused logins below must not rate-limit later runs through a shared Redis.
         HELPDESK_LOGIN_RATE_LIMIT="1000",
+        # The webhooks below call loopback ports of this test.
+        HELPDESK_WEBHOOK_ALLOWLIST="127.0.0.1",
+        HELPDESK_WORKER_POLL_INTERVAL="0.1",
     )
     store = Store(database_env["HELPDESK_DATABASE_URL"])
     try:
-        with running_server(env, folder / "server", workers=1, threads=2) as server:
+        with (
+            Receiver() as receiver,
+            running_server(env, folder / "server", workers=1, threads=2) as server,
+        ):
             trip = Journey()
+            _add_webhooks(server, env, folder, receiver, trip)
             _live_through(server, store, trip)
+            trip.deliveries = _wait_for_deliveries(receiver)
+            trip.gunicorn_error = _unparseable_request(server)
         # Stopped: every line, shutdown included, is in the file.
         trip.log = parse_log(server.log())
         yield trip
     finally:
         store.close()
+
+
+def _add_webhooks(
+    server: Server, env: dict[str, str], folder: Path, receiver: Receiver, trip: Journey
+) -> None:
+    """An administrator made by the CLI adds a webhook to ``receiver`` and one to a dead port,
+    lists and reads them, and pings the first."""
+    email = f"hygiene-admin-{uuid.uuid4().hex[:8]}@example.com"
+    password = canary("admin")
+    trip.passwords.append(password)
+    made = subprocess.run(
+        [
+            helpdesk_executable(),
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--display-name",
+            "Hygiene Admin",
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    trip.cli_output = made.stdout + made.stderr
+    assert made.returncode == 0, trip.cli_output
+
+    def call(step: str, method: str, path: str, body: Any = None, **options: Any) -> Answer:
+        answer = server.request(method, f"{API}{path}", body, **options)
+        trip.answers.append((step, answer))
+        return answer
+
+    login = call("admin login", "POST", "/auth/login", {"email": email, "password": password})
+    assert login.status == 200, login.text()
+    token = login.json["access_token"]
+    trip.access_tokens.append(token)
+    ids = []
+    for step, url in (
+        ("create webhook", receiver.url),
+        ("create webhook (dead)", f"http://127.0.0.1:{free_port()}/nobody-listens"),
+    ):
+        created = call(step, "POST", "/admin/webhooks", {"url": url, "events": ["*"]}, token=token)
+        assert created.status == 201, created.text()
+        assert created.json["secret"].startswith("whsec_")
+        trip.webhook_secrets.append(created.json["secret"])
+        ids.append(created.json["id"])
+    assert call("list webhooks", "GET", "/admin/webhooks", token=token).status == 200
+    assert call("read webhook", "GET", f"/admin/webhooks/{ids[0]}", token=token).status == 200
+    pinged = call("ping webhook", "POST", f"/admin/webhooks/{ids[0]}/ping", token=token)
+    assert pinged.status == 202, pinged.text()
+    for n, webhook_id in enumerate(ids):
+        assert (
+            call(
+                f"deliveries {n}", "GET", f"/admin/webhooks/{webhook_id}/deliveries", token=token
+            ).status
+            == 200
+        )
+
+
+def _wait_for_deliveries(receiver: Receiver, least: int = 2, limit: float = 15.0) -> list[Delivery]:
+    """The receiver's deliveries once it has ``least`` (the ping and the journey's events)."""
+    deadline = time.monotonic() + limit
+    while len(receiver.deliveries) < least:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the receiver got {len(receiver.deliveries)} deliveries in {limit}s")
+        time.sleep(0.05)
+    return list(receiver.deliveries)
+
+
+def _unparseable_request(server: Server) -> bytes:
+    """gunicorn's own answer to a request line it cannot parse (the app never sees it)."""
+    host, _, port = server.base_url.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"NOT A REQUEST LINE\r\n\r\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _live_through(server: Server, store: Store, trip: Journey) -> None:
@@ -289,6 +441,59 @@ def test_the_journey_went_as_planned(journey: Journey) -> None:
     access = [record for record in journey.log if record.logger == "helpdesk.access"]
     assert len(access) >= len(journey.answers), "not every request was logged"
     assert any(record.logger == "passlib" for record in journey.log), "DEBUG is not on"
+    assert len(journey.webhook_secrets) == 2
+    security = [record for record in journey.log if record.logger == "helpdesk.security"]
+    assert security, "no security event was logged"
+
+
+def test_the_webhook_secret_signs_the_deliveries(journey: Journey) -> None:
+    """The secret searched for below is the one in use: the reference library verifies every
+    delivery the receiver got with it."""
+    verifier = ReferenceWebhook(journey.webhook_secrets[0])
+    types = []
+    for delivery in journey.deliveries:
+        payload = verifier.verify(delivery.body, delivery.headers)
+        types.append(payload["type"])
+    assert "webhook.ping" in types
+    assert "user.registered" in types
+
+
+def test_webhook_secrets_are_only_in_the_answer_that_creates_them(journey: Journey) -> None:
+    shown = [
+        step
+        for step, answer in journey.answers
+        for secret in journey.webhook_secrets
+        if secret in answer.text()
+    ]
+    assert sorted(shown) == ["create webhook", "create webhook (dead)"]
+    for delivery in journey.deliveries:  # nor is it sent along with a delivery
+        assert not any(secret.encode() in delivery.body for secret in journey.webhook_secrets)
+        assert not any(
+            secret in " ".join(delivery.headers.values()) for secret in journey.webhook_secrets
+        )
+
+
+def test_the_cli_does_not_echo_the_password(journey: Journey) -> None:
+    assert not _leaks(
+        [("helpdesk admin create", journey.cli_output)], {"a password": journey.passwords}
+    )
+
+
+def test_every_answer_carries_the_security_headers_and_no_server_version(
+    journey: Journey,
+) -> None:
+    for step, answer in journey.answers:
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.header(name) == value, (step, name, answer.headers)
+        servers = [v for k, v in answer.headers if k.lower() == "server"]
+        assert all(not re.search(r"[/\d]", v) for v in servers), (step, servers)
+        assert not [k for k, _ in answer.headers if k.lower().startswith("access-control-")]
+    # gunicorn's own error page (the app never saw the request): no version either.
+    head = journey.gunicorn_error.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 400"), head
+    server_lines = [line for line in head.split("\r\n") if line.lower().startswith("server:")]
+    assert all(not re.search(r"[/\d]", line) for line in server_lines), server_lines
+    assert not re.search(r"gunicorn/\d", journey.gunicorn_error.decode("latin-1"))
 
 
 def test_no_secret_in_any_response(journey: Journey, secret_keys: tuple[str, str]) -> None:
@@ -301,6 +506,10 @@ def test_no_secret_in_any_response(journey: Journey, secret_keys: tuple[str, str
 def test_no_secret_in_any_log_line(journey: Journey, secret_keys: tuple[str, str]) -> None:
     needles = _secret_needles(journey, secret_keys)
     needles["an access token"] = journey.access_tokens
+    needles["a webhook secret"] = journey.webhook_secrets
+    needles["a webhook secret's key (base64)"] = [
+        secret.removeprefix("whsec_") for secret in journey.webhook_secrets
+    ]
     haystacks = [(f"log line {n}", record.line) for n, record in enumerate(journey.log, 1)]
     leaks = _leaks(haystacks, needles)
     assert not leaks, _show(leaks, journey.log)

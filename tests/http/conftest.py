@@ -18,7 +18,7 @@ from helpdesk_core.usecases.auth import Register
 from helpdesk_core.usecases.org import CreateDepartment, CreateStaff, CreateTeam, UpdateStaff
 from tests.conftest import make_settings
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse CANARY battery"  # the log guard (tests/conftest.py) looks for CANARY
 _counter = itertools.count(1)
 
 

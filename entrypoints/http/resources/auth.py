@@ -6,7 +6,8 @@ import attrs
 import cattrs
 import falcon
 
-from entrypoints.http.auth import principal
+from entrypoints.http.auth import login_attempt, principal
+from entrypoints.http.client import client_address
 from entrypoints.http.converter import structure
 from entrypoints.http.views import account_json
 from helpdesk_core.usecases.auth import (
@@ -58,9 +59,11 @@ class LoginResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = structure(self._s.converter, req.get_media(), LoginBody)
-        result = self._s.auth.login(
-            Login(body.email, body.password, client_address=req.remote_addr or "unknown")
-        )
+        with login_attempt(req, body.email) as attempt:  # one security log event
+            result = self._s.auth.login(
+                Login(body.email, body.password, client_address=client_address(req))
+            )
+            attempt.account = result.account
         resp.media = {
             "access_token": result.access_token,
             "token_type": "Bearer",
