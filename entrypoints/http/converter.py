@@ -8,10 +8,11 @@ cattrs is lenient by default (a ``str`` field takes ``1`` and turns it into "1",
 from __future__ import annotations
 
 import enum
+import functools
 import types
 import typing
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -22,6 +23,11 @@ from cattrs.preconf.json import make_converter
 from helpdesk_core.domain.errors import FieldError, ValidationFailed
 
 T = TypeVar("T")
+_NOT_NULL = "helpdesk.not_null"
+# attrs field metadata of a body field that may be left out but never sent as null: where
+# null means nothing (a status, a priority, a role), it is a 422, not "no change".
+# ``status: TicketStatus | None = attrs.field(default=None, metadata=NOT_NULL)``
+NOT_NULL: Mapping[str, bool] = types.MappingProxyType({_NOT_NULL: True})
 
 
 class _WrongType(ValueError):
@@ -141,14 +147,19 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
 
 
 def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
-    """Lists where the API wants lists: cattrs would take any iterable (a string, an object)."""
+    """Lists where the API wants lists (cattrs would take any iterable: a string, an object),
+    and no null in a ``NOT_NULL`` field."""
     if not attrs.has(cls) or not isinstance(data, dict):
         return
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     for field in attrs.fields(cls):
-        if field.name not in data or data[field.name] is None:
+        if field.name not in data:
             continue
         value, path = data[field.name], f"{prefix}{field.name}"
+        if value is None:
+            if field.metadata.get(_NOT_NULL):
+                yield FieldError(path, "must not be null (leave it out to keep the value)")
+            continue
         kind = _unoptional(hints[field.name])
         if typing.get_origin(kind) in (tuple, list):
             if not isinstance(value, list):
@@ -159,6 +170,12 @@ def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
                 yield from _shape_errors(item, item_type, f"{path}.{i}.")
         elif attrs.has(kind):
             yield from _shape_errors(value, kind, f"{path}.")
+
+
+@functools.cache
+def _type_hints(cls: Any) -> dict[str, Any]:
+    """The resolved annotations of a request class: resolved once, not on every request."""
+    return typing.get_type_hints(cls)
 
 
 def _unoptional(kind: Any) -> Any:

@@ -65,20 +65,23 @@ EMAIL_MAX_LENGTH = 254
 def normalize_email(value: str, field: str = "email") -> str:
     """An e-mail address trimmed and lower-cased, or ValidationFailed naming ``field``."""
     email = value.strip().lower()
-    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
+    if len(value) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
         raise ValidationFailed.field(field, "must be a valid e-mail address")
     return email
 
 
 def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) -> str:
-    """Text trimmed of surrounding white space and checked for length and control characters."""
+    """Text trimmed of surrounding white space and checked for length and control characters.
+
+    ``max_length`` counts the text as sent (the API documents it so), ``min_length`` what is
+    left once trimmed."""
     text = value.strip()
     if len(text) < min_length:
         raise ValidationFailed.field(
             field,
             "must not be empty" if min_length == 1 else f"must be at least {min_length} characters",
         )
-    if len(text) > max_length:
+    if len(value) > max_length:
         raise ValidationFailed.field(field, f"must be at most {max_length} characters")
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
         raise ValidationFailed.field(field, "must not contain control characters")

@@ -213,6 +213,6 @@ def _events(raw: Sequence[str]) -> tuple[str, ...]:
 
 
 def _description(raw: str) -> str:
-    if not raw.strip():
+    if not raw.strip() and len(raw) <= DESCRIPTION_MAX:
         return ""
     return clean_text(raw, "description", max_length=DESCRIPTION_MAX)

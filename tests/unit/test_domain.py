@@ -179,9 +179,11 @@ def test_invalid_emails_name_the_field(raw: str) -> None:
 
 
 def test_text_is_trimmed_and_bounded() -> None:
-    assert clean_text("  hello  ", "subject", max_length=5) == "hello"
+    assert clean_text("  hello  ", "subject", max_length=9) == "hello"
     with pytest.raises(ValidationFailed, match="at most 5"):
         clean_text("toolong", "subject", max_length=5)
+    with pytest.raises(ValidationFailed, match="at most 5"):  # the limit counts what is sent
+        clean_text("  hello  ", "subject", max_length=5)
     with pytest.raises(ValidationFailed, match="empty"):
         clean_text("   ", "subject", max_length=5)
     with pytest.raises(ValidationFailed, match="control"):

@@ -10,7 +10,7 @@ import cattrs
 import falcon
 
 from entrypoints.http.auth import principal
-from entrypoints.http.converter import structure
+from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.pagination import page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
 from entrypoints.http.views import (
@@ -35,7 +35,7 @@ from helpdesk_core.usecases.org import (
 
 @attrs.frozen
 class StaffPatch:
-    role: StaffRole | None = None
+    role: StaffRole | None = attrs.field(default=None, metadata=NOT_NULL)
     department_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     active: bool | None = None

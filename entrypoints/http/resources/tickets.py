@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ import cattrs
 import falcon
 
 from entrypoints.http.auth import principal
-from entrypoints.http.converter import structure
+from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.pagination import decode_cursor, encode_cursor
 from entrypoints.http.params import bool_param, path_uuid, uuid_param
 from entrypoints.http.views import timestamp
@@ -46,15 +47,22 @@ _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 @attrs.frozen
 class TicketPatch:
-    status: TicketStatus | None = None
-    priority: TicketPriority | None = None
+    status: TicketStatus | None = attrs.field(default=None, metadata=NOT_NULL)
+    priority: TicketPriority | None = attrs.field(default=None, metadata=NOT_NULL)
     department_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
 
 
+class AssignMode(enum.StrEnum):
+    SELF = "self"
+    AGENT = "agent"
+    TEAM = "team"
+    AUTO = "auto"
+
+
 @attrs.frozen
 class AssignBody:
-    mode: str
+    mode: AssignMode  # checked with the body, before If-Match: a bad mode is a 422, never a 412
     agent_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
 
@@ -485,7 +493,7 @@ class StaffAssign:
         ticket_uuid = path_uuid(ticket_id)
         body = self._s.body(req, AssignBody)
         ticket = self._s.tickets.assign(
-            actor, ticket_uuid, Assign(body.mode, body.agent_id, body.team_id), if_match(req)
+            actor, ticket_uuid, Assign(body.mode.value, body.agent_id, body.team_id), if_match(req)
         )
         resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
         resp.etag = etag(ticket)

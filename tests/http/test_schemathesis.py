@@ -1,0 +1,570 @@
+"""Hostile input against the whole REST API, in process, as every role (schemathesis).
+
+schemathesis loads the OpenAPI document the app itself serves at ``/openapi.json`` and sends
+every operation generated requests, valid and deliberately invalid (its coverage phase walks
+each parameter's and body field's edge cases; its fuzzing phase draws more), as an anonymous
+caller, a customer, an agent, a lead and an administrator. Path, query and body ids are now and
+then swapped for ids of the seeded helpdesk, so the requests reach real tickets, departments,
+teams, staff and webhooks, not only 404s. A stateful run then follows the document's links
+(create -> read -> change -> delete -> read again) as every role.
+
+Every response must pass exactly these checks: not_a_server_error, response_schema_conformance,
+status_code_conformance, content_type_conformance, negative_data_rejection, ignored_auth and
+use_after_free. Then: every JSON body schema refuses extra fields and the app answers an extra
+field with a 422 (operations without a body provably ignore one), and no answer of the run
+carries a password hash, a session id, a reset token or its hash, an idempotency fingerprint or
+a webhook secret (except the one creation answer that shows an endpoint its own secret).
+
+Bounded and deterministic: derandomized Hypothesis, small example counts, SQLite on one core.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import falcon.testing
+import hypothesis.strategies as st
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.stateful import run_state_machine_as_test
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+    use_after_free,
+)
+
+from tests.http.schemathesis_support import (
+    PASSWORD,
+    ROLES,
+    Secrets,
+    Seed,
+    Stage,
+    schema_app,
+    seed,
+)
+from tests.support.databases import SqliteDatabases
+
+pytestmark = pytest.mark.xdist_group("schemathesis")
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    ignored_auth,
+    use_after_free,
+]
+# Examples per operation and role (fuzzing phase; the coverage phase adds its own fixed set).
+# CI runs the default; HELPDESK_TEST_FUZZ_EXAMPLES=100 explores deeper, off CI.
+EXAMPLES = int(os.environ.get("HELPDESK_TEST_FUZZ_EXAMPLES", "5"))
+BOUNDED = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+STATEFUL = settings(
+    BOUNDED,
+    max_examples=2 * EXAMPLES,
+    stateful_step_count=6,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+APP = schema_app()
+schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
+KNOWN_IDS: dict[str, list[str]] = {}  # parameter name -> ids of the seeded helpdesk
+# Body fields whose generated text now and then becomes a value the stage accepts.
+KNOWN_TEXT = {"url": ["https://hooks.example.com/helpdesk-events"]}
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(uuid.UUID(value))
+    except ValueError:
+        return False
+
+
+def _with_known_ids(values: Any) -> st.SearchStrategy[Any]:
+    """``values`` as generated, or with one generated id swapped for a seeded one.
+
+    Only well-formed ids are swapped, so a deliberately invalid value stays invalid.
+    """
+    if not isinstance(values, dict):
+        return st.just(values)
+    choices = [values]
+    for name, value in values.items():
+        if _is_uuid(value):
+            choices += [{**values, name: known} for known in KNOWN_IDS.get(name, ())]
+        elif isinstance(value, str):
+            choices += [{**values, name: known} for known in KNOWN_TEXT.get(name, ())]
+    return st.sampled_from(choices)
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: Any) -> st.SearchStrategy[Any]:
+    return _with_known_ids(path_parameters)
+
+
+@schema.hook
+def flatmap_query(context: Any, query: Any) -> st.SearchStrategy[Any]:
+    return _with_known_ids(query)
+
+
+@schema.hook
+def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:
+    return _with_known_ids(body)
+
+
+SCENARIO_SECRETS: list[Secrets] = []  # of the stores the stateful scenarios threw away
+
+
+@pytest.fixture(scope="module")
+def seeded(sqlite_databases: SqliteDatabases) -> Seed:
+    return seed(Path(sqlite_databases.fresh().removeprefix("sqlite:///")))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("schemathesis")
+
+
+@pytest.fixture(scope="module")
+def stage(seeded: Seed, folder: Path) -> Iterator[Stage]:
+    """The module's helpdesk: every schemathesis request reaches it through APP."""
+    opened = seeded.open(folder)
+    previous = APP.target
+    APP.target = opened.app
+    APP.answers.clear()
+    KNOWN_IDS.update(seeded.ids)
+    yield opened
+    KNOWN_IDS.clear()
+    APP.target = previous
+    opened.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+@BOUNDED
+def test_every_operation_as_every_role(case: Any, role: str, stage: Stage) -> None:
+    """Generated requests, valid and invalid, for one operation as one role: the answer to
+    each passes every check in CHECKS (the failing request is printed as a curl command)."""
+    case.call_and_validate(headers=credentials(case, role, stage), checks=CHECKS)
+
+
+WORKFLOWS = {
+    "everything": schema,
+    # The one resource with a DELETE: create -> read/change/ping -> delete -> read again.
+    "webhook-lifecycle": schema.include(path_regex="^/api/v1/admin/webhooks"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_linked_workflows_as_every_role(
+    workflow: str, role: str, stage: Stage, seeded: Seed, folder: Path
+) -> None:
+    """Follow the document's links (explicit and inferred): create, read, change, delete,
+    and read again, as every role; use_after_free needs these chains to mean anything.
+
+    Every scenario runs on its own fresh copy of the seeded store: the same steps then get
+    the same answers, which Hypothesis relies on (a scenario that deleted the seeded webhook
+    would otherwise change which links the next one can follow)."""
+    base: Any = WORKFLOWS[workflow].as_state_machine()
+    failures: list[BaseException] = []
+
+    class Workflow(base):
+        def setup(self) -> None:
+            self.stage = seeded.open(folder)
+            APP.target = self.stage.app
+
+        def teardown(self) -> None:
+            APP.target = stage.app
+            SCENARIO_SECRETS.append(Secrets.of(self.stage))
+            self.stage.close()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": credentials(case, role, self.stage)}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            try:
+                case.validate_response(
+                    response,
+                    checks=CHECKS,
+                    headers=kwargs.get("headers"),
+                    transport_kwargs=kwargs,
+                    recorder=self.recorder,
+                )
+            except FailureGroup as exc:
+                failures.append(exc)
+                raise
+
+    try:
+        run_state_machine_as_test(Workflow, settings=STATEFUL)
+    except Flaky:
+        if not failures:
+            raise
+        # A failing scenario Hypothesis could not replay: report the failure it saw.
+    finally:
+        APP.target = stage.app
+    assert failures == []
+
+
+def credentials(case: Any, role: str, stage: Stage) -> dict[str, str]:
+    """The role's bearer header, unless the case deliberately goes without one (then none:
+    the header would undo the case's point, and the answer must be a 401)."""
+    if case.operation.schema.is_security_param_negated(case):
+        return {}
+    return stage.headers(role)
+
+
+# ------------------------------------------------------------------ extra fields
+
+WEBHOOKS, LOGIN = "/api/v1/admin/webhooks", "/api/v1/auth/login"
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+EXTRA = {"unexpected": 1}
+# A body of the right shape for every operation that takes one, and who sends it. With one
+# extra field added, each must be a 422 naming exactly that field, before anything happens.
+VALID_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "register": (
+        "anonymous",
+        {"email": "new@stage.example.com", "password": "a long new password", "display_name": "N"},
+    ),
+    "login": ("anonymous", {"email": "customer@stage.example.com", "password": PASSWORD}),
+    "forgotPassword": ("anonymous", {"email": "customer@stage.example.com"}),
+    "resetPassword": ("anonymous", {"token": "t", "new_password": "a long new password"}),
+    "changePassword": (
+        "customer",
+        {"current_password": PASSWORD, "new_password": "a long new password"},
+    ),
+    "updateMe": ("customer", {"display_name": "Renamed"}),
+    "createDepartment": ("admin", {"name": "Returns", "auto_assign": False}),
+    "updateDepartment": ("admin", {"name": "Billing and Returns"}),
+    "createTeam": ("admin", {"name": "Tier 3", "department_id": "{department_id}"}),
+    "updateTeam": ("admin", {"name": "Tier One"}),
+    "createStaff": (
+        "admin",
+        {
+            "email": "another@stage.example.com",
+            "display_name": "Another",
+            "password": PASSWORD,
+            "role": "agent",
+        },
+    ),
+    "updateStaff": ("admin", {"active": False}),
+    "openTicket": (
+        "customer",
+        {
+            "subject": "Broken",
+            "description": "It broke.",
+            "attachments": [
+                {
+                    "url": "https://files.example.com/a.png",
+                    "filename": "a.png",
+                    "mime_type": "image/png",
+                    "size_bytes": 10,
+                }
+            ],
+        },
+    ),
+    "replyToMyTicket": ("customer", {"body": "Any news?"}),
+    "changeTicket": ("agent", {"priority": "high"}),
+    "assignTicket": ("agent", {"mode": "self"}),
+    "postTicketMessage": ("agent", {"body": "Looking into it", "visibility": "internal"}),
+    "createWebhook": ("admin", {"url": "https://hooks.example.com/new", "events": ["*"]}),
+    "updateWebhook": ("admin", {"description": "Renamed"}),
+}
+
+
+def operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(operationId, method, path, operation) for every operation of the served document."""
+    document = schema.raw_schema
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                yield operation["operationId"], method, path, operation
+
+
+def resolve(node: Any, document: dict[str, Any]) -> Any:
+    """``node`` with its local ``$ref`` followed (repeatedly)."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def open_objects(schema: Any, document: dict[str, Any], where: str) -> Iterator[str]:
+    """Where an object schema (at any depth) lets unknown properties through."""
+    schema = resolve(schema, document)
+    if not isinstance(schema, dict):
+        return
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, part in enumerate(schema.get(key, [])):
+            yield from open_objects(part, document, f"{where}/{key}/{i}")
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "object" in kinds or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            yield where
+        for name, sub in schema.get("properties", {}).items():
+            yield from open_objects(sub, document, f"{where}.{name}")
+    if "array" in kinds and "items" in schema:
+        yield from open_objects(schema["items"], document, f"{where}[]")
+
+
+def test_every_request_body_schema_refuses_extra_fields() -> None:
+    """Every JSON body schema of the served document closes every object it describes, at
+    every depth (attachments too): a client generated from it cannot send an unknown field."""
+    document = schema.raw_schema
+    bodies = {
+        op_id: operation["requestBody"]
+        for op_id, _method, _path, operation in operations()
+        if "requestBody" in operation
+    }
+    assert set(bodies) == set(VALID_BODIES), "every operation with a body has a sample here"
+    open_ones = [
+        place
+        for op_id, body in bodies.items()
+        for media, content in body["content"].items()
+        for place in open_objects(content["schema"], document, f"{op_id} {media}")
+    ]
+    assert open_ones == []
+    assert all(list(b["content"]) == ["application/json"] for b in bodies.values())
+
+
+def fill(path: str, stage: Stage) -> str:
+    """``path`` (or a body value) with its ``{x_id}`` placeholders set to seeded ids."""
+    for name, ids in stage.ids.items():
+        path = path.replace(f"{{{name}}}", ids[0])
+    return path
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "nested"])
+def test_an_extra_field_is_a_422_on_every_write_and_changes_nothing(
+    stage: Stage, nested: bool
+) -> None:
+    """The app agrees with the document: a well-formed body plus one unknown field (at the
+    top, or inside an attachment) is a 422 naming exactly that field, and nothing is stored."""
+    client = falcon.testing.TestClient(APP)
+    refused = 0
+    for op_id, method, path, _operation in operations():
+        if op_id not in VALID_BODIES:
+            continue
+        role, body = VALID_BODIES[op_id]
+        body = {k: fill(v, stage) if isinstance(v, str) else v for k, v in body.items()}
+        if nested:
+            if "attachments" not in body:
+                continue
+            body = {**body, "attachments": [{**a, **EXTRA} for a in body["attachments"]]}
+            expected_field = "attachments.0"
+        else:
+            body = {**body, **EXTRA}
+            expected_field = "body"
+        headers = {**stage.headers(role), "If-Match": '"1"'}
+        before = stage.photo()
+        result = client.simulate_request(
+            method.upper(), fill(path, stage), json=body, headers=headers
+        )
+        assert result.status_code == 422, (op_id, result.text)
+        assert result.json["errors"] == [
+            {"field": expected_field, "message": "unknown field(s): unexpected"}
+        ], op_id
+        assert stage.photo() == before, f"{op_id} changed the store although it was refused"
+        refused += 1
+    assert refused == (1 if nested else len(VALID_BODIES))
+
+
+def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
+    """Close, reopen, ping, delete and logout take no body; one sent anyway changes nothing
+    about what they do (a junk ``status`` does not steer close or reopen, for one)."""
+    bodiless = {
+        op_id
+        for op_id, method, _path, operation in operations()
+        if method in WRITE_METHODS and "requestBody" not in operation
+    }
+    assert bodiless == {"logout", "closeMyTicket", "reopenMyTicket", "deleteWebhook", "pingWebhook"}
+    client = falcon.testing.TestClient(APP)
+    customer = stage.headers("customer")
+    admin = stage.headers("admin")
+    opened = client.simulate_post(
+        "/api/v1/tickets", json={"subject": "Junk", "description": "Bodies"}, headers=customer
+    )
+    ticket = f"/api/v1/tickets/{opened.json['id']}"
+
+    not_json = client.simulate_post(
+        f"{ticket}/close", body="status=open", content_type="text/plain", headers=customer
+    )
+    assert not_json.status_code == 415  # a body is read only to refuse what is not JSON
+    closed = client.simulate_post(f"{ticket}/close", json={"status": "open"}, headers=customer)
+    assert (closed.status_code, closed.json["status"]) == (200, "closed")
+    reopened = client.simulate_post(
+        f"{ticket}/reopen", json={"status": "closed", **EXTRA}, headers=customer
+    )
+    assert (reopened.status_code, reopened.json["status"]) == (200, "open")
+
+    created = client.simulate_post(
+        "/api/v1/admin/webhooks",
+        json={"url": "https://hooks.example.com/junk", "events": ["ticket.created"]},
+        headers=admin,
+    )
+    hook = f"/api/v1/admin/webhooks/{created.json['id']}"
+    pinged = client.simulate_post(
+        f"{hook}/ping", json={"event_type": "ticket.created"}, headers=admin
+    )
+    assert pinged.status_code == 202
+    event = next(r for r in stage.rows("outbox") if str(r["id"]) == pinged.json["event_id"])
+    assert event["type"] == "webhook.ping"
+    deleted = client.simulate_delete(hook, json={"keep": True}, headers=admin)
+    assert deleted.status_code == 204
+    assert client.simulate_get(hook, headers=admin).status_code == 404
+
+    logged_out = client.simulate_post("/api/v1/auth/logout", json={"all": False}, headers=customer)
+    assert logged_out.status_code == 204
+    assert client.simulate_get("/api/v1/me", headers=customer).status_code == 401
+
+
+# ------------------------------------------------------------------ secrets
+
+# A password hash as libpass writes one, by its whole shape: a bare "$2b$" may well be the
+# display name the fuzzing gave someone.
+HASH_SHAPE = re.compile(
+    r"\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
+    r"|\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}"
+    r"|\$bcrypt-sha256\$v=\d,t=2[abxy],r=\d+\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}"
+    r"|\$pbkdf2(?:-sha\d+)?\$\d+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+"
+)
+
+
+def walk(stage: Stage) -> None:
+    """Every GET as every role on the seeded ids, and the writes that mint secrets over HTTP:
+    a login, a password reset request, an idempotent ticket, a webhook."""
+    client = falcon.testing.TestClient(APP)
+    customer = "customer@stage.example.com"
+    # From an address of its own: the fuzzing's failed logins may have throttled the default.
+    for password in (PASSWORD, "wrong!"):
+        client.simulate_post(
+            "/api/v1/auth/login",
+            json={"email": customer, "password": password},
+            remote_addr="198.51.100.7",
+        )
+    client.simulate_post("/api/v1/auth/password/forgot", json={"email": customer})
+    client.simulate_post(
+        "/api/v1/tickets",
+        json={"subject": "Again", "description": "Twice"},
+        headers={**stage.headers("customer"), "Idempotency-Key": "walk-1"},
+    )
+    client.simulate_post(
+        "/api/v1/admin/webhooks",
+        json={"url": "https://hooks.example.com/walk", "events": ["*"]},
+        headers=stage.headers("admin"),
+    )
+    for role in ROLES:
+        for _op_id, method, path, _operation in operations():
+            if method == "get":
+                client.simulate_get(fill(path, stage), headers=stage.headers(role))
+
+
+def test_no_answer_carries_a_secret(stage: Stage) -> None:
+    """No answer of this module (the schemathesis runs when they ran first, and a walk of
+    every GET as every role) carries a password hash, a session id, a reset token or its
+    hash, an idempotency fingerprint or a webhook secret. An access token is only in the login
+    answer that issued it; a webhook secret only in the answer that created that webhook, the
+    one place the API documents it (a receiver needs it to verify signatures)."""
+    already = len(APP.answers)
+    walk(stage)
+    answers = APP.answers
+    secrets = Secrets.of(stage)
+    for more in SCENARIO_SECRETS:
+        secrets |= more
+    for kind in attrs.fields(Secrets):  # the store holds some of each kind to look for
+        assert getattr(secrets, kind.name), kind.name
+    assert len(secrets.password_hashes) >= 5
+    assert sum(200 <= a.status < 300 for a in answers[already:]) >= 40, "the walk reached data"
+
+    creations = [a for a in answers if (a.method, a.path, a.status) == ("POST", WEBHOOKS, 201)]
+    logins = [a for a in answers if (a.method, a.path, a.status) == ("POST", LOGIN, 200)]
+    assert creations, "the walk created a webhook"
+    assert logins, "the walk logged in"
+    stage_tokens = stage.issued_tokens()
+    leaks: list[str] = []
+    for answer in answers:
+        text = answer.text
+        own_secret = json.loads(text)["secret"] if answer in creations else None
+        own_token = json.loads(text)["access_token"] if answer in logins else None
+        found = [m.group(0) for m in HASH_SHAPE.finditer(text)]
+        found += [s for s in secrets.password_hashes | secrets.sessions if s in text]
+        found += [s for s in secrets.reset_tokens | secrets.fingerprints if s in text]
+        found += [s for s in secrets.webhook_secrets if s in text and s != own_secret]
+        # The document describes the secret's format; any other answer naming it leaks one.
+        if own_secret is None and answer.path != "/openapi.json" and "whsec_" in text:
+            found.append("whsec_")
+        found += [t for t in stage_tokens if t in text]
+        found += [
+            t
+            for t in (json.loads(a.text)["access_token"] for a in logins)
+            if t in text and t != own_token
+        ]
+        if found:
+            leaks.append(f"{answer.method} {answer.path} {answer.status}: {found}")
+    assert leaks == []
+    # The exception is as narrow as it claims: a creation shows that endpoint's own secret.
+    stored = {str(r["id"]): r["secret"] for r in stage.rows("webhooks")}
+    shown = {json.loads(a.text)["id"]: json.loads(a.text)["secret"] for a in creations}
+    assert any(i in stored for i in shown)
+    assert all(stored[i] == secret for i, secret in shown.items() if i in stored)
+
+
+def nullable(schema: Any, document: dict[str, Any]) -> bool:
+    schema = resolve(schema, document)
+    kinds = schema.get("type")
+    return "null" in kinds if isinstance(kinds, list) else kinds == "null"
+
+
+def test_null_is_a_422_wherever_the_document_does_not_allow_it(stage: Stage) -> None:
+    """Each body field the document types without null, sent as null, is a 422 naming it
+    (for a status or a role, null is not "no change": the field is simply left out)."""
+    document = schema.raw_schema
+    client = falcon.testing.TestClient(APP)
+    tokens = {role: {**stage.headers(role), "If-Match": '"1"'} for role in ROLES}
+    before = stage.photo()
+    checked = []
+    for op_id, method, path, operation in operations():
+        if op_id not in VALID_BODIES:
+            continue
+        role, valid = VALID_BODIES[op_id]
+        body_schema = resolve(
+            operation["requestBody"]["content"]["application/json"]["schema"], document
+        )
+        for name, field_schema in body_schema["properties"].items():
+            if nullable(field_schema, document):
+                continue
+            result = client.simulate_request(
+                method.upper(), fill(path, stage), json={**valid, name: None}, headers=tokens[role]
+            )
+            assert result.status_code == 422, (op_id, name, result.text)
+            assert name in {e["field"] for e in result.json["errors"]}, (op_id, name)
+            checked.append((op_id, name))
+    assert stage.photo() == before
+    assert ("changeTicket", "status") in checked
+    assert ("updateStaff", "role") in checked
