@@ -107,6 +107,16 @@ def _entry_from_row(row: Any) -> OutboxEntry:
     )
 
 
+# Built once (bound parameters): every change of a ticket records an event.
+_ORDERING_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(
+        _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(sa.bindparam("key", type_=sa.String()))
+    )
+)
+_INSERT_EVENT = sa.insert(outbox)
+_INSERT_EVENT_NUMBERED = _INSERT_EVENT.values(seq=outbox_seq.next_value())
+
+
 class SqlOutboxRepository:
     """The outbox: events recorded with their change, leased to workers by claims."""
 
@@ -118,37 +128,31 @@ class SqlOutboxRepository:
 
     def add(self, event: Event) -> None:
         connection = self._connection
+        values: dict[str, Any] = {
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "ordering_key": event.ordering_key,
+            "occurred_at": event.occurred_at,
+            "actor_id": event.actor_id,
+            "payload": _payload(event.data),
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "available_at": event.occurred_at,
+        }
         if self._postgres():
             # One key's events commit in the order of their numbers (see the module docstring).
-            connection.execute(
-                sa.select(
-                    sa.func.pg_advisory_xact_lock(
-                        _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(event.ordering_key)
-                    )
-                )
-            )
-            seq: Any = outbox_seq.next_value()
+            connection.execute(_ORDERING_LOCK, {"key": event.ordering_key})
+            statement = _INSERT_EVENT_NUMBERED  # the sequence numbers it
         else:
-            seq = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)
-        statement = sa.insert(outbox).values(
-            id=event.id,
-            seq=seq,
-            type=event.type,
-            version=event.version,
-            ordering_key=event.ordering_key,
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            payload=_payload(event.data),
-            state=OutboxState.PENDING,
-            attempts=0,
-            available_at=event.occurred_at,
-        )
+            values["seq"] = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)
+            statement = _INSERT_EVENT
         with _refused_as_conflict(
             connection,
             partial(self._why_refused, event),
             {"pk_outbox": "an event with this id already exists"},
         ):
-            connection.execute(statement)
+            connection.execute(statement, values)
 
     def _why_refused(self, event: Event) -> str:
         if _exists(self._connection, outbox.c.id, event.id):

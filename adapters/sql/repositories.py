@@ -51,16 +51,8 @@ class SqlCounterRepository:
         self._connection = connection
 
     def next_value(self, name: str) -> int:
-        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(counters)
-            .values(name=name, value=1)
-            .on_conflict_do_update(
-                index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
-            )
-            .returning(counters.c.value)
-        )
-        return int(self._connection.execute(statement).scalar_one())
+        statement = _COUNTER_NEXT[self._connection.dialect.name == "postgresql"]
+        return int(self._connection.execute(statement, {"name": name}).scalar_one())
 
     def current_value(self, name: str) -> int:
         value = self._connection.execute(_COUNTER_VALUE, {"name": name}).scalar_one_or_none()
@@ -70,6 +62,14 @@ class SqlCounterRepository:
 # Statements every request runs, built once: SQLAlchemy then skips building the statement and
 # reuses its memoized cache key; only the values change (bound parameters).
 _COUNTER_VALUE = sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name"))
+_COUNTER_NEXT = {  # by "is PostgreSQL": the upsert is spelled by each dialect
+    is_postgres: dialect.insert(counters)
+    .values(name=sa.bindparam("name"), value=1)
+    .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
+    .returning(counters.c.value)
+    for is_postgres, dialect in ((True, postgresql), (False, sqlite))
+}
+_DEPARTMENT = sa.select(departments).where(departments.c.id == sa.bindparam("id"))
 _USER = sa.select(users).where(users.c.id == sa.bindparam("id"))
 _USERS = sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
 
@@ -364,8 +364,7 @@ class SqlDepartmentRepository:
             self._connection.execute(statement)
 
     def get(self, department_id: uuid.UUID) -> Department | None:
-        query = sa.select(departments).where(departments.c.id == department_id)
-        row = self._connection.execute(query).first()
+        row = self._connection.execute(_DEPARTMENT, {"id": department_id}).first()
         return _department_from_row(row) if row is not None else None
 
     def update(self, department: Department) -> None:

@@ -416,25 +416,23 @@ class SqlTicketRepository:
         return SqlCounterRepository(self._connection).next_value(TICKET_NUMBER_COUNTER)
 
     def add(self, ticket: Ticket) -> None:
-        insert = sa.insert(tickets).values(
-            id=ticket.id,
-            number=ticket.number,
-            subject=ticket.subject,
-            description=ticket.description,
-            requester_id=ticket.requester_id,
-            created_at=ticket.created_at,
+        values = {
+            "id": ticket.id,
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "description": ticket.description,
+            "requester_id": ticket.requester_id,
+            "created_at": ticket.created_at,
             **_ticket_values(ticket),
-        )
-        document = sa.insert(ticket_search).values(
-            ticket_id=ticket.id, document=new_search_document(ticket)
-        )
+        }
+        document = {"ticket_id": ticket.id, "document": new_search_document(ticket)}
         with _refused_as_conflict(
             self._connection,
             partial(self._why_refused, ticket, new=True),
             _ticket_constraints(ticket),
         ):
-            self._connection.execute(insert)
-            self._connection.execute(document)
+            self._connection.execute(_INSERT_TICKET, values)
+            self._connection.execute(_INSERT_SEARCH, document)
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
         # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serializes.
@@ -570,18 +568,18 @@ class SqlTicketMessageRepository:
         self._connection = connection
 
     def add(self, message: TicketMessage) -> None:
-        insert = sa.insert(ticket_messages).values(
-            id=message.id,
-            ticket_id=message.ticket_id,
-            author_id=message.author_id,
-            body=message.body,
-            visibility=message.visibility,
-            created_at=message.created_at,
-        )
+        values = {
+            "id": message.id,
+            "ticket_id": message.ticket_id,
+            "author_id": message.author_id,
+            "body": message.body,
+            "visibility": message.visibility,
+            "created_at": message.created_at,
+        }
         with _refused_as_conflict(
             self._connection, partial(self._why_refused, message), _MESSAGE_CONSTRAINTS
         ):
-            self._connection.execute(insert)
+            self._connection.execute(_INSERT_MESSAGE, values)
         words = search_text(message.body)
         if words:
             document = ticket_search.c.document
@@ -688,6 +686,10 @@ _ATTACHMENTS = (
     .where(attachment_references.c.ticket_id == sa.bindparam("ticket_id"))
     .order_by(attachment_references.c.created_at, attachment_references.c.id)
 )
+_INSERT_TICKET = sa.insert(tickets)  # the values come with each execution
+_INSERT_SEARCH = sa.insert(ticket_search)
+_INSERT_MESSAGE = sa.insert(ticket_messages)
+_INSERT_HISTORY = sa.insert(ticket_history)
 _MESSAGE_ATTACHMENTS = _ATTACHMENTS.where(attachment_references.c.message_id.is_not(None))
 
 
@@ -730,19 +732,19 @@ class SqlTicketHistoryRepository:
         self._connection = connection
 
     def add(self, entry: HistoryEntry) -> None:
-        insert = sa.insert(ticket_history).values(
-            id=entry.id,
-            ticket_id=entry.ticket_id,
-            actor_id=entry.actor_id,
-            field=entry.field,
-            old_value=entry.old_value,
-            new_value=entry.new_value,
-            created_at=entry.created_at,
-        )
+        values = {
+            "id": entry.id,
+            "ticket_id": entry.ticket_id,
+            "actor_id": entry.actor_id,
+            "field": entry.field,
+            "old_value": entry.old_value,
+            "new_value": entry.new_value,
+            "created_at": entry.created_at,
+        }
         with _refused_as_conflict(
             self._connection, partial(self._why_refused, entry), _HISTORY_CONSTRAINTS
         ):
-            self._connection.execute(insert)
+            self._connection.execute(_INSERT_HISTORY, values)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
         query = (
