@@ -109,6 +109,22 @@ def _calls(client: testing.TestClient, info: dict[str, Any]) -> dict[str, Callab
     }
 
 
+def _print_statements(request: Callable[[], Any]) -> None:
+    import sqlalchemy as sa
+
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split())[:110])
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        request()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    print(f"{len(sent)} statements:", *sent, sep="\n  ", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("route", choices=ROUTES)
@@ -116,12 +132,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--pyinstrument", action="store_true", help="print a call profile")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="print the SQL statements of one request (BEGIN/COMMIT and pings not included)",
+    )
     args = parser.parse_args(argv)
     info = json.loads(args.seed_info.read_text())
     client = testing.TestClient(_app(info["database_url"], args.redis_url))
     call = _calls(client, info)[args.route]
     for i in range(50):  # warm caches, pools and statement caches
         call(i)
+    if args.statements:
+        _print_statements(lambda: call(50))
     profiler: Any = None
     if args.pyinstrument:
         from pyinstrument import Profiler
