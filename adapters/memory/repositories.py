@@ -80,6 +80,9 @@ class MemoryUserRepository:
     def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
         return {i: self._users[i] for i in user_ids if i in self._users}
 
+    def display_names(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        return {i: self._users[i].display_name for i in user_ids if i in self._users}
+
     def get_by_email(self, email: str) -> User | None:
         key = _email_key(email)
         return next((u for u in self._users.values() if u.email == key), None)

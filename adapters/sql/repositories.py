@@ -71,6 +71,9 @@ _COUNTER_NEXT = {  # by "is PostgreSQL": the upsert is spelled by each dialect
 }
 _DEPARTMENT = sa.select(departments).where(departments.c.id == sa.bindparam("id"))
 _USER = sa.select(users).where(users.c.id == sa.bindparam("id"))
+_DISPLAY_NAMES = sa.select(users.c.id, users.c.display_name).where(
+    users.c.id.in_(sa.bindparam("ids", expanding=True))
+)
 _USERS = sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
@@ -187,6 +190,13 @@ class SqlUserRepository:
             for row in self._connection.execute(_USERS, {"ids": list(chunk)}):
                 user = _user_from_row(row)
                 found[user.id] = user
+        return found
+
+    def display_names(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        found: dict[uuid.UUID, str] = {}
+        for chunk in _chunks(user_ids):
+            rows = self._connection.execute(_DISPLAY_NAMES, {"ids": list(chunk)})
+            found.update((row[0], row[1]) for row in rows)
         return found
 
     def get_by_email(self, email: str) -> User | None:

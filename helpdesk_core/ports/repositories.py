@@ -39,6 +39,11 @@ class UserRepository(Protocol):
         """The users that exist among ``user_ids``, by id (one query)."""
         ...
 
+    def display_names(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The display names of the users that exist among ``user_ids``, by id: what rendering
+        needs, without reading whole accounts (one query)."""
+        ...
+
     def get_by_email(self, email: str) -> User | None:
         """The user with this normalized (lower-case) email, or None."""
         ...

@@ -126,10 +126,10 @@ class OrgService:
                 snapshot = OrgSnapshot(
                     departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
                 )
-            users = tx.users.get_many(wanted) if wanted else {}
+            names = tx.users.display_names(wanted) if wanted else {}
         if missed:
             self._cache.set_org(generation, snapshot)
-        return snapshot, {user_id: user.display_name for user_id, user in users.items()}
+        return snapshot, names
 
     def public_departments(self) -> Sequence[Department]:
         """The active departments a customer may choose when opening a ticket."""

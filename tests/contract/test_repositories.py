@@ -275,6 +275,15 @@ def test_get_many_returns_the_known_users_by_id(uow: UnitOfWork) -> None:
     assert found == {known[0].id: known[0], known[2].id: known[2]}
 
 
+def test_display_names_are_those_of_the_known_users(uow: UnitOfWork) -> None:
+    known = [make_user() for _ in range(3)]
+    add_all(uow, *known)
+    with uow.begin(read_only=True) as tx:
+        names = tx.users.display_names([known[1].id, uuid.uuid4(), known[2].id, known[1].id])
+        assert tx.users.display_names([]) == {}
+    assert names == {u.id: u.display_name for u in (known[1], known[2])}
+
+
 def test_get_many_takes_more_ids_than_one_query_may_bind(uow: UnitOfWork) -> None:
     known = [make_user() for _ in range(3)]
     add_all(uow, *known)
