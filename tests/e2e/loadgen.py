@@ -19,8 +19,6 @@ deadline every client refuses one of each kind on purpose and checks one revocat
 
 from __future__ import annotations
 
-import http.client
-import json
 import random
 import threading
 import time
@@ -34,7 +32,7 @@ import attrs
 
 from helpdesk_core.domain.entities import TRANSITIONS
 from helpdesk_core.domain.values import TicketStatus
-from tests.e2e.servers import Answer, Server
+from tests.e2e.servers import Answer, Server, request
 
 API = "/api/v1"
 REQUEST_TIMEOUT = 20.0  # seconds for one request under load
@@ -52,20 +50,9 @@ def send(
     timeout: float = REQUEST_TIMEOUT,
 ) -> Answer:
     """One request on a new connection (``Connection: close``) with extra ``headers``."""
-    host, _, port = server.base_url.removeprefix("http://").partition(":")
-    sent = {"Connection": "close", "Accept": "application/json", **(headers or {})}
-    data = None if body is None else json.dumps(body).encode()
-    if data is not None:
-        sent["Content-Type"] = "application/json"
-    if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
-    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        connection.request(method, path, body=data, headers=sent)
-        response = connection.getresponse()
-        return Answer(response.status, tuple(response.getheaders()), response.read())
-    finally:
-        connection.close()
+    return request(
+        server.base_url, method, path, body, token=token, extra_headers=headers, timeout=timeout
+    )
 
 
 # ---------------------------------------------------------------- what the clients were told

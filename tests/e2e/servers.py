@@ -97,11 +97,12 @@ def request(
     *,
     token: str | None = None,
     raw_body: bytes | None = None,
+    extra_headers: Mapping[str, str] | None = None,
     timeout: float = REQUEST_TIMEOUT,
 ) -> Answer:
     """One request on a new connection with ``Connection: close``; any status is an answer."""
     host, _, port = base_url.removeprefix("http://").partition(":")
-    headers = {"Connection": "close", "Accept": "application/json"}
+    headers = {"Connection": "close", "Accept": "application/json", **(extra_headers or {})}
     data: bytes | None = raw_body
     if body is not None:
         data = json.dumps(body).encode()

@@ -37,7 +37,6 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from helpdesk_core.usecases.auth import Register
 from helpdesk_core.usecases.org import CreateDepartment, CreateStaff
 from helpdesk_core.usecases.tickets import OpenTicket, PostMessage
 from tests.conftest import make_settings
+from tests.e2e.eventkit import Receiver
 from tests.e2e.loadgen import (
     API,
     LOGINS,
@@ -80,65 +80,6 @@ LOAD_SECONDS = float(os.environ.get("HELPDESK_TEST_MULTIHOST_SECONDS", "30"))
 CLIENTS = 8
 DRAIN_LIMIT = 60.0  # seconds the workers may take to finish after the load stops
 PASSWORD = "Multihost-test-pw-7315"
-
-
-# ---------------------------------------------------------------- the webhook endpoint
-
-
-@attrs.frozen
-class Received:
-    """One POST as the endpoint saw it: headers (names lower-cased), raw body, arrival."""
-
-    headers: dict[str, str]
-    body: bytes
-    index: int
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records every POST and answers 200."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Received] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.record({k.lower(): v for k, v in self.headers.items()}, body)
-                with contextlib.suppress(OSError):
-                    self.send_response(200)
-                    self.send_header("content-length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/helpdesk"
-
-    def record(self, headers: dict[str, str], body: bytes) -> None:
-        with self._lock:
-            self._items.append(Received(headers, body, len(self._items)))
-
-    def items(self) -> list[Received]:
-        with self._lock:
-            return list(self._items)
-
-    def ids(self) -> set[str]:
-        return {item.headers["webhook-id"] for item in self.items()}
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 # ---------------------------------------------------------------- the deployment
@@ -224,7 +165,8 @@ def deployment(postgres_db_url: str, tmp_path: Path) -> Iterator[Deployment]:
         HELPDESK_DB_POOL_SIZE="4",
         HELPDESK_DB_MAX_OVERFLOW="4",
     )
-    receiver = Receiver()
+    receiver = Receiver()  # the webhook endpoint of tests/e2e/eventkit.py
+    receiver.start()
     engine = sa.create_engine(postgres_db_url, poolclass=sa.pool.NullPool)
     servers: list[Server] = []
     workers: list[Worker] = []

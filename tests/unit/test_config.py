@@ -154,6 +154,9 @@ BAD_VALUES = [
     ("HELPDESK_ATTACHMENT_MIME_TYPES", "image/png,text"),
     ("HELPDESK_SMTP_URL", "http://mail.example.com"),
     ("HELPDESK_WEBHOOK_ALLOWLIST", "not valid!"),
+    ("HELPDESK_TRUSTED_PROXIES", "10.0.0.0/33"),
+    ("HELPDESK_TRUSTED_PROXIES", "lb.internal"),
+    ("HELPDESK_CORS_ORIGINS", "https://app.example.com/path"),
     ("HELPDESK_WORKERS", "1\nHELPDESK_OTHER=2"),
 ]
 
