@@ -24,9 +24,10 @@ from typing import Any
 from falcon import testing
 
 ROUTES = ("detail", "staff_list", "search", "create", "reply")
+BASELINE_ROUTES = ("detail", "staff_list", "search", "create")
 
 
-def _app(database_url: str, redis_url: str) -> Any:
+def _app(database_url: str, redis_url: str, secret_key: str) -> Any:
     from entrypoints.bootstrap import bootstrap
     from entrypoints.config import load_settings
     from entrypoints.http.app import create_app
@@ -36,7 +37,7 @@ def _app(database_url: str, redis_url: str) -> Any:
         "HELPDESK_DATABASE_URL": database_url,
         "HELPDESK_REDIS_URL": redis_url,
         "HELPDESK_REDIS_PREFIX": f"profile-{secrets.token_hex(4)}:",
-        "HELPDESK_SECRET_KEYS": secrets.token_urlsafe(32),
+        "HELPDESK_SECRET_KEYS": secret_key,
         "HELPDESK_EMBEDDED_WORKER": "false",
         "HELPDESK_LOG_LEVEL": "WARNING",
     }
@@ -44,15 +45,29 @@ def _app(database_url: str, redis_url: str) -> Any:
     return create_app(bootstrap(settings))
 
 
-def _calls(client: testing.TestClient, info: dict[str, Any]) -> dict[str, Callable[[int], Any]]:
+def _baseline_app(database_url: str, secret_key: str) -> Any:
+    """The raw baseline (benchmarks/baseline_app.py) over the same database and keys."""
+    from sqlalchemy.engine import make_url
+
+    from benchmarks.baseline_app import Baseline, Connections, create_app
+
+    url = make_url(database_url).set(drivername="postgresql")
+    conninfo = url.render_as_string(hide_password=False)
+    return create_app(Baseline(Connections(conninfo, 1, 5), [secret_key], 3600))
+
+
+def _calls(
+    login: testing.TestClient, client: testing.TestClient, info: dict[str, Any]
+) -> dict[str, Callable[[int], Any]]:
+    """Each route's request, sent to ``client``; the tokens come from ``login`` (the product)."""
     password = info["password"]
     lead = info["leads"][0]
     department = lead["department_id"]
-    token = client.simulate_post(
+    token = login.simulate_post(
         "/api/v1/auth/login", json={"email": lead["email"], "password": password}
     ).json["access_token"]
     customer = info["customers"][0]
-    customer_token = client.simulate_post(
+    customer_token = login.simulate_post(
         "/api/v1/auth/login", json={"email": customer["email"], "password": password}
     ).json["access_token"]
     staff = {"Authorization": f"Bearer {token}"}
@@ -137,16 +152,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="print the SQL statements of one request (BEGIN/COMMIT and pings not included)",
     )
+    parser.add_argument(
+        "--cprofile",
+        action="store_true",
+        help="print the functions that spend the most CPU (cProfile on process time)",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="send the requests to the raw baseline instead (not for reply)",
+    )
     args = parser.parse_args(argv)
+    if args.baseline and args.route not in BASELINE_ROUTES:
+        parser.error(f"the baseline serves {', '.join(BASELINE_ROUTES)} only")
     info = json.loads(args.seed_info.read_text())
-    client = testing.TestClient(_app(info["database_url"], args.redis_url))
-    call = _calls(client, info)[args.route]
+    key = secrets.token_urlsafe(32)
+    product = testing.TestClient(_app(info["database_url"], args.redis_url, key))
+    client = (
+        testing.TestClient(_baseline_app(info["database_url"], key)) if args.baseline else product
+    )
+    call = _calls(product, client, info)[args.route]
     for i in range(50):  # warm caches, pools and statement caches
         call(i)
     if args.statements:
         _print_statements(lambda: call(50))
     profiler: Any = None
-    if args.pyinstrument:
+    if args.cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+    elif args.pyinstrument:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0002)
@@ -155,11 +191,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for i in range(args.requests):
         call(i)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    if profiler is not None:
+    if args.cprofile:
+        import pstats
+
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(r"/(adapters|entrypoints|helpdesk_core)/", 40)
+    elif profiler is not None:
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     print(
-        f"{args.route}: {args.requests} requests, {cpu / args.requests * 1e3:.3f} ms CPU and "
+        f"{args.route}{' (baseline)' if args.baseline else ''}: {args.requests} requests, "
+        f"{cpu / args.requests * 1e3:.3f} ms CPU and "
         f"{wall / args.requests * 1e3:.3f} ms wall each (pid {os.getpid()})",
         file=sys.stderr,
     )

@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.lean import Lean
 from adapters.sql.repositories import (
     SqlCounterRepository,
     _chunks,
@@ -108,13 +109,16 @@ def _entry_from_row(row: Any) -> OutboxEntry:
 
 
 # Built once (bound parameters): every change of a ticket records an event.
-_ORDERING_LOCK = sa.select(
-    sa.func.pg_advisory_xact_lock(
-        _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(sa.bindparam("key", type_=sa.String()))
+# On psycopg they run through Lean (adapters/sql/lean.py).
+_ORDERING_LOCK = Lean(
+    sa.select(
+        sa.func.pg_advisory_xact_lock(
+            _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(sa.bindparam("key", type_=sa.String()))
+        )
     )
 )
-_INSERT_EVENT = sa.insert(outbox)
-_INSERT_EVENT_NUMBERED = _INSERT_EVENT.values(seq=outbox_seq.next_value())
+_INSERT_EVENT = Lean(sa.insert(outbox))
+_INSERT_EVENT_NUMBERED = Lean(sa.insert(outbox).values(seq=outbox_seq.next_value()))
 
 
 class SqlOutboxRepository:
@@ -142,7 +146,7 @@ class SqlOutboxRepository:
         }
         if self._postgres():
             # One key's events commit in the order of their numbers (see the module docstring).
-            connection.execute(_ORDERING_LOCK, {"key": event.ordering_key})
+            _ORDERING_LOCK.all(connection, {"key": event.ordering_key})
             statement = _INSERT_EVENT_NUMBERED  # the sequence numbers it
         else:
             values["seq"] = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)
@@ -152,7 +156,7 @@ class SqlOutboxRepository:
             partial(self._why_refused, event),
             {"pk_outbox": "an event with this id already exists"},
         ):
-            connection.execute(statement, values)
+            statement.execute(connection, values)
 
     def _why_refused(self, event: Event) -> str:
         if _exists(self._connection, outbox.c.id, event.id):

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.lean import Lean
 from adapters.sql.tables import (
     counters,
     departments,
@@ -55,13 +56,14 @@ class SqlCounterRepository:
         return int(self._connection.execute(statement, {"name": name}).scalar_one())
 
     def current_value(self, name: str) -> int:
-        value = self._connection.execute(_COUNTER_VALUE, {"name": name}).scalar_one_or_none()
+        value = _COUNTER_VALUE.scalar(self._connection, {"name": name})
         return int(value or 0)
 
 
 # Statements every request runs, built once: SQLAlchemy then skips building the statement and
 # reuses its memoized cache key; only the values change (bound parameters).
-_COUNTER_VALUE = sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name"))
+# On psycopg the hot ones run through Lean (adapters/sql/lean.py): compiled once per engine.
+_COUNTER_VALUE = Lean(sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name")))
 _COUNTER_NEXT = {  # by "is PostgreSQL": the upsert is spelled by each dialect
     is_postgres: dialect.insert(counters)
     .values(name=sa.bindparam("name"), value=1)
@@ -69,12 +71,14 @@ _COUNTER_NEXT = {  # by "is PostgreSQL": the upsert is spelled by each dialect
     .returning(counters.c.value)
     for is_postgres, dialect in ((True, postgresql), (False, sqlite))
 }
-_DEPARTMENT = sa.select(departments).where(departments.c.id == sa.bindparam("id"))
-_USER = sa.select(users).where(users.c.id == sa.bindparam("id"))
-_DISPLAY_NAMES = sa.select(users.c.id, users.c.display_name).where(
-    users.c.id.in_(sa.bindparam("ids", expanding=True))
+_DEPARTMENT = Lean(sa.select(departments).where(departments.c.id == sa.bindparam("id")))
+_USER = Lean(sa.select(users).where(users.c.id == sa.bindparam("id")))
+_DISPLAY_NAMES = Lean(
+    sa.select(users.c.id, users.c.display_name).where(
+        users.c.id.in_(sa.bindparam("ids", expanding=True))
+    )
 )
-_USERS = sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
+_USERS = Lean(sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -181,13 +185,13 @@ class SqlUserRepository:
             self._connection.execute(statement)
 
     def get(self, user_id: uuid.UUID) -> User | None:
-        row = self._connection.execute(_USER, {"id": user_id}).first()
+        row = _USER.first(self._connection, {"id": user_id})
         return _user_from_row(row) if row is not None else None
 
     def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
         found: dict[uuid.UUID, User] = {}
         for chunk in _chunks(user_ids):
-            for row in self._connection.execute(_USERS, {"ids": list(chunk)}):
+            for row in _USERS.all(self._connection, {"ids": list(chunk)}):
                 user = _user_from_row(row)
                 found[user.id] = user
         return found
@@ -195,7 +199,7 @@ class SqlUserRepository:
     def display_names(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         found: dict[uuid.UUID, str] = {}
         for chunk in _chunks(user_ids):
-            rows = self._connection.execute(_DISPLAY_NAMES, {"ids": list(chunk)})
+            rows = _DISPLAY_NAMES.all(self._connection, {"ids": list(chunk)})
             found.update((row[0], row[1]) for row in rows)
         return found
 
@@ -374,7 +378,7 @@ class SqlDepartmentRepository:
             self._connection.execute(statement)
 
     def get(self, department_id: uuid.UUID) -> Department | None:
-        row = self._connection.execute(_DEPARTMENT, {"id": department_id}).first()
+        row = _DEPARTMENT.first(self._connection, {"id": department_id})
         return _department_from_row(row) if row is not None else None
 
     def update(self, department: Department) -> None:
@@ -517,16 +521,16 @@ class SqlTeamRepository:
 class _Prefixed:
     """The columns of one table in a joined row, read by attribute without their prefix."""
 
-    def __init__(self, mapping: Any, prefix: str) -> None:
-        self._mapping = mapping
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row = row
         self._prefix = prefix
 
     def __getattr__(self, name: str) -> Any:
-        return self._mapping[self._prefix + name]
+        return getattr(self._row, self._prefix + name)
 
 
 # Session, user and staff profile in one round trip: every authenticated request asks.
-_SESSION_ACCOUNT = (
+_SESSION_ACCOUNT = Lean(
     sa.select(
         *(c.label(f"s_{c.name}") for c in sessions.c),
         *(c.label(f"u_{c.name}") for c in users.c),
@@ -576,10 +580,10 @@ class SqlSessionRepository:
     def get_with_account(
         self, session_id: uuid.UUID
     ) -> tuple[Session, User, StaffMember | None] | None:
-        row = self._connection.execute(_SESSION_ACCOUNT, {"session_id": session_id}).first()
+        row = _SESSION_ACCOUNT.first(self._connection, {"session_id": session_id})
         if row is None:
             return None
-        parts = {prefix: _Prefixed(row._mapping, prefix) for prefix in ("s_", "u_", "m_")}
+        parts = {prefix: _Prefixed(row, prefix) for prefix in ("s_", "u_", "m_")}
         staff = _staff_from_row(parts["m_"]) if row.m_user_id is not None else None  # type: ignore[arg-type]
         return (
             _session_from_row(parts["s_"]),  # type: ignore[arg-type]

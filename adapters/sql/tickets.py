@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from adapters.sql.lean import Lean
 from adapters.sql.repositories import SqlCounterRepository, _exists, _refused_as_conflict, _stale
 from adapters.sql.tables import (
     UTCDateTime,
@@ -113,6 +114,18 @@ def _ticket_from_row(row: Any) -> Ticket:
         closed_at=row.closed_at,
         version=row.version,
     )
+
+
+_TICKET_CHANGEABLE = (
+    "status",
+    "priority",
+    "department_id",
+    "team_id",
+    "assignee_id",
+    "updated_at",
+    "closed_at",
+    "version",
+)
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
@@ -278,6 +291,9 @@ _PROBE = sa.select(sa.func.count()).select_from(
 )
 
 
+_LEAN_PROBE = Lean(_PROBE)
+
+
 def search_probe_query(text: str) -> tuple[sa.Select[Any], dict[str, Any]]:
     """PostgreSQL: how many tickets match ``text``, counted up to ``FEW_MATCHES + 1``; the
     statement and its values."""
@@ -309,6 +325,13 @@ def _search_matches(dialect: str, few_matches: bool) -> sa.FromClause:
         .where(_SQLITE_SEARCH_NAME.op("MATCH")(sa.bindparam("q", type_=sa.String())))
         .subquery("matches")
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _lean_list(statement: sa.Select[Any]) -> Lean:
+    """The list statement of one shape, as a Lean (statements are cached per shape, so this
+    holds one Lean per shape)."""
+    return Lean(statement)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -411,8 +434,7 @@ class SqlTicketRepository:
     def next_number(self) -> int:
         if self._connection.dialect.name == "postgresql":
             # No row lock held until commit: concurrent openings do not wait for each other.
-            number = self._connection.execute(sa.select(ticket_number_seq.next_value()))
-            return int(number.scalar_one())
+            return int(_NEXT_NUMBER.scalar(self._connection))
         return SqlCounterRepository(self._connection).next_value(TICKET_NUMBER_COUNTER)
 
     def add(self, ticket: Ticket) -> None:
@@ -431,30 +453,27 @@ class SqlTicketRepository:
             partial(self._why_refused, ticket, new=True),
             _ticket_constraints(ticket),
         ):
-            self._connection.execute(_INSERT_TICKET, values)
-            self._connection.execute(_INSERT_SEARCH, document)
+            _INSERT_TICKET.execute(self._connection, values)
+            _INSERT_SEARCH.execute(self._connection, document)
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
         # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serializes.
         query = _TICKET_FOR_UPDATE if for_update else _TICKET
-        row = self._connection.execute(query, {"id": ticket_id}).first()
+        row = query.first(self._connection, {"id": ticket_id})
         return _ticket_from_row(row) if row is not None else None
 
     def update(self, ticket: Ticket) -> None:
-        statement = (
-            sa.update(tickets)
-            .where(tickets.c.id == ticket.id, tickets.c.version == ticket.version - 1)
-            .values(**_ticket_values(ticket))
-        )
+        values = {f"new_{name}": value for name, value in _ticket_values(ticket).items()}
+        values.update(id_=ticket.id, read_version=ticket.version - 1)
         explain = partial(self._why_refused, ticket, new=False)
         with _refused_as_conflict(self._connection, explain, _ticket_constraints(ticket)):
-            result = self._connection.execute(statement)
-        if result.rowcount != 1:
+            matched = _UPDATE_TICKET.execute(self._connection, values)
+        if matched != 1:
             raise _stale("ticket", ticket.version)
 
     def list(self, query: TicketQuery) -> TicketPage:
         statement, params = self.list_statement(query)
-        return _page(self._connection.execute(statement, params).all(), query)
+        return _page(_lean_list(statement).all(self._connection, params), query)
 
     def list_statement(self, query: TicketQuery) -> tuple[sa.Select[Any], dict[str, Any]]:
         """The SELECT ``list`` runs for ``query`` and its values (on PostgreSQL, a text search
@@ -466,8 +485,8 @@ class SqlTicketRepository:
             and search_words(query.text or "")
             and query.sort is not TicketSort.RELEVANCE  # ranks every match anyway
         ):
-            probe, probe_params = search_probe_query(query.text or "")
-            count = self._connection.execute(probe, probe_params).scalar_one()
+            _probe, probe_params = search_probe_query(query.text or "")
+            count = _LEAN_PROBE.scalar(self._connection, probe_params)
             few_matches = count <= FEW_MATCHES
         return ticket_list_query(query, dialect, few_matches=few_matches)
 
@@ -579,7 +598,7 @@ class SqlTicketMessageRepository:
         with _refused_as_conflict(
             self._connection, partial(self._why_refused, message), _MESSAGE_CONSTRAINTS
         ):
-            self._connection.execute(_INSERT_MESSAGE, values)
+            _INSERT_MESSAGE.execute(self._connection, values)
         words = search_text(message.body)
         if words:
             document = ticket_search.c.document
@@ -596,11 +615,11 @@ class SqlTicketMessageRepository:
         self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
     ) -> Sequence[TicketMessage]:
         query = _MESSAGES if include_internal else _PUBLIC_MESSAGES
-        rows = self._connection.execute(query, {"ticket_id": ticket_id}).all()
+        rows = query.all(self._connection, {"ticket_id": ticket_id})
         if not rows or not with_attachments:
             return [_message_from_row(row, ()) for row in rows]
         attached: dict[uuid.UUID, list[AttachmentReference]] = {}
-        for row in self._connection.execute(_MESSAGE_ATTACHMENTS, {"ticket_id": ticket_id}):
+        for row in _MESSAGE_ATTACHMENTS.all(self._connection, {"ticket_id": ticket_id}):
             attached.setdefault(row.message_id, []).append(_attachment_from_row(row))
         return [_message_from_row(row, tuple(attached.get(row.id, ()))) for row in rows]
 
@@ -638,7 +657,7 @@ class SqlAttachmentRepository:
             self._connection.execute(insert)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
-        rows = self._connection.execute(_ATTACHMENTS, {"ticket_id": ticket_id})
+        rows = _ATTACHMENTS.all(self._connection, {"ticket_id": ticket_id})
         return [_attachment_from_row(row) for row in rows]
 
     def _why_refused(self, attachment: AttachmentReference) -> str:
@@ -672,25 +691,47 @@ def _history_from_row(row: Any) -> HistoryEntry:
 
 
 # What each constraint a hot insert can break means (PostgreSQL takes no savepoint for them).
-# The reads of a ticket's detail, built once (bound parameters; see repositories.py).
-_TICKET = sa.select(tickets).where(tickets.c.id == sa.bindparam("id"))
-_TICKET_FOR_UPDATE = _TICKET.with_for_update()
-_MESSAGES = (
+# The statements of reading and changing a ticket, built once (bound parameters; see
+# repositories.py) and run through Lean (adapters/sql/lean.py) on psycopg.
+_TICKET_SELECT = sa.select(tickets).where(tickets.c.id == sa.bindparam("id"))
+_TICKET = Lean(_TICKET_SELECT)
+_TICKET_FOR_UPDATE = Lean(_TICKET_SELECT.with_for_update())
+_MESSAGES_SELECT = (
     sa.select(ticket_messages)
     .where(ticket_messages.c.ticket_id == sa.bindparam("ticket_id"))
     .order_by(ticket_messages.c.created_at, ticket_messages.c.id)
 )
-_PUBLIC_MESSAGES = _MESSAGES.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
-_ATTACHMENTS = (
+_MESSAGES = Lean(_MESSAGES_SELECT)
+_PUBLIC_MESSAGES = Lean(
+    _MESSAGES_SELECT.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
+)
+_ATTACHMENTS_SELECT = (
     sa.select(attachment_references)
     .where(attachment_references.c.ticket_id == sa.bindparam("ticket_id"))
     .order_by(attachment_references.c.created_at, attachment_references.c.id)
 )
-_INSERT_TICKET = sa.insert(tickets)  # the values come with each execution
-_INSERT_SEARCH = sa.insert(ticket_search)
-_INSERT_MESSAGE = sa.insert(ticket_messages)
-_INSERT_HISTORY = sa.insert(ticket_history)
-_MESSAGE_ATTACHMENTS = _ATTACHMENTS.where(attachment_references.c.message_id.is_not(None))
+_ATTACHMENTS = Lean(_ATTACHMENTS_SELECT)
+_MESSAGE_ATTACHMENTS = Lean(
+    _ATTACHMENTS_SELECT.where(attachment_references.c.message_id.is_not(None))
+)
+_NEXT_NUMBER = Lean(sa.select(ticket_number_seq.next_value()))
+_INSERT_TICKET = Lean(sa.insert(tickets))  # the values come with each execution
+_INSERT_SEARCH = Lean(sa.insert(ticket_search))
+_INSERT_MESSAGE = Lean(sa.insert(ticket_messages))
+_INSERT_HISTORY = Lean(sa.insert(ticket_history))
+_UPDATE_TICKET = Lean(  # what an update may change (_ticket_values), at the version it read
+    sa.update(tickets)
+    .where(
+        tickets.c.id == sa.bindparam("id_"),
+        tickets.c.version == sa.bindparam("read_version"),
+    )
+    .values(
+        {
+            name: sa.bindparam(f"new_{name}", type_=tickets.c[name].type)
+            for name in _TICKET_CHANGEABLE
+        }
+    )
+)
 
 
 def _ticket_constraints(ticket: Ticket) -> dict[str, str]:
@@ -744,7 +785,7 @@ class SqlTicketHistoryRepository:
         with _refused_as_conflict(
             self._connection, partial(self._why_refused, entry), _HISTORY_CONSTRAINTS
         ):
-            self._connection.execute(_INSERT_HISTORY, values)
+            _INSERT_HISTORY.execute(self._connection, values)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
         query = (

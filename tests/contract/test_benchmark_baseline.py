@@ -11,17 +11,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from falcon import testing
 
-from benchmarks import baseline_app
+from benchmarks import baseline_app, profile
 from benchmarks.seed import SeedInfo, drop_database, fresh_database, seed
 from entrypoints.bootstrap import bootstrap, password_hasher
 from entrypoints.http.app import create_app
 from tests.conftest import TEST_SECRET, make_settings
-from tests.support.services import postgres_url
+from tests.support.services import postgres_url, redis_url
 
 pytestmark = pytest.mark.postgres
 
@@ -156,3 +157,21 @@ def test_opening_a_ticket_answers_the_same_shape(apps: Apps) -> None:
         )
         assert shown.status_code == 200
         assert shown.json["subject"] == "Printer"
+
+
+@pytest.mark.redis
+def test_the_profiler_runs_each_route_on_the_product_and_the_baseline(
+    apps: Apps, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``benchmarks.profile`` (docs/performance.md) measures what it says: every route answers
+    2xx on both apps (it stops at the first other answer) and the CPU line names the app."""
+    seed_info = apps.info.save(tmp_path / "seed.json")
+    common = ["--seed-info", str(seed_info), "--redis-url", redis_url(), "--requests", "3"]
+    for route in profile.ROUTES:
+        assert profile.main([route, *common]) == 0
+        assert f"{route}: 3 requests" in capsys.readouterr().err
+    for route in profile.BASELINE_ROUTES:
+        assert profile.main([route, *common, "--baseline"]) == 0
+        assert f"{route} (baseline): 3 requests" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the baseline has no reply route
+        profile.main(["reply", *common, "--baseline"])

@@ -1,0 +1,215 @@
+"""Hot statements run lean on psycopg: compiled once per engine, sent on the driver's cursor.
+
+``Connection.execute`` spends more CPU per statement than PostgreSQL spends running the hot
+statements of a request (a ticket by id, its messages, a session): it looks the compiled form
+up in a cache, builds an execution context, reads the cursor's description into result
+metadata and wraps every row. ``Lean`` keeps what matters of that and drops the rest:
+
+- the statement is compiled once per engine (dialect) and, for an INSERT whose values come with
+  each call, once per set of columns; expanding parameters (``IN`` lists) go through
+  SQLAlchemy's public ``construct_expanded_state`` at each call;
+- values pass through the same bind processors, rows through the same result processors
+  (``TypeDecorator``s such as ``UTCDateTime``, enums), into a named tuple: ``row.id`` and
+  ``row[0]`` read as on an ``sa.Row``;
+- the statement goes out through ``Connection._cursor_execute``, the path SQLAlchemy uses for
+  its own internal statements: ``before/after_cursor_execute`` events, echo, and the error
+  handling of every statement (DBAPI errors wrapped as ``sa.exc.DBAPIError``, a disconnect
+  invalidating the connection and the pool) stay as they are.
+
+Other drivers (SQLite) run the statement through ``Connection.execute``: one code path in the
+repositories, whatever the engine. A statement whose INSERT would need Python-side column
+defaults, or that returns rows from a DML statement, also takes ``Connection.execute``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import threading
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Params = Mapping[str, Any]
+_Processor = Callable[[Any], Any]
+
+
+class _Form:
+    """A statement compiled for one dialect, with its processors and row class."""
+
+    __slots__ = (
+        "columns",
+        "compiled",
+        "dialect",
+        "expanding",
+        "make_row",
+        "processors",
+        "result_processors",
+        "sql",
+    )
+
+    def __init__(self, statement: Any, dialect: Dialect, column_keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        assert isinstance(compiled, SQLCompiler)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.expanding = "__[POSTCOMPILE_" in self.sql
+        # Each bound value's processor, as SQLAlchemy finds it: the type's, for this dialect.
+        self.processors: dict[str, _Processor] = {}
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+        self.dialect = dialect
+        self.make_row: Callable[[Sequence[Any]], Any] | None = None
+        self.columns: list[Any] = []
+        # Found at the first answer: a processor may depend on the column's type code there.
+        self.result_processors: list[tuple[int, _Processor]] | None = None
+        if isinstance(statement, sa.Select):
+            self.columns = list(statement.selected_columns)
+            names = [_field(column, i) for i, column in enumerate(self.columns)]
+            row_class = namedtuple("LeanRow", names, rename=True)  # type: ignore[misc]
+            self.make_row = row_class._make
+
+    @staticmethod
+    def usable(statement: Any, compiled: SQLCompiler) -> bool:
+        if isinstance(statement, sa.Select):
+            return True
+        # DML: no Python-side defaults to compute, no rows to read back.
+        return (
+            not compiled.insert_prefetch
+            and not compiled.update_prefetch
+            and (not compiled.effective_returning)
+        )
+
+    def bind(self, params: Params) -> tuple[str, dict[str, Any]]:
+        """The SQL and the driver's values for one call."""
+        compiled = self.compiled
+        processors: Mapping[str, _Processor]
+        if self.expanding:  # an IN list: one value per element, each with the list's processor
+            state = compiled.construct_expanded_state(params)
+            sql, values = state.statement, state.parameters
+            processors = {**self.processors, **state.processors}
+        else:
+            sql, values, processors = self.sql, compiled.construct_params(params), self.processors
+        return sql, {
+            name: (processor(value) if (processor := processors.get(name)) else value)
+            for name, value in values.items()
+        }
+
+    def _result_processors(self, description: Sequence[Any]) -> list[tuple[int, _Processor]]:
+        dialect, found = self.dialect, []
+        for index, (column, described) in enumerate(zip(self.columns, description, strict=True)):
+            impl = column.type.dialect_impl(dialect)
+            processor = impl.result_processor(dialect, described[1])  # the type code
+            if processor is not None:
+                found.append((index, processor))
+        self.result_processors = found
+        return found
+
+    def rows(self, raw: Sequence[Sequence[Any]], cursor: Any) -> list[Any]:
+        """``raw`` as rows; the cursor's description is read at the first answer only (psycopg
+        builds it anew at each reading)."""
+        make_row = self.make_row
+        assert make_row is not None
+        processors = self.result_processors
+        if processors is None:
+            processors = self._result_processors(cursor.description)
+        if not processors:
+            return [make_row(row) for row in raw]
+        out = []
+        for row in raw:
+            values = list(row)
+            for index, processor in processors:
+                values[index] = processor(values[index])
+            out.append(make_row(values))
+        return out
+
+
+def _field(column: Any, index: int) -> str:
+    name = getattr(column, "key", None) or getattr(column, "name", None) or f"column_{index}"
+    name = str(name)
+    return f"column_{index}" if keyword.iskeyword(name) or not name.isidentifier() else name
+
+
+class Lean:
+    """One statement, built once at import, run with as little per-call work as the driver
+    allows (module docstring). Values are passed by name, as to ``Connection.execute``."""
+
+    __slots__ = ("_forms", "_lock", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        # Per dialect (one per engine): compiled forms by the columns of the values (DML) or
+        # None (SELECT). Weak: an engine that is gone takes its forms along.
+        self._forms: weakref.WeakKeyDictionary[Dialect, dict[Any, _Form | None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def _form(self, connection: sa.Connection, params: Params) -> _Form | None:
+        dialect = connection.dialect
+        if dialect.driver != "psycopg":
+            return None
+        key = None if isinstance(self.statement, sa.Select) else tuple(params)
+        forms = self._forms.get(dialect)
+        if forms is not None and key in forms:
+            return forms[key]
+        with self._lock:
+            forms = self._forms.setdefault(dialect, {})
+            if key not in forms:
+                form = _Form(self.statement, dialect, None if key is None else list(key))
+                forms[key] = form if _Form.usable(self.statement, form.compiled) else None
+            return forms[key]
+
+    def _run(self, connection: sa.Connection, form: _Form, params: Params) -> Any:
+        sql, values = form.bind(params)
+        cursor = connection.connection.cursor()
+        connection._cursor_execute(cursor, sql, values)  # private: see the docstring
+        return cursor
+
+    def all(self, connection: sa.Connection, params: Params | None = None) -> list[Any]:
+        params = params or {}
+        form = self._form(connection, params)
+        if form is None:
+            return list(connection.execute(self.statement, dict(params)).all())
+        cursor = self._run(connection, form, params)
+        try:
+            return form.rows(cursor.fetchall(), cursor)
+        finally:
+            cursor.close()
+
+    def first(self, connection: sa.Connection, params: Params | None = None) -> Any | None:
+        """The first row, or None."""
+        params = params or {}
+        form = self._form(connection, params)
+        if form is None:
+            return connection.execute(self.statement, dict(params)).first()
+        cursor = self._run(connection, form, params)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else form.rows([row], cursor)[0]
+        finally:
+            cursor.close()
+
+    def scalar(self, connection: sa.Connection, params: Params | None = None) -> Any:
+        """The first column of the first row, or None."""
+        row = self.first(connection, params)
+        return None if row is None else row[0]
+
+    def execute(self, connection: sa.Connection, params: Params | None = None) -> int:
+        """Run a DML statement; the number of rows it matched, as the driver counts them (an
+        INSERT left to SQLAlchemy for its defaults may count -1: unknown)."""
+        params = params or {}
+        form = self._form(connection, params)
+        if form is None:
+            return int(connection.execute(self.statement, dict(params)).rowcount)
+        cursor = self._run(connection, form, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()

@@ -1,0 +1,243 @@
+"""``Lean`` (adapters/sql/lean.py) runs a statement as ``Connection.execute`` would.
+
+Requirement (docs/performance.md, "statements sent on the driver's cursor"): on psycopg a Lean
+statement gives the same rows (same values, same Python types after the column types'
+processors), the same row counts, the same errors (wrapped, constraint names kept, a dead
+connection invalidated) and the same ``before_cursor_execute`` events as the SQLAlchemy path;
+on SQLite it is the SQLAlchemy path.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters.sql.engine import EngineOptions, create_engine
+from adapters.sql.lean import Lean
+from adapters.sql.tables import UTCDateTime
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+metadata = sa.MetaData()
+things = sa.Table(
+    "lean_things",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+    sa.Column("name", sa.String(50), sa.CheckConstraint("name <> ''", name="ck_name_not_empty")),
+    sa.Column("colour", sa.Enum(Colour, name="lean_colour"), nullable=False),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("score", sa.Double()),
+    sa.Column("flag", sa.Boolean(), nullable=False),
+)
+defaults = sa.Table(  # an INSERT that needs a Python-side default: Lean leaves it to SQLAlchemy
+    "lean_defaults",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("made", sa.String(20), nullable=False, default=lambda: "by-python"),
+)
+
+INSERT = Lean(sa.insert(things))
+BY_ID = Lean(sa.select(things).where(things.c.id == sa.bindparam("id")))
+IN_LIST = Lean(
+    sa.select(things.c.id, things.c.n)
+    .where(things.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(things.c.n)
+)
+RED = Lean(sa.select(things.c.n).where(things.c.colour == Colour.RED).order_by(things.c.n))
+COUNT = Lean(sa.select(sa.func.count()).select_from(things))
+RENAME = Lean(
+    sa.update(things)
+    .where(things.c.n >= sa.bindparam("from_n"))
+    .values(name=sa.bindparam("new_name", type_=sa.String()))
+)
+SCORE_AS_LABEL = Lean(
+    sa.select(
+        (things.c.score * 2).label("double_score"), sa.cast(things.c.n, sa.Double()).label("nd")
+    ).order_by(things.c.n)
+)
+INSERT_DEFAULTED = Lean(sa.insert(defaults))
+ALL_DEFAULTED = Lean(sa.select(defaults))
+
+NOW = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+ROWS: list[dict[str, Any]] = [
+    {
+        "id": uuid.UUID(int=i + 1),
+        "n": i,
+        "name": None if i == 2 else f"thing {i}",
+        "colour": Colour.RED if i % 2 == 0 else Colour.BLUE,
+        "at": None if i == 1 else NOW + timedelta(minutes=i),
+        "score": None if i == 3 else i / 4,
+        "flag": i % 3 == 0,
+    }
+    for i in range(5)
+]
+
+
+@pytest.fixture(
+    params=[pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("sqlite")]
+)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    url_fixture = "postgres_db_url" if request.param == "postgres" else "sqlite_url"
+    made = create_engine(request.getfixturevalue(url_fixture), EngineOptions(pool_size=1))
+    metadata.create_all(made)
+    with made.begin() as connection:
+        for row in ROWS:
+            assert INSERT.execute(connection, row) == 1
+    yield made
+    made.dispose()
+
+
+def _plain(rows: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in rows]
+
+
+def test_rows_are_the_rows_sqlalchemy_gives(engine: Engine) -> None:
+    cases: list[tuple[Lean, dict[str, Any]]] = [
+        (BY_ID, {"id": ROWS[1]["id"]}),
+        (IN_LIST, {"ids": [ROWS[4]["id"], ROWS[0]["id"]]}),
+        (RED, {}),
+        (COUNT, {}),
+        (SCORE_AS_LABEL, {}),
+    ]
+    with engine.connect() as connection:
+        for lean, params in cases:
+            wanted = connection.execute(lean.statement, params).all()
+            got = lean.all(connection, params)
+            assert _plain(got) == _plain(wanted)
+            assert [[type(v) for v in row] for row in got] == [
+                [type(v) for v in row] for row in wanted
+            ]
+        row = BY_ID.first(connection, {"id": ROWS[0]["id"]})
+        assert row is not None
+        assert row.colour is Colour.RED  # the enum's processor ran
+        assert row.at == NOW  # UTCDateTime's processor ran: an aware datetime
+        assert row.at.tzinfo is not None
+        assert (row.id, row.n, row.name, row.score, row.flag) == (
+            ROWS[0]["id"],
+            0,
+            "thing 0",
+            0.0,
+            True,
+        )
+        assert row[1] == 0  # read by position too
+
+
+def test_first_scalar_and_nothing_found(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert BY_ID.first(connection, {"id": uuid.uuid4()}) is None
+        assert BY_ID.scalar(connection, {"id": uuid.uuid4()}) is None
+        assert COUNT.scalar(connection) == len(ROWS)
+        assert IN_LIST.all(connection, {"ids": []}) == []  # an empty IN list matches nothing
+        many = IN_LIST.all(connection, {"ids": [row["id"] for row in ROWS]})
+        assert [row.n for row in many] == [0, 1, 2, 3, 4]
+
+
+def test_dml_counts_the_rows_it_matched_and_the_transaction_holds(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.begin()
+        assert RENAME.execute(connection, {"from_n": 3, "new_name": "renamed"}) == 2
+        assert RENAME.execute(connection, {"from_n": 99, "new_name": "nobody"}) == 0
+        connection.rollback()  # the Lean statements ran inside SQLAlchemy's transaction
+        assert [r.name for r in BY_ID.all(connection, {"id": ROWS[3]["id"]})] == ["thing 3"]
+        connection.rollback()
+        connection.begin()
+        RENAME.execute(connection, {"from_n": 3, "new_name": "renamed"})
+        connection.commit()
+    with engine.connect() as connection:
+        names = connection.execute(sa.select(things.c.name).order_by(things.c.n)).scalars().all()
+        assert names[3:] == ["renamed", "renamed"]
+
+
+def test_python_side_defaults_are_left_to_sqlalchemy(engine: Engine) -> None:
+    with engine.begin() as connection:
+        INSERT_DEFAULTED.execute(connection, {"id": 1})  # SQLAlchemy computes the default
+        assert _plain(ALL_DEFAULTED.all(connection)) == [(1, "by-python")]
+
+
+def test_a_broken_constraint_is_the_error_sqlalchemy_raises(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.begin()
+        with pytest.raises(sa.exc.IntegrityError) as duplicate:
+            INSERT.execute(connection, ROWS[0])
+        connection.rollback()
+        connection.begin()
+        with pytest.raises(sa.exc.IntegrityError) as empty:
+            INSERT.execute(connection, {**ROWS[0], "id": uuid.uuid4(), "name": ""})
+        connection.rollback()
+    if engine.dialect.name == "postgresql":  # the names the repositories explain refusals by
+        assert duplicate.value.orig.diag.constraint_name == "lean_things_pkey"  # type: ignore[union-attr]
+        assert empty.value.orig.diag.constraint_name == "ck_name_not_empty"  # type: ignore[union-attr]
+
+
+def test_statements_reach_the_cursor_events(engine: Engine) -> None:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as connection:
+            BY_ID.first(connection, {"id": ROWS[0]["id"]})
+            IN_LIST.all(connection, {"ids": [ROWS[0]["id"], ROWS[1]["id"]]})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert any("lean_things.id = " in s for s in seen)
+    assert any(" IN (" in s for s in seen)  # the expanded list, as SQLAlchemy renders it
+
+
+@pytest.mark.postgres
+def test_a_dead_connection_is_invalidated_as_sqlalchemy_would(postgres_db_url: str) -> None:
+    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, ping_after_idle=3600.0))
+    killer = create_engine(postgres_db_url)
+    try:
+        metadata.create_all(engine)
+        with engine.connect() as connection:
+            pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with killer.connect() as other:
+            other.execution_options(isolation_level="AUTOCOMMIT")
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with engine.connect() as connection, pytest.raises(sa.exc.OperationalError) as failed:
+            COUNT.scalar(connection)
+        assert failed.value.connection_invalidated
+        with engine.connect() as connection:  # the pool was renewed: the next one works
+            assert COUNT.scalar(connection) == 0
+    finally:
+        killer.dispose()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_psycopg_takes_the_lean_path(postgres_db_url: str) -> None:
+    """The test above would pass on the SQLAlchemy path too: this one shows the Lean path is
+    the one taken on psycopg (no execution context, so no result metadata is built)."""
+    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1))
+    contexts: list[Any] = []
+
+    def record(
+        _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _m: Any
+    ) -> None:
+        contexts.append(context)
+
+    try:
+        metadata.create_all(engine)
+        sa.event.listen(engine, "before_cursor_execute", record)
+        with engine.connect() as connection:
+            COUNT.scalar(connection)
+            connection.execute(COUNT.statement).scalar()
+        assert contexts[0] is None  # Lean: no execution context
+        assert contexts[1] is not None  # Connection.execute
+    finally:
+        engine.dispose()
