@@ -145,20 +145,17 @@ SEARCH_PROBE_SQL = (
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s) "
     f"LIMIT {FEW_MATCHES + 1}) AS found"
 )
+# The created order (the only one this app serves) needs no rank: the matches' keys alone.
 _MATCHES = (
-    "SELECT ticket_search.ticket_id AS key, "
-    "CAST(-ts_rank(ticket_search.document_tsv, plainto_tsquery('simple'::regconfig, %(q)s), 1) "
-    "AS DOUBLE PRECISION) AS cost FROM ticket_search "
+    "SELECT ticket_search.ticket_id AS key FROM ticket_search "
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s)"
 )
 SEARCH_FEW_HEAD = (
     f"WITH matches AS MATERIALIZED ({_MATCHES}) "
-    f"SELECT {TICKET_COLUMNS}, matches.cost AS search_cost "
-    "FROM tickets JOIN matches ON tickets.id = matches.key"
+    f"SELECT {TICKET_COLUMNS} FROM tickets JOIN matches ON tickets.id = matches.key"
 )
 SEARCH_MANY_HEAD = (
-    f"SELECT {TICKET_COLUMNS}, matches.cost AS search_cost "
-    f"FROM tickets JOIN ({_MATCHES}) AS matches ON tickets.id = matches.key"
+    f"SELECT {TICKET_COLUMNS} FROM tickets JOIN ({_MATCHES}) AS matches ON tickets.id = matches.key"
 )
 LIST_HEAD = f"SELECT {TICKET_COLUMNS} FROM tickets"
 ORDER_CREATED_DESC = " ORDER BY tickets.created_at DESC, tickets.id DESC LIMIT %(limit)s"

@@ -300,28 +300,31 @@ def search_probe_query(text: str) -> tuple[sa.Select[Any], dict[str, Any]]:
     return _PROBE, {"q": " ".join(search_words(text))}
 
 
-def _search_matches(dialect: str, few_matches: bool) -> sa.FromClause:
-    """(key, cost) of the matching tickets: ticket_id on PostgreSQL, number on SQLite."""
+def _search_matches(dialect: str, few_matches: bool, ranked: bool) -> sa.FromClause:
+    """(key, cost) of the matching tickets, the key alone unless ``ranked`` (the relevance
+    order; other orders need no rank, and ranking reads every match's whole document): the
+    ticket_id on PostgreSQL, the number on SQLite."""
     if dialect == "postgresql":
         tsquery = _pg_tsquery()
-        # ts_rank is a real; as a double it compares exactly with the cursor's float.
-        cost: sa.ColumnElement[float] = sa.cast(
-            -sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double()
-        )
-        matches = sa.select(_PG_SEARCH.c.ticket_id.label("key"), cost.label("cost")).where(
-            _PG_SEARCH.c.document_tsv.op("@@")(tsquery)
-        )
+        columns: list[sa.ColumnElement[Any]] = [_PG_SEARCH.c.ticket_id.label("key")]
+        if ranked:
+            # ts_rank is a real; as a double it compares exactly with the cursor's float.
+            cost: sa.ColumnElement[float] = sa.cast(
+                -sa.func.ts_rank(_PG_SEARCH.c.document_tsv, tsquery, 1), sa.Double()
+            )
+            columns.append(cost.label("cost"))
+        matches = sa.select(*columns).where(_PG_SEARCH.c.document_tsv.op("@@")(tsquery))
         if few_matches:
             # A fence: read the few matches from the GIN index, then their tickets. Unfenced,
             # the planner may walk an order's index probing every ticket, as its estimate
             # ignores how rarely (or never) the words occur together.
             return matches.cte("matches").prefix_with("MATERIALIZED")
         return matches.subquery("matches")
+    sqlite_columns: list[sa.ColumnElement[Any]] = [_SQLITE_SEARCH.c.rowid.label("key")]
+    if ranked:
+        sqlite_columns.append(sa.cast(sa.func.bm25(_SQLITE_SEARCH_NAME), sa.Double()).label("cost"))
     return (
-        sa.select(
-            _SQLITE_SEARCH.c.rowid.label("key"),
-            sa.cast(sa.func.bm25(_SQLITE_SEARCH_NAME), sa.Double()).label("cost"),
-        )
+        sa.select(*sqlite_columns)
         .where(_SQLITE_SEARCH_NAME.op("MATCH")(sa.bindparam("q", type_=sa.String())))
         .subquery("matches")
     )
@@ -339,12 +342,13 @@ def _list_statement(shape: _Shape) -> sa.Select[Any]:
     statement = sa.select(tickets)
     cost: sa.ColumnElement[Any] | None = None
     if shape.search:
-        matches = _search_matches(shape.dialect, shape.few_matches)
-        cost = matches.c.cost
+        ranked = shape.sort is TicketSort.RELEVANCE
+        matches = _search_matches(shape.dialect, shape.few_matches, ranked)
         key = tickets.c.id if shape.dialect == "postgresql" else tickets.c.number
-        statement = statement.add_columns(cost.label("search_cost")).join(
-            matches, matches.c.key == key
-        )
+        statement = statement.join(matches, matches.c.key == key)
+        if ranked:
+            cost = matches.c.cost
+            statement = statement.add_columns(cost.label("search_cost"))
     columns = _keyset_columns(shape.sort, cost)
     descending = shape.sort.value.startswith("-")
     statement = statement.where(*_filters(shape))
@@ -363,11 +367,11 @@ def ticket_list_query(
     """The SELECT behind ``TicketRepository.list`` on ``dialect`` ("postgresql" or "sqlite"),
     and the values it binds.
 
-    It asks for ``limit + 1`` rows (one more tells whether a next page exists); with text it
-    also returns ``search_cost``, lower for a better match. ``few_matches`` (PostgreSQL, with
-    text): the text matches at most FEW_MATCHES tickets (``search_probe_query`` tells), so the
-    query starts from the full-text index. Public so that the query-plan tests EXPLAIN
-    exactly what the repository runs.
+    It asks for ``limit + 1`` rows (one more tells whether a next page exists); with text in
+    the relevance order it also returns ``search_cost``, lower for a better match.
+    ``few_matches`` (PostgreSQL, with text): the text matches at most FEW_MATCHES tickets
+    (``search_probe_query`` tells), so the query starts from the full-text index. Public so
+    that the query-plan tests EXPLAIN exactly what the repository runs.
     """
     words = search_words(query.text or "")
     params: dict[str, Any] = {"limit": query.limit + 1}

@@ -349,8 +349,7 @@ class OrgService:
         if not user_ids:
             return {}
         with self._uow.begin(read_only=True) as tx:
-            users = tx.users.get_many(set(user_ids))
-        return {user_id: user.display_name for user_id, user in users.items()}
+            return dict(tx.users.display_names(set(user_ids)))
 
     def account(self, user_id: uuid.UUID) -> Account:
         """The account of a user, for the CLI's output after changes."""

@@ -119,7 +119,7 @@ def _table_names(url: str) -> set[str]:
 def test_head_matches_the_metadata(empty_url: str) -> None:
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0004_events_webhooks"
+    assert migrate.current(empty_url) == migrate.head() == "0005_search_index_fastupdate"
     diff = migrate.check(empty_url)
     assert diff == [], "migrated schema differs from adapters.sql.tables:\n" + pformat(diff)
 
@@ -532,3 +532,31 @@ def test_alembic_command_reads_pyproject(sqlite_empty_url: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "Running upgrade 0002_tickets -> 0003_auth_tokens" in result.stderr
     assert migrate.current(sqlite_empty_url) == migrate.head()
+
+
+# ---------------------------------------------------------------- (e) the search index's options
+
+
+def _search_index_options(url: str) -> list[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            options = connection.execute(
+                sa.text("SELECT reloptions FROM pg_class WHERE relname = :name"),
+                {"name": "ix_ticket_search_document_tsv"},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return list(options or [])
+
+
+@pytest.mark.postgres
+def test_the_search_index_takes_new_documents_at_once(postgres_empty_url: str) -> None:
+    """0005: GIN fastupdate off (no pending list that every search reads); its downgrade
+    gives the index PostgreSQL's default back."""
+    migrate.upgrade(postgres_empty_url)
+    assert _search_index_options(postgres_empty_url) == ["fastupdate=off"]
+    migrate.downgrade(postgres_empty_url, "0004_events_webhooks")
+    assert _search_index_options(postgres_empty_url) == []
+    migrate.upgrade(postgres_empty_url)
+    assert _search_index_options(postgres_empty_url) == ["fastupdate=off"]
