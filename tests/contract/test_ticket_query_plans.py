@@ -191,3 +191,26 @@ def test_the_common_filters_never_scan_all_tickets(
         f"\n{name}: {len(first.items)} tickets, list() {elapsed * 1000:.1f} ms\n  "
         + "\n  ".join(report)
     )
+
+
+def test_the_unassigned_queue_of_one_status_reads_no_ticket_it_does_not_show(
+    seeded: tuple[sa.Engine, SeedInfo],
+) -> None:
+    """The benchmark's staff list (docs/performance.md): one department, one status,
+    unassigned. Migration 0006 gives it an index the planner takes; before, it walked
+    ``(status, created_at)`` and filtered out every newer ticket of the other departments."""
+    engine, info = seeded
+    for index in range(len(info.departments)):
+        query = TicketQuery(
+            department_id=department(info, index),
+            statuses=frozenset({TicketStatus.NEW}),
+            unassigned=True,
+            limit=20,
+        )
+        with engine.connect() as connection:
+            repository = SqlTicketRepository(connection)
+            plan = explain(connection, repository.list_statement(query))
+            assert repository.list(query).items
+        removed = sum(node.get("Rows Removed by Filter", 0) for node in plan_nodes(plan["Plan"]))
+        assert removed == 0, (index, scans(plan))
+        assert scans(plan) == ["Index Scan tickets ix_tickets_unassigned_status_department_created"]
