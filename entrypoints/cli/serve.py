@@ -7,6 +7,7 @@ when auto-migrate is on. Workers build their own engines and clients after the f
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -49,6 +50,19 @@ def _logger_class() -> type:
     return HelpdeskGunicornLogger
 
 
+def freeze_startup_heap(_worker: Any = None) -> None:
+    """Move every object alive once a worker has loaded the app (modules, SQLAlchemy's
+    tables and compiled statements, the app itself: some 100,000) out of the garbage
+    collector's reach, so that no collection walks them again.
+
+    They live as long as the worker. Measured in process (docs/performance.md): an oldest-
+    generation collection took 40-50 ms every 15 s or so under load, holding the GIL while
+    every request of the worker waited; after the freeze it takes about 1 ms.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` (hooks included)."""
     from entrypoints.observability.metrics import mark_process_dead
@@ -71,6 +85,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "control_socket_disable": True,  # several servers on one host must not share it
         "logger_class": _logger_class(),
         "child_exit": child_exit,
+        "post_worker_init": freeze_startup_heap,
     }
 
 
