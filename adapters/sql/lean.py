@@ -59,11 +59,13 @@ class _Form:
         self.sql = compiled.string
         self.expanding = "__[POSTCOMPILE_" in self.sql
         # Each bound value's processor, as SQLAlchemy finds it: the type's, for this dialect.
+        # Keyed by the names the values go by (construct_params escapes special characters).
         self.processors: dict[str, _Processor] = {}
+        escaped: Mapping[str, str] = getattr(compiled, "escaped_bind_names", None) or {}
         for bind, name in compiled.bind_names.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                self.processors[name] = processor
+                self.processors[escaped.get(name, name)] = processor
         self.dialect = dialect
         self.make_row: Callable[[Sequence[Any]], Any] | None = None
         self.columns: list[Any] = []

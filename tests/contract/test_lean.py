@@ -67,6 +67,11 @@ SCORE_AS_LABEL = Lean(
         (things.c.score * 2).label("double_score"), sa.cast(things.c.n, sa.Double()).label("nd")
     ).order_by(things.c.n)
 )
+BY_COLOUR_ODD_NAME = Lean(  # a bound name the compiler escapes: its processor still applies
+    sa.select(things.c.n)
+    .where(things.c.colour == sa.bindparam("the colour (wanted)"))
+    .order_by(things.c.n)
+)
 INSERT_DEFAULTED = Lean(sa.insert(defaults))
 ALL_DEFAULTED = Lean(sa.select(defaults))
 
@@ -132,6 +137,12 @@ def test_rows_are_the_rows_sqlalchemy_gives(engine: Engine) -> None:
             True,
         )
         assert row[1] == 0  # read by position too
+
+
+def test_a_bound_name_with_odd_characters_keeps_its_processor(engine: Engine) -> None:
+    with engine.connect() as connection:
+        blue = BY_COLOUR_ODD_NAME.all(connection, {"the colour (wanted)": Colour.BLUE})
+        assert [row.n for row in blue] == [1, 3]  # stored by name: the enum's processor ran
 
 
 def test_first_scalar_and_nothing_found(engine: Engine) -> None:
