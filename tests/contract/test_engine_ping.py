@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.sql.engine import EngineOptions, create_engine
+from tests.support.databases import backend_pid, terminate_backend
 
 pytestmark = pytest.mark.postgres
 
@@ -35,29 +36,13 @@ def make_engine(postgres_db_url: str) -> Iterator[Callable[[float], Engine]]:
         engine.dispose()
 
 
-def _backend_pid(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
-
-
-def _terminate(url_engine: Engine, pid: int) -> None:
-    # From a connection of its own: the pooled one is idle in the pool meanwhile.
-    with url_engine.connect() as other:
-        other.execution_options(isolation_level="AUTOCOMMIT")
-        assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-
-
 def test_a_dead_idle_connection_is_replaced_unnoticed(
     make_engine: Callable[[float], Engine], postgres_db_url: str
 ) -> None:
     engine = make_engine(0.0)  # every reuse counts as idle: pinged
-    first = _backend_pid(engine)
-    killer = create_engine(postgres_db_url)
-    try:
-        _terminate(killer, first)
-    finally:
-        killer.dispose()
-    second = _backend_pid(engine)  # no error: the ping found it dead, the pool took another
+    first = backend_pid(engine)
+    terminate_backend(postgres_db_url, first)
+    second = backend_pid(engine)  # no error: the ping found it dead, the pool took another
     assert second != first
 
 
@@ -65,15 +50,11 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(
     make_engine: Callable[[float], Engine], postgres_db_url: str
 ) -> None:
     engine = make_engine(3600.0)  # never idle long enough: never pinged
-    first = _backend_pid(engine)
-    killer = create_engine(postgres_db_url)
-    try:
-        _terminate(killer, first)
-    finally:
-        killer.dispose()
+    first = backend_pid(engine)
+    terminate_backend(postgres_db_url, first)
     # Unpinged, the dead connection is used and fails once, as a 503 would tell the client...
     with pytest.raises(sa.exc.OperationalError) as failed:
-        _backend_pid(engine)
+        backend_pid(engine)
     assert failed.value.connection_invalidated
     # ...and the pool is renewed: the next request works.
-    assert _backend_pid(engine) != first
+    assert backend_pid(engine) != first

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from adapters.sql.engine import EngineOptions, create_engine
 from adapters.sql.lean import Lean
 from adapters.sql.tables import UTCDateTime
+from tests.support.databases import backend_pid, terminate_backend
 
 
 class Colour(enum.StrEnum):
@@ -212,21 +213,15 @@ def test_statements_reach_the_cursor_events(engine: Engine) -> None:
 @pytest.mark.postgres
 def test_a_dead_connection_is_invalidated_as_sqlalchemy_would(postgres_db_url: str) -> None:
     engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, ping_after_idle=3600.0))
-    killer = create_engine(postgres_db_url)
     try:
         metadata.create_all(engine)
-        with engine.connect() as connection:
-            pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-        with killer.connect() as other:
-            other.execution_options(isolation_level="AUTOCOMMIT")
-            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        terminate_backend(postgres_db_url, backend_pid(engine))
         with engine.connect() as connection, pytest.raises(sa.exc.OperationalError) as failed:
             COUNT.scalar(connection)
         assert failed.value.connection_invalidated
         with engine.connect() as connection:  # the pool was renewed: the next one works
             assert COUNT.scalar(connection) == 0
     finally:
-        killer.dispose()
         engine.dispose()
 
 

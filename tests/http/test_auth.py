@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import falcon.testing
 import pytest
@@ -16,17 +16,10 @@ from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.ports.system import Clock
 from tests.conftest import make_settings
 from tests.http.conftest import PASSWORD, Helpdesk
+from tests.support.clock import SettableClock
 from tests.support.events import drain
 
 REGISTER = "/api/v1/auth/register"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @pytest.fixture
@@ -35,12 +28,12 @@ def mailbox() -> MemoryMailer:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
-def desk(mailbox: MemoryMailer, clock: FakeClock) -> Iterator[Helpdesk]:
+def desk(mailbox: MemoryMailer, clock: SettableClock) -> Iterator[Helpdesk]:
     services = bootstrap(make_settings(), {Mailer: mailbox, Clock: clock})
     yield Helpdesk(services, falcon.testing.TestClient(create_app(services)))
     services.close()
@@ -163,7 +156,7 @@ def test_logout_ends_that_session_only(desk: Helpdesk) -> None:
     assert desk.get("/api/v1/me", second).status_code == 200
 
 
-def test_a_session_expires(desk: Helpdesk, clock: FakeClock) -> None:
+def test_a_session_expires(desk: Helpdesk, clock: SettableClock) -> None:
     register(desk)
     person = desk.person("ann@example.com")
     clock.current += timedelta(seconds=3601)
@@ -237,7 +230,7 @@ def test_a_reset_token_works_once_and_ends_every_session(
     assert desk.login("ann@example.com", "brand new secret 7").status_code == 200
 
 
-def test_a_reset_token_expires(desk: Helpdesk, mailbox: MemoryMailer, clock: FakeClock) -> None:
+def test_a_reset_token_expires(desk: Helpdesk, mailbox: MemoryMailer, clock: SettableClock) -> None:
     register(desk)
     desk.post("/api/v1/auth/password/forgot", json={"email": "ann@example.com"})
     drain(desk.services)

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import falcon.testing
 import pytest
@@ -30,6 +30,7 @@ from entrypoints.observability.logging import JsonFormatter
 from helpdesk_core.ports.system import Clock
 from tests.conftest import TEST_SECRET, LogGuard, make_settings
 from tests.http.conftest import PASSWORD, Helpdesk, Person
+from tests.support.clock import SettableClock
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
@@ -37,21 +38,13 @@ SECURITY = "helpdesk.security"
 HINT = re.compile(r"^[0-9a-f]{16}$")
 
 
-class MovableClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def desk(clock: MovableClock) -> Iterator[Helpdesk]:
+def desk(clock: SettableClock) -> Iterator[Helpdesk]:
     services = bootstrap(make_settings(login_rate_limit=3), {Clock: clock})
     yield Helpdesk(services, falcon.testing.TestClient(create_app(services)))
     services.close()
@@ -303,7 +296,7 @@ def test_a_revoked_session_and_a_tampered_token_are_one_event_each(
 
 
 def test_an_expired_session_is_one_event(
-    desk: Helpdesk, events: list[logging.LogRecord], clock: MovableClock
+    desk: Helpdesk, events: list[logging.LogRecord], clock: SettableClock
 ) -> None:
     ann = desk.customer("ann")
     clock.current += timedelta(hours=2)  # past the session's lifetime

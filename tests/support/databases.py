@@ -93,3 +93,21 @@ class SqliteDatabases:
                 self._template = template
             shutil.copyfile(self._template, target)
         return f"sqlite:///{target}"
+
+
+def backend_pid(engine: sa.Engine) -> int:
+    """The server process behind the connection ``engine``'s pool hands out next."""
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def terminate_backend(url: str, pid: int) -> None:
+    """End server process ``pid`` from a connection of its own (the pooled one may be idle in
+    its pool meanwhile), as a server restart or a network cut would."""
+    killer = _admin_engine(url)
+    try:
+        with killer.connect() as other:
+            ended = other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            assert ended.scalar()
+    finally:
+        killer.dispose()

@@ -37,17 +37,10 @@ from helpdesk_core.usecases.org import CreateDepartment, CreateStaff
 from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.conftest import make_settings
+from tests.support.clock import SettableClock
 from tests.support.events import drain
 
 PASSWORD = "correct horse battery"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @attrs.define
@@ -74,7 +67,7 @@ class AllowAll:
 @attrs.define
 class World:
     services: Services
-    clock: FakeClock
+    clock: SettableClock
     mailbox: MemoryMailer
     sender: FakeSender
     customer: Principal
@@ -93,7 +86,7 @@ class World:
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    clock, mailbox, sender = FakeClock(), MemoryMailer(), FakeSender()
+    clock, mailbox, sender = SettableClock(), MemoryMailer(), FakeSender()
     settings = attrs.evolve(
         make_settings(), retry_base_seconds=10.0, webhook_max_attempts=3, webhook_disable_after=3
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -38,17 +38,10 @@ from helpdesk_core.usecases.auth import Register
 from helpdesk_core.usecases.tickets import OpenTicket
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.conftest import make_settings
+from tests.support.clock import SettableClock
 from tests.support.events import drain
 
 GONE = "the database is unavailable"
-
-
-class StillClock:
-    def __init__(self) -> None:
-        self.current = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
 
 
 class OutageStore:
@@ -125,7 +118,7 @@ def world() -> Iterator[World]:
         settings,
         {
             UnitOfWork: store,
-            Clock: StillClock(),
+            Clock: SettableClock(),
             WebhookSender: endpoint,
             UrlGuard: AllowAll(),
         },
