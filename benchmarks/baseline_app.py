@@ -165,6 +165,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 SEARCH_DOCUMENT_MAX = 150_000
+PREPARE_ONLY_WHEN_ASKED = 2**31  # psycopg prepare_threshold, as adapters/sql/engine.py
 PAGE_DEFAULT = 25
 PAGE_MAX = 100
 _WORD = re.compile(r"[^\W_]+")
@@ -218,7 +219,9 @@ class Connections:
             "connect_timeout": 3,
             "application_name": "helpdesk-baseline",
             # The product's session settings (adapters/sql/engine.py).
-            "options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan "
+            # Prepared only where asked (prepare=True), as the product (adapters/sql/lean.py).
+            "prepare_threshold": PREPARE_ONLY_WHEN_ASKED,
+            "options": "-c TimeZone=UTC "
             "-c statement_timeout=15000 -c lock_timeout=15000 "
             "-c idle_in_transaction_session_timeout=30000",
         }
@@ -296,7 +299,7 @@ class Baseline:
             session_id = uuid.UUID(hex=payload)
         except (BadData, ValueError, TypeError):
             raise Problem(falcon.HTTP_401, "the access token is invalid") from None
-        row = connection.execute(SESSION_SQL, (session_id,)).fetchone()
+        row = connection.execute(SESSION_SQL, (session_id,), prepare=True).fetchone()
         now = datetime.now(UTC)
         if row is None or row[2] is not None or row[1] <= now or not row[3]:
             raise Problem(falcon.HTTP_401, "the session has ended; log in again")
@@ -308,7 +311,7 @@ class Baseline:
         self, connection: psycopg.Connection[Any]
     ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
         """Department and team names, cached per ``org-generation`` (never stale)."""
-        row = connection.execute(ORG_GENERATION_SQL, ("org-generation",)).fetchone()
+        row = connection.execute(ORG_GENERATION_SQL, ("org-generation",), prepare=True).fetchone()
         generation = int(row[0]) if row is not None else 0
         cached = self._org
         if cached is not None and cached[0] == generation:
@@ -325,7 +328,7 @@ class Baseline:
         wanted = list({i for i in ids if i is not None})
         if not wanted:
             return {}
-        return {row[0]: row[2] for row in connection.execute(USERS_SQL, (wanted,))}
+        return {row[0]: row[2] for row in connection.execute(USERS_SQL, (wanted,), prepare=True)}
 
 
 def ticket_json(
@@ -420,11 +423,12 @@ def _outbox(
     **extra: Any,
 ) -> None:
     key = f"ticket:{ticket[T_ID]}"
-    connection.execute(ORDERING_LOCK_SQL, (ORDERING_LOCK_NAMESPACE, key))
+    connection.execute(ORDERING_LOCK_SQL, (ORDERING_LOCK_NAMESPACE, key), prepare=True)
     payload = _dumps({"ticket": _event_ticket(ticket), **extra})
     connection.execute(
         INSERT_OUTBOX_SQL,
         (new_id(), event_type, 1, key, now, actor_id, payload, "pending", 0, now),
+        prepare=True,
     )
 
 
@@ -437,7 +441,9 @@ def _history(
     new: str | None,
     now: datetime,
 ) -> None:
-    connection.execute(INSERT_HISTORY_SQL, (new_id(), ticket_id, actor_id, field, old, new, now))
+    connection.execute(
+        INSERT_HISTORY_SQL, (new_id(), ticket_id, actor_id, field, old, new, now), prepare=True
+    )
 
 
 def _auto_assign(
@@ -449,7 +455,7 @@ def _auto_assign(
     if not agents:
         return ticket
     key = f"round-robin:department:{department_id}"
-    position = connection.execute(BUMP_COUNTER_SQL, (key, 1, 1)).fetchone()
+    position = connection.execute(BUMP_COUNTER_SQL, (key, 1, 1), prepare=True).fetchone()
     chosen = agents[(int(position[0] if position else 1) - 1) % len(agents)]
     updated = list(ticket)
     updated[T_ASSIGNEE], updated[T_VERSION] = chosen, ticket[T_VERSION] + 1
@@ -467,6 +473,7 @@ def _auto_assign(
             ticket[T_ID],
             ticket[T_VERSION],
         ),
+        prepare=True,
     )
     _history(connection, ticket[T_ID], None, "assignee", None, str(chosen), now)
     _outbox(
@@ -506,11 +513,13 @@ class CustomerTickets:
             with connection.transaction():
                 auto_assign = False
                 if department_id is not None:
-                    department = connection.execute(DEPARTMENT_SQL, (department_id,)).fetchone()
+                    department = connection.execute(
+                        DEPARTMENT_SQL, (department_id,), prepare=True
+                    ).fetchone()
                     if department is None or not department[4]:
                         raise Problem(falcon.HTTP_422, "department_id: no such department")
                     auto_assign = bool(department[3])
-                number_row = connection.execute(NEXT_NUMBER_SQL).fetchone()
+                number_row = connection.execute(NEXT_NUMBER_SQL, prepare=True).fetchone()
                 assert number_row is not None
                 ticket: list[Any] = [
                     new_id(),
@@ -528,10 +537,10 @@ class CustomerTickets:
                     None,
                     1,
                 ]
-                connection.execute(INSERT_TICKET_SQL, ticket)
+                connection.execute(INSERT_TICKET_SQL, ticket, prepare=True)
                 document = f"{search_text(subject)} {search_text(description)}"
                 connection.execute(
-                    INSERT_SEARCH_SQL, (ticket[T_ID], document[:SEARCH_DOCUMENT_MAX])
+                    INSERT_SEARCH_SQL, (ticket[T_ID], document[:SEARCH_DOCUMENT_MAX]), prepare=True
                 )
                 _history(connection, ticket[T_ID], actor.user_id, "ticket", None, "created", now)
                 _outbox(
@@ -546,7 +555,7 @@ class CustomerTickets:
                 if auto_assign:
                     ticket = _auto_assign(connection, ticket, now)
                 counts_key = f"ticket-counts:{department_id or 'unrouted'}"
-                connection.execute(BUMP_COUNTER_SQL, (counts_key, 1, 1))
+                connection.execute(BUMP_COUNTER_SQL, (counts_key, 1, 1), prepare=True)
             departments, teams = self._b.org(connection)
             people = self._b.names(connection, [ticket[T_REQUESTER], ticket[T_ASSIGNEE]])
         body = ticket_json(ticket, departments, teams, people, with_description=True)
@@ -664,13 +673,15 @@ class StaffTicket:
             actor = self._b.actor(req, connection)
             if not actor.is_staff:
                 raise Problem(falcon.HTTP_403, "staff only")
-            ticket = connection.execute(TICKET_SQL, (wanted,)).fetchone()
+            ticket = connection.execute(TICKET_SQL, (wanted,), prepare=True).fetchone()
             if ticket is None or (
                 actor.role != "admin" and ticket[T_DEPARTMENT] not in (None, actor.department_id)
             ):
                 raise Problem(falcon.HTTP_404, "no such ticket")
-            messages = connection.execute(MESSAGES_SQL.format(visibility=""), (wanted,)).fetchall()
-            attachments = connection.execute(ATTACHMENTS_SQL, (wanted,)).fetchall()
+            messages = connection.execute(
+                MESSAGES_SQL.format(visibility=""), (wanted,), prepare=True
+            ).fetchall()
+            attachments = connection.execute(ATTACHMENTS_SQL, (wanted,), prepare=True).fetchall()
             departments, teams = self._b.org(connection)
             people = self._b.names(
                 connection,

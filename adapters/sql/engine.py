@@ -111,6 +111,10 @@ def _sqlite_engine(url: URL, options: EngineOptions) -> Engine:
     return engine
 
 
+# psycopg's prepare_threshold: runs of one statement before psycopg prepares it on its own.
+PREPARE_ONLY_WHEN_ASKED = 2**31
+
+
 def _postgres_engine(url: URL, options: EngineOptions) -> Engine:
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
@@ -123,10 +127,14 @@ def _postgres_engine(url: URL, options: EngineOptions) -> Engine:
         "keepalives_interval": 2,
         "keepalives_count": 2,
     }
-    # psycopg prepares a statement after a few runs; PostgreSQL may then switch it to a
-    # generic plan, which for full-text search ignores the word's selectivity (seen on 1M
-    # tickets: 2 s instead of 1.3 ms). Custom plans keep the plan fitted to each value.
-    settings = ["-c TimeZone=UTC", "-c plan_cache_mode=force_custom_plan"]
+    # Nothing is prepared unless asked for. psycopg would prepare any statement after five
+    # runs, and PostgreSQL may then switch it to a generic plan, which for full-text search
+    # ignores the word's selectivity (seen on 1M tickets: 2 s instead of 1.3 ms). Unprepared,
+    # a statement is planned for its values; the hot statements whose plan cannot depend on
+    # the values ask to be prepared, and save the parse and the plan (adapters/sql/lean.py).
+    # (None would turn preparing off even where asked for: a threshold never reached.)
+    connect_args["prepare_threshold"] = PREPARE_ONLY_WHEN_ASKED
+    settings = ["-c TimeZone=UTC"]
     if options.statement_timeout:
         settings.append(f"-c statement_timeout={options.statement_timeout * 1000}")
         settings.append(f"-c lock_timeout={options.statement_timeout * 1000}")

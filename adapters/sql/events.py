@@ -115,10 +115,11 @@ _ORDERING_LOCK = Lean(
         sa.func.pg_advisory_xact_lock(
             _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(sa.bindparam("key", type_=sa.String()))
         )
-    )
+    ),
+    prepare=True,
 )
-_INSERT_EVENT = Lean(sa.insert(outbox))
-_INSERT_EVENT_NUMBERED = Lean(sa.insert(outbox).values(seq=outbox_seq.next_value()))
+_INSERT_EVENT = Lean(sa.insert(outbox), prepare=True)
+_INSERT_EVENT_NUMBERED = Lean(sa.insert(outbox).values(seq=outbox_seq.next_value()), prepare=True)
 
 
 class SqlOutboxRepository:

@@ -16,13 +16,23 @@ metadata and wraps every row. ``Lean`` keeps what matters of that and drops the 
   handling of every statement (DBAPI errors wrapped as ``sa.exc.DBAPIError``, a disconnect
   invalidating the connection and the pool) stay as they are.
 
+A statement built with ``prepare=True`` is sent prepared (psycopg's ``prepare=True``): PostgreSQL
+parses it once per connection and, after five runs whose plans it compares, may plan it once
+for all values (a generic plan; PostgreSQL's ``plan_cache_mode = auto``). That is for statements
+whose best plan cannot depend on the values: a row by its key, the rows of one ticket, an
+INSERT, an UPDATE by key. Every other statement is sent unprepared and planned for its values
+each time: the engine turns psycopg's automatic preparing off (``prepare_threshold=None``,
+adapters/sql/engine.py), so a search or a list never runs a plan made without its values.
+
 Other drivers (SQLite) run the statement through ``Connection.execute``: one code path in the
 repositories, whatever the engine. A statement whose INSERT would need Python-side column
-defaults, or that returns rows from a DML statement, also takes ``Connection.execute``.
+defaults or reads back the values the database generated (SQLAlchemy's implicit RETURNING)
+also takes ``Connection.execute``; a DML statement's own ``RETURNING`` rows read as a SELECT's.
 """
 
 from __future__ import annotations
 
+import functools
 import keyword
 import threading
 import weakref
@@ -73,6 +83,9 @@ class _Form:
         self.result_processors: list[tuple[int, _Processor]] | None = None
         if isinstance(statement, sa.Select):
             self.columns = list(statement.selected_columns)
+        elif not compiled.implicit_returning and compiled.effective_returning:
+            self.columns = list(compiled.effective_returning)  # DML ... RETURNING
+        if self.columns:
             names = [_field(column, i) for i, column in enumerate(self.columns)]
             row_class = namedtuple("LeanRow", names, rename=True)  # type: ignore[misc]
             self.make_row = row_class._make
@@ -81,11 +94,12 @@ class _Form:
     def usable(statement: Any, compiled: SQLCompiler) -> bool:
         if isinstance(statement, sa.Select):
             return True
-        # DML: no Python-side defaults to compute, no rows to read back.
+        # DML: no Python-side defaults to compute, no generated values for SQLAlchemy to read
+        # back (implicit RETURNING); rows the statement itself returns are read as a SELECT's.
         return (
             not compiled.insert_prefetch
             and not compiled.update_prefetch
-            and (not compiled.effective_returning)
+            and not compiled.implicit_returning
         )
 
     def bind(self, params: Params) -> tuple[str, dict[str, Any]]:
@@ -138,14 +152,33 @@ def _field(column: Any, index: int) -> str:
     return f"column_{index}" if keyword.iskeyword(name) or not name.isidentifier() else name
 
 
+@functools.cache
+def _preparing_cursor() -> type[Any]:
+    """A psycopg cursor that sends every statement prepared (imported here: psycopg is needed
+    only with PostgreSQL)."""
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor[Any]):
+        def execute(
+            self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any
+        ) -> Any:
+            return super().execute(query, params, prepare=True, **kwargs)
+
+    return PreparingCursor
+
+
 class Lean:
     """One statement, built once at import, run with as little per-call work as the driver
-    allows (module docstring). Values are passed by name, as to ``Connection.execute``."""
+    allows (module docstring). Values are passed by name, as to ``Connection.execute``.
 
-    __slots__ = ("_forms", "_lock", "statement")
+    ``prepare=True``: send it prepared, for a plan made once for all values (module docstring);
+    only for a statement whose best plan does not depend on the values."""
 
-    def __init__(self, statement: Any) -> None:
+    __slots__ = ("_forms", "_lock", "prepare", "statement")
+
+    def __init__(self, statement: Any, *, prepare: bool = False) -> None:
         self.statement = statement
+        self.prepare = prepare
         # Per dialect (one per engine): compiled forms by the columns of the values (DML) or
         # None (SELECT). Weak: an engine that is gone takes its forms along.
         self._forms: weakref.WeakKeyDictionary[Dialect, dict[Any, _Form | None]] = (
@@ -170,7 +203,10 @@ class Lean:
 
     def _run(self, connection: sa.Connection, form: _Form, params: Params) -> Any:
         sql, values = form.bind(params)
-        cursor = connection.connection.cursor()
+        if self.prepare:
+            cursor = _preparing_cursor()(connection.connection.driver_connection)
+        else:
+            cursor = connection.connection.cursor()
         connection._cursor_execute(cursor, sql, values)  # private: see the docstring
         return cursor
 

@@ -53,7 +53,7 @@ class SqlCounterRepository:
 
     def next_value(self, name: str) -> int:
         statement = _COUNTER_NEXT[self._connection.dialect.name == "postgresql"]
-        return int(self._connection.execute(statement, {"name": name}).scalar_one())
+        return int(statement.scalar(self._connection, {"name": name}))
 
     def current_value(self, name: str) -> int:
         value = _COUNTER_VALUE.scalar(self._connection, {"name": name})
@@ -63,22 +63,34 @@ class SqlCounterRepository:
 # Statements every request runs, built once: SQLAlchemy then skips building the statement and
 # reuses its memoized cache key; only the values change (bound parameters).
 # On psycopg the hot ones run through Lean (adapters/sql/lean.py): compiled once per engine.
-_COUNTER_VALUE = Lean(sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name")))
+_COUNTER_VALUE = Lean(
+    sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name")), prepare=True
+)
 _COUNTER_NEXT = {  # by "is PostgreSQL": the upsert is spelled by each dialect
-    is_postgres: dialect.insert(counters)
-    .values(name=sa.bindparam("name"), value=1)
-    .on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
-    .returning(counters.c.value)
+    is_postgres: Lean(
+        dialect.insert(counters)
+        .values(name=sa.bindparam("name"), value=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
+        )
+        .returning(counters.c.value),
+        prepare=True,
+    )
     for is_postgres, dialect in ((True, postgresql), (False, sqlite))
 }
-_DEPARTMENT = Lean(sa.select(departments).where(departments.c.id == sa.bindparam("id")))
-_USER = Lean(sa.select(users).where(users.c.id == sa.bindparam("id")))
+_DEPARTMENT = Lean(
+    sa.select(departments).where(departments.c.id == sa.bindparam("id")), prepare=True
+)
+_USER = Lean(sa.select(users).where(users.c.id == sa.bindparam("id")), prepare=True)
 _DISPLAY_NAMES = Lean(
     sa.select(users.c.id, users.c.display_name).where(
         users.c.id.in_(sa.bindparam("ids", expanding=True))
-    )
+    ),
+    prepare=True,
 )
-_USERS = Lean(sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True))))
+_USERS = Lean(
+    sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True))), prepare=True
+)
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -541,7 +553,8 @@ _SESSION_ACCOUNT = Lean(
             staff_members, staff_members.c.user_id == users.c.id
         )
     )
-    .where(sessions.c.id == sa.bindparam("session_id"))
+    .where(sessions.c.id == sa.bindparam("session_id")),
+    prepare=True,
 )
 
 

@@ -605,14 +605,8 @@ class SqlTicketMessageRepository:
             _INSERT_MESSAGE.execute(self._connection, values)
         words = search_text(message.body)
         if words:
-            document = ticket_search.c.document
-            self._connection.execute(
-                sa.update(ticket_search)
-                .where(
-                    ticket_search.c.ticket_id == message.ticket_id,
-                    sa.func.length(document) < SEARCH_DOCUMENT_MAX,
-                )
-                .values(document=sa.func.substr(document + " " + words, 1, SEARCH_DOCUMENT_MAX))
+            _APPEND_SEARCH.execute(
+                self._connection, {"for_ticket": message.ticket_id, "words": words}
             )
 
     def list(
@@ -698,31 +692,48 @@ def _history_from_row(row: Any) -> HistoryEntry:
 # The statements of reading and changing a ticket, built once (bound parameters; see
 # repositories.py) and run through Lean (adapters/sql/lean.py) on psycopg.
 _TICKET_SELECT = sa.select(tickets).where(tickets.c.id == sa.bindparam("id"))
-_TICKET = Lean(_TICKET_SELECT)
-_TICKET_FOR_UPDATE = Lean(_TICKET_SELECT.with_for_update())
+_TICKET = Lean(_TICKET_SELECT, prepare=True)
+_TICKET_FOR_UPDATE = Lean(_TICKET_SELECT.with_for_update(), prepare=True)
 _MESSAGES_SELECT = (
     sa.select(ticket_messages)
     .where(ticket_messages.c.ticket_id == sa.bindparam("ticket_id"))
     .order_by(ticket_messages.c.created_at, ticket_messages.c.id)
 )
-_MESSAGES = Lean(_MESSAGES_SELECT)
+_MESSAGES = Lean(_MESSAGES_SELECT, prepare=True)
 _PUBLIC_MESSAGES = Lean(
-    _MESSAGES_SELECT.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC)
+    _MESSAGES_SELECT.where(ticket_messages.c.visibility == MessageVisibility.PUBLIC),
+    prepare=True,
 )
 _ATTACHMENTS_SELECT = (
     sa.select(attachment_references)
     .where(attachment_references.c.ticket_id == sa.bindparam("ticket_id"))
     .order_by(attachment_references.c.created_at, attachment_references.c.id)
 )
-_ATTACHMENTS = Lean(_ATTACHMENTS_SELECT)
+_ATTACHMENTS = Lean(_ATTACHMENTS_SELECT, prepare=True)
 _MESSAGE_ATTACHMENTS = Lean(
-    _ATTACHMENTS_SELECT.where(attachment_references.c.message_id.is_not(None))
+    _ATTACHMENTS_SELECT.where(attachment_references.c.message_id.is_not(None)),
+    prepare=True,
 )
-_NEXT_NUMBER = Lean(sa.select(ticket_number_seq.next_value()))
-_INSERT_TICKET = Lean(sa.insert(tickets))  # the values come with each execution
-_INSERT_SEARCH = Lean(sa.insert(ticket_search))
-_INSERT_MESSAGE = Lean(sa.insert(ticket_messages))
-_INSERT_HISTORY = Lean(sa.insert(ticket_history))
+_NEXT_NUMBER = Lean(sa.select(ticket_number_seq.next_value()), prepare=True)
+_INSERT_TICKET = Lean(sa.insert(tickets), prepare=True)  # the values come with each execution
+_INSERT_SEARCH = Lean(sa.insert(ticket_search), prepare=True)
+_INSERT_MESSAGE = Lean(sa.insert(ticket_messages), prepare=True)
+_INSERT_HISTORY = Lean(sa.insert(ticket_history), prepare=True)
+_APPEND_SEARCH = Lean(  # a message's words join its ticket's document, up to the cap
+    sa.update(ticket_search)
+    .where(
+        ticket_search.c.ticket_id == sa.bindparam("for_ticket"),
+        sa.func.length(ticket_search.c.document) < SEARCH_DOCUMENT_MAX,
+    )
+    .values(
+        document=sa.func.substr(
+            ticket_search.c.document + " " + sa.bindparam("words", type_=sa.String()),
+            1,
+            SEARCH_DOCUMENT_MAX,
+        )
+    ),
+    prepare=True,
+)
 _UPDATE_TICKET = Lean(  # what an update may change (_ticket_values), at the version it read
     sa.update(tickets)
     .where(
@@ -734,7 +745,8 @@ _UPDATE_TICKET = Lean(  # what an update may change (_ticket_values), at the ver
             name: sa.bindparam(f"new_{name}", type_=tickets.c[name].type)
             for name in _TICKET_CHANGEABLE
         }
-    )
+    ),
+    prepare=True,
 )
 
 

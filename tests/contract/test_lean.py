@@ -73,6 +73,15 @@ BY_COLOUR_ODD_NAME = Lean(  # a bound name the compiler escapes: its processor s
     .where(things.c.colour == sa.bindparam("the colour (wanted)"))
     .order_by(things.c.n)
 )
+RENAME_RETURNING = Lean(  # a DML statement's own RETURNING rows read as a SELECT's
+    sa.update(things)
+    .where(things.c.n == sa.bindparam("at_n"))
+    .values(name=sa.bindparam("new_name", type_=sa.String()))
+    .returning(things.c.id, things.c.colour, things.c.at)
+)
+BY_ID_PREPARED = Lean(
+    sa.select(things.c.n, things.c.colour).where(things.c.id == sa.bindparam("id")), prepare=True
+)
 INSERT_DEFAULTED = Lean(sa.insert(defaults))
 ALL_DEFAULTED = Lean(sa.select(defaults))
 
@@ -172,6 +181,18 @@ def test_dml_counts_the_rows_it_matched_and_the_transaction_holds(engine: Engine
         assert names[3:] == ["renamed", "renamed"]
 
 
+def test_dml_returning_gives_its_rows_through_the_columns_processors(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.begin()
+        row = RENAME_RETURNING.first(connection, {"at_n": 4, "new_name": "four"})
+        assert row is not None
+        assert (row.id, row.colour, row.at) == (ROWS[4]["id"], Colour.RED, ROWS[4]["at"])
+        assert row.at.tzinfo is not None  # UTCDateTime's processor ran
+        assert RENAME_RETURNING.first(connection, {"at_n": 99, "new_name": "x"}) is None
+        connection.commit()
+        assert [r.name for r in BY_ID.all(connection, {"id": ROWS[4]["id"]})] == ["four"]
+
+
 def test_python_side_defaults_are_left_to_sqlalchemy(engine: Engine) -> None:
     with engine.begin() as connection:
         INSERT_DEFAULTED.execute(connection, {"id": 1})  # SQLAlchemy computes the default
@@ -247,3 +268,33 @@ def test_psycopg_takes_the_lean_path(postgres_db_url: str) -> None:
         assert contexts[1] is not None  # Connection.execute
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_only_a_statement_built_to_prepare_is_prepared(postgres_db_url: str) -> None:
+    """The engine turns psycopg's automatic preparing off: a statement planned once for all
+    values is asked for (``prepare=True``), never the default (a search's plan depends on its
+    words). The prepared one gives the same rows and, after its first runs, a generic plan."""
+    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1))
+    try:
+        metadata.create_all(engine)
+        with engine.connect() as connection:
+            for row in ROWS:
+                INSERT.execute(connection, row)
+            connection.commit()
+            for _ in range(8):  # beyond psycopg's default threshold (5) for the others
+                for row in ROWS[:2]:
+                    got = BY_ID_PREPARED.all(connection, {"id": row["id"]})
+                    wanted = connection.execute(BY_ID_PREPARED.statement, {"id": row["id"]})
+                    assert _plain(got) == [(row["n"], row["colour"])] == _plain(wanted.all())
+                RED.all(connection)
+                IN_LIST.all(connection, {"ids": [ROWS[0]["id"]]})
+                connection.execute(COUNT.statement).scalar()
+            prepared = connection.exec_driver_sql(
+                "SELECT statement, generic_plans FROM pg_prepared_statements"
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(prepared) == 1, prepared
+    assert prepared[0].statement.startswith("SELECT lean_things.n, lean_things.colour ")
+    assert prepared[0].generic_plans >= 1
