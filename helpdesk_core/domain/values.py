@@ -83,11 +83,19 @@ def clean_text(value: str, field: str, *, max_length: int, min_length: int = 1) 
         )
     if len(value) > max_length:
         raise ValidationFailed.field(field, f"must be at most {max_length} characters")
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
+    if _CONTROL.search(text):
         raise ValidationFailed.field(field, "must not contain control characters")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if _SURROGATE.search(text):
         raise ValidationFailed.field(field, "must be valid Unicode text")
     return text
+
+
+# C0 controls but tab, line feed and carriage return, and DEL; a lone surrogate (only a str
+# decoded with "surrogatepass" or built in Python holds one). One regular expression each: a
+# loop over the characters took 0.25 ms for a 2,000-character description, the whole check
+# with them 0.02 ms (timeit, docs/performance.md).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def name_key(name: str) -> str:

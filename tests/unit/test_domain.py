@@ -190,6 +190,30 @@ def test_text_is_trimmed_and_bounded() -> None:
         clean_text("a\x00b", "subject", max_length=5)
 
 
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(max_codepoint=0x80),  # controls, DEL, white space
+            st.characters(min_codepoint=0xD7FE, max_codepoint=0xE001, exclude_categories=()),
+            st.characters(),
+        ),
+        max_size=30,
+    )
+)
+def test_text_is_refused_for_exactly_the_controls_and_surrogates(raw: str) -> None:
+    """Reference: each character on its own (tab, line feed and carriage return pass)."""
+    text = raw.strip()
+    control = any((ord(ch) < 32 and ch not in "\n\r\t") or ch == "\x7f" for ch in text)
+    surrogate = any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    if not text:
+        return
+    if control or surrogate:
+        with pytest.raises(ValidationFailed, match="control" if control else "Unicode"):
+            clean_text(raw, "body", max_length=100)
+    else:
+        assert clean_text(raw, "body", max_length=100) == text
+
+
 def test_names_differing_in_case_or_spacing_share_a_key() -> None:
     assert name_key("  Billing   Team ") == name_key("billing team") == "billing team"
     assert name_key("Billing") != name_key("Billings")
