@@ -150,9 +150,10 @@ _MATCHES = (
     "SELECT ticket_search.ticket_id AS key FROM ticket_search "
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s)"
 )
-SEARCH_FEW_HEAD = (
-    f"WITH matches AS MATERIALIZED ({_MATCHES}) "
-    f"SELECT {TICKET_COLUMNS} FROM tickets JOIN matches ON tickets.id = matches.key"
+# Few matches: their ids first, then each ticket by its primary key (adapters/sql/tickets.py).
+SEARCH_FEW_WHERE = (
+    "tickets.id = ANY (array((SELECT ticket_search.ticket_id FROM ticket_search "
+    "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s))))"
 )
 SEARCH_MANY_HEAD = (
     f"SELECT {TICKET_COLUMNS} FROM tickets JOIN ({_MATCHES}) AS matches ON tickets.id = matches.key"
@@ -642,7 +643,9 @@ class StaffTickets:
                 params["q"] = words
                 row = connection.execute(SEARCH_PROBE_SQL, params).fetchone()
                 few = row is not None and int(row[0]) <= FEW_MATCHES
-                head = SEARCH_FEW_HEAD if few else SEARCH_MANY_HEAD
+                head = LIST_HEAD if few else SEARCH_MANY_HEAD
+                if few:
+                    where.insert(0, SEARCH_FEW_WHERE)
             else:
                 head = LIST_HEAD
             sql = head + (" WHERE " + " AND ".join(where) if where else "") + ORDER_CREATED_DESC

@@ -300,7 +300,16 @@ def search_probe_query(text: str) -> tuple[sa.Select[Any], dict[str, Any]]:
     return _PROBE, {"q": " ".join(search_words(text))}
 
 
-def _search_matches(dialect: str, few_matches: bool, ranked: bool) -> sa.FromClause:
+# PostgreSQL: the ids of the tickets whose document matches, as an array built before the
+# tickets are read (an InitPlan, which the planner cannot turn into a join).
+_PG_MATCH_IDS = sa.func.array(
+    sa.select(_PG_SEARCH.c.ticket_id)
+    .where(_PG_SEARCH.c.document_tsv.op("@@")(_pg_tsquery()))
+    .scalar_subquery()
+)
+
+
+def _search_matches(dialect: str, ranked: bool) -> sa.FromClause:
     """(key, cost) of the matching tickets, the key alone unless ``ranked`` (the relevance
     order; other orders need no rank, and ranking reads every match's whole document): the
     ticket_id on PostgreSQL, the number on SQLite."""
@@ -314,11 +323,6 @@ def _search_matches(dialect: str, few_matches: bool, ranked: bool) -> sa.FromCla
             )
             columns.append(cost.label("cost"))
         matches = sa.select(*columns).where(_PG_SEARCH.c.document_tsv.op("@@")(tsquery))
-        if few_matches:
-            # A fence: read the few matches from the GIN index, then their tickets. Unfenced,
-            # the planner may walk an order's index probing every ticket, as its estimate
-            # ignores how rarely (or never) the words occur together.
-            return matches.cte("matches").prefix_with("MATERIALIZED")
         return matches.subquery("matches")
     sqlite_columns: list[sa.ColumnElement[Any]] = [_SQLITE_SEARCH.c.rowid.label("key")]
     if ranked:
@@ -341,9 +345,16 @@ def _lean_list(statement: sa.Select[Any]) -> Lean:
 def _list_statement(shape: _Shape) -> sa.Select[Any]:
     statement = sa.select(tickets)
     cost: sa.ColumnElement[Any] | None = None
-    if shape.search:
-        ranked = shape.sort is TicketSort.RELEVANCE
-        matches = _search_matches(shape.dialect, shape.few_matches, ranked)
+    ranked = shape.sort is TicketSort.RELEVANCE
+    if shape.search and shape.few_matches and not ranked:
+        # Read the few matches from the GIN index first, then each ticket by its primary key:
+        # at most FEW_MATCHES probes whatever the number of tickets. As a join (even fenced by
+        # a materialized CTE) the planner may hash every ticket in scope, or walk an order's
+        # index probing each ticket, as its estimate ignores how rarely (or never) the words
+        # occur together. 846 matches on the benchmark's 10k seed: 5.8 ms as a join, 3.6 ms so.
+        statement = statement.where(tickets.c.id == sa.any_(_PG_MATCH_IDS))
+    elif shape.search:
+        matches = _search_matches(shape.dialect, ranked)
         key = tickets.c.id if shape.dialect == "postgresql" else tickets.c.number
         statement = statement.join(matches, matches.c.key == key)
         if ranked:
