@@ -21,8 +21,9 @@ parses it once per connection and, after five runs whose plans it compares, may 
 for all values (a generic plan; PostgreSQL's ``plan_cache_mode = auto``). That is for statements
 whose best plan cannot depend on the values: a row by its key, the rows of one ticket, an
 INSERT, an UPDATE by key. Every other statement is sent unprepared and planned for its values
-each time: the engine turns psycopg's automatic preparing off (``prepare_threshold=None``,
-adapters/sql/engine.py), so a search or a list never runs a plan made without its values.
+each time: the engine sets psycopg's ``prepare_threshold`` out of reach (``None`` would turn
+preparing off even where asked for; adapters/sql/engine.py), so a search or a list never runs
+a plan made without its values.
 
 Other drivers (SQLite) run the statement through ``Connection.execute``: one code path in the
 repositories, whatever the engine. A statement whose INSERT would need Python-side column
