@@ -116,6 +116,7 @@ def _ticket_from_row(row: Any) -> Ticket:
     )
 
 
+# What an update may change: the opening fields are written once, by ``add``.
 _TICKET_CHANGEABLE = (
     "status",
     "priority",
@@ -129,17 +130,8 @@ _TICKET_CHANGEABLE = (
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
-    """What an update may change: the opening fields are written once, by ``add``."""
-    return {
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "department_id": ticket.department_id,
-        "team_id": ticket.team_id,
-        "assignee_id": ticket.assignee_id,
-        "updated_at": ticket.updated_at,
-        "closed_at": ticket.closed_at,
-        "version": ticket.version,
-    }
+    """The values of what an update may change (``_TICKET_CHANGEABLE``)."""
+    return {name: getattr(ticket, name) for name in _TICKET_CHANGEABLE}
 
 
 # The priority's rank (TicketPriority.rank) in SQL, for the priority orders.
