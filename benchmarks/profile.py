@@ -23,7 +23,7 @@ from typing import Any
 
 from falcon import testing
 
-ROUTES = ("detail", "staff_list", "search", "create", "reply")
+ROUTES = ("detail", "staff_list", "search", "create", "reply", "assign")
 BASELINE_ROUTES = ("detail", "staff_list", "search", "create")
 
 
@@ -114,6 +114,13 @@ def _calls(
                 headers={"Authorization": f"Bearer {customer_token}"},
             )
         ),
+        "assign": lambda i: check(
+            client.simulate_post(
+                f"/api/v1/staff/tickets/{open_ids[i % len(open_ids)]}/assign",
+                json={"mode": "auto"},
+                headers=staff,
+            )
+        ),
         "reply": lambda i: check(
             client.simulate_post(
                 f"/api/v1/staff/tickets/{open_ids[i % len(open_ids)]}/messages",
@@ -160,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         action="store_true",
-        help="send the requests to the raw baseline instead (not for reply)",
+        help="send the requests to the raw baseline instead (not for reply or assign)",
     )
     args = parser.parse_args(argv)
     if args.baseline and args.route not in BASELINE_ROUTES:

@@ -25,6 +25,15 @@ each time: the engine sets psycopg's ``prepare_threshold`` out of reach (``None`
 preparing off even where asked for; adapters/sql/engine.py), so a search or a list never runs
 a plan made without its values.
 
+A list of values (``IN``) is bound on PostgreSQL as one array: ``any_of`` builds
+``column = ANY(%(name)s::TYPE[])`` there and an expanding ``IN`` elsewhere, and ``Lean(...,
+postgresql=...)`` takes the PostgreSQL form of a statement beside the portable one. One value
+whatever the list's length: no per-call expansion of the SQL (SQLAlchemy's
+``construct_expanded_state``), and one prepared statement instead of one per length. It is for
+lookups by key (users by id). A list filter of the ticket lists stays an ``IN``: PostgreSQL 15
+reads ``IN ($1)`` of one value as ``= $1`` and walks an ``(a, b, created_at)`` index in order
+with it, but not with ``= ANY($1)`` (tests/contract/test_ticket_query_plans.py catches that).
+
 Other drivers (SQLite) run the statement through ``Connection.execute``: one code path in the
 repositories, whatever the engine. A statement whose INSERT would need Python-side column
 defaults or reads back the values the database generated (SQLAlchemy's implicit RETURNING)
@@ -42,6 +51,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -153,6 +163,14 @@ def _field(column: Any, index: int) -> str:
     return f"column_{index}" if keyword.iskeyword(name) or not name.isidentifier() else name
 
 
+def any_of(column: sa.ColumnElement[Any], name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` equals one of the list bound as ``name``: ``= ANY(array)`` on PostgreSQL (one
+    value, one statement for every length; module docstring), an expanding ``IN`` elsewhere."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 @functools.cache
 def _preparing_cursor() -> type[Any]:
     """A psycopg cursor that sends every statement prepared (imported here: psycopg is needed
@@ -173,12 +191,16 @@ class Lean:
     allows (module docstring). Values are passed by name, as to ``Connection.execute``.
 
     ``prepare=True``: send it prepared, for a plan made once for all values (module docstring);
-    only for a statement whose best plan does not depend on the values."""
+    only for a statement whose best plan does not depend on the values.
 
-    __slots__ = ("_forms", "_lock", "prepare", "statement")
+    ``postgresql``: the same statement in PostgreSQL's own form (``any_of``), run on psycopg
+    instead of ``statement``."""
 
-    def __init__(self, statement: Any, *, prepare: bool = False) -> None:
+    __slots__ = ("_forms", "_lock", "postgresql", "prepare", "statement")
+
+    def __init__(self, statement: Any, *, prepare: bool = False, postgresql: Any = None) -> None:
         self.statement = statement
+        self.postgresql = statement if postgresql is None else postgresql
         self.prepare = prepare
         # Per dialect (one per engine): compiled forms by the columns of the values (DML) or
         # None (SELECT). Weak: an engine that is gone takes its forms along.
@@ -198,9 +220,14 @@ class Lean:
         with self._lock:
             forms = self._forms.setdefault(dialect, {})
             if key not in forms:
-                form = _Form(self.statement, dialect, None if key is None else list(key))
-                forms[key] = form if _Form.usable(self.statement, form.compiled) else None
+                statement = self.postgresql
+                form = _Form(statement, dialect, None if key is None else list(key))
+                forms[key] = form if _Form.usable(statement, form.compiled) else None
             return forms[key]
+
+    def _portable(self, connection: sa.Connection) -> Any:
+        """The statement ``Connection.execute`` runs where no lean form serves."""
+        return self.postgresql if connection.dialect.name == "postgresql" else self.statement
 
     def _run(self, connection: sa.Connection, form: _Form, params: Params) -> Any:
         sql, values = form.bind(params)
@@ -215,7 +242,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return list(connection.execute(self.statement, dict(params)).all())
+            return list(connection.execute(self._portable(connection), dict(params)).all())
         cursor = self._run(connection, form, params)
         try:
             return form.rows(cursor.fetchall(), cursor)
@@ -227,7 +254,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return connection.execute(self.statement, dict(params)).first()
+            return connection.execute(self._portable(connection), dict(params)).first()
         cursor = self._run(connection, form, params)
         try:
             row = cursor.fetchone()
@@ -246,7 +273,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return int(connection.execute(self.statement, dict(params)).rowcount)
+            return int(connection.execute(self._portable(connection), dict(params)).rowcount)
         cursor = self._run(connection, form, params)
         try:
             return int(cursor.rowcount)

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql.lean import Lean
+from adapters.sql.lean import Lean, any_of
 from adapters.sql.tables import (
     counters,
     departments,
@@ -82,15 +82,18 @@ _DEPARTMENT = Lean(
     sa.select(departments).where(departments.c.id == sa.bindparam("id")), prepare=True
 )
 _USER = Lean(sa.select(users).where(users.c.id == sa.bindparam("id")), prepare=True)
+
+
+def _by_ids(columns: Sequence[Any], dialect: str) -> sa.Select[Any]:
+    return sa.select(*columns).where(any_of(users.c.id, "ids", dialect))
+
+
 _DISPLAY_NAMES = Lean(
-    sa.select(users.c.id, users.c.display_name).where(
-        users.c.id.in_(sa.bindparam("ids", expanding=True))
-    ),
+    _by_ids([users.c.id, users.c.display_name], "sqlite"),
+    postgresql=_by_ids([users.c.id, users.c.display_name], "postgresql"),
     prepare=True,
 )
-_USERS = Lean(
-    sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True))), prepare=True
-)
+_USERS = Lean(_by_ids([users], "sqlite"), postgresql=_by_ids([users], "postgresql"), prepare=True)
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.sql.engine import EngineOptions, create_engine
-from adapters.sql.lean import Lean
+from adapters.sql.lean import Lean, any_of
 from adapters.sql.tables import UTCDateTime
 from tests.support.databases import backend_pid, terminate_backend
 
@@ -82,6 +82,13 @@ RENAME_RETURNING = Lean(  # a DML statement's own RETURNING rows read as a SELEC
 BY_ID_PREPARED = Lean(
     sa.select(things.c.n, things.c.colour).where(things.c.id == sa.bindparam("id")), prepare=True
 )
+
+
+def _n_by_ids(dialect: str) -> sa.Select[Any]:
+    return sa.select(things.c.n).where(any_of(things.c.id, "ids", dialect)).order_by(things.c.n)
+
+
+ANY_OF = Lean(_n_by_ids("sqlite"), postgresql=_n_by_ids("postgresql"), prepare=True)
 INSERT_DEFAULTED = Lean(sa.insert(defaults))
 ALL_DEFAULTED = Lean(sa.select(defaults))
 
@@ -100,18 +107,28 @@ ROWS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(
-    params=[pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("sqlite")]
-)
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    url_fixture = "postgres_db_url" if request.param == "postgres" else "sqlite_url"
-    made = create_engine(request.getfixturevalue(url_fixture), EngineOptions(pool_size=1))
+def _engine_with_rows(url: str) -> Iterator[Engine]:
+    made = create_engine(url, EngineOptions(pool_size=1))
     metadata.create_all(made)
     with made.begin() as connection:
         for row in ROWS:
             assert INSERT.execute(connection, row) == 1
     yield made
     made.dispose()
+
+
+@pytest.fixture(
+    params=[pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("sqlite")]
+)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    url_fixture = "postgres_db_url" if request.param == "postgres" else "sqlite_url"
+    yield from _engine_with_rows(request.getfixturevalue(url_fixture))
+
+
+@pytest.fixture
+def postgres_engine(postgres_db_url: str) -> Iterator[Engine]:
+    """The rows on PostgreSQL, one pooled connection (nothing prepared on it yet)."""
+    yield from _engine_with_rows(postgres_db_url)
 
 
 def _plain(rows: Any) -> list[tuple[Any, ...]]:
@@ -271,30 +288,53 @@ def test_psycopg_takes_the_lean_path(postgres_db_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_only_a_statement_built_to_prepare_is_prepared(postgres_db_url: str) -> None:
+def test_only_a_statement_built_to_prepare_is_prepared(postgres_engine: Engine) -> None:
     """The engine turns psycopg's automatic preparing off: a statement planned once for all
     values is asked for (``prepare=True``), never the default (a search's plan depends on its
     words). The prepared one gives the same rows and, after its first runs, a generic plan."""
-    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1))
-    try:
-        metadata.create_all(engine)
-        with engine.connect() as connection:
-            for row in ROWS:
-                INSERT.execute(connection, row)
-            connection.commit()
-            for _ in range(8):  # beyond psycopg's default threshold (5) for the others
-                for row in ROWS[:2]:
-                    got = BY_ID_PREPARED.all(connection, {"id": row["id"]})
-                    wanted = connection.execute(BY_ID_PREPARED.statement, {"id": row["id"]})
-                    assert _plain(got) == [(row["n"], row["colour"])] == _plain(wanted.all())
-                RED.all(connection)
-                IN_LIST.all(connection, {"ids": [ROWS[0]["id"]]})
-                connection.execute(COUNT.statement).scalar()
-            prepared = connection.exec_driver_sql(
-                "SELECT statement, generic_plans FROM pg_prepared_statements"
-            ).all()
-    finally:
-        engine.dispose()
+    with postgres_engine.connect() as connection:
+        for _ in range(8):  # beyond psycopg's default threshold (5) for the others
+            for row in ROWS[:2]:
+                got = BY_ID_PREPARED.all(connection, {"id": row["id"]})
+                wanted = connection.execute(BY_ID_PREPARED.statement, {"id": row["id"]})
+                assert _plain(got) == [(row["n"], row["colour"])] == _plain(wanted.all())
+            RED.all(connection)
+            IN_LIST.all(connection, {"ids": [ROWS[0]["id"]]})
+            connection.execute(COUNT.statement).scalar()
+        prepared = connection.exec_driver_sql(
+            "SELECT statement, generic_plans FROM pg_prepared_statements"
+        ).all()
     assert len(prepared) == 1, prepared
     assert prepared[0].statement.startswith("SELECT lean_things.n, lean_things.colour ")
     assert prepared[0].generic_plans >= 1
+
+
+def test_a_list_bound_with_any_of_finds_the_same_rows_at_every_length(engine: Engine) -> None:
+    """``any_of`` on PostgreSQL is ``= ANY(array)`` (``Lean(..., postgresql=...)`` runs that
+    form), elsewhere an ``IN``: the same rows for no, one and several ids, an unknown one too,
+    through ``Lean`` and through ``Connection.execute`` of the portable statement."""
+    ids = [row["id"] for row in ROWS]
+    with engine.connect() as connection:
+        for wanted in ([], [ids[3]], [ids[4], ids[0], uuid.uuid4()], ids):
+            expected = sorted(row["n"] for row in ROWS if row["id"] in wanted)
+            assert [row.n for row in ANY_OF.all(connection, {"ids": wanted})] == expected
+            portable = connection.execute(ANY_OF.statement, {"ids": wanted}).scalars().all()
+            assert list(portable) == expected
+
+
+@pytest.mark.postgres
+def test_a_list_bound_with_any_of_is_one_prepared_statement(postgres_engine: Engine) -> None:
+    """The PostgreSQL form binds the list as one array: lists of four lengths share one
+    prepared statement (an expanding IN is a statement per length)."""
+    ids = [row["id"] for row in ROWS]
+    with postgres_engine.connect() as connection:
+        for length in (1, 2, 3, 5):
+            got = ANY_OF.all(connection, {"ids": ids[:length]})
+            assert [row.n for row in got] == list(range(length))
+        prepared = (
+            connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+            .scalars()
+            .all()
+        )
+    assert len(prepared) == 1, prepared
+    assert "= ANY (" in prepared[0]
