@@ -6,10 +6,12 @@ under gunicorn with the same settings on free loopback ports; the needed users l
 through the API; then, for each operation and concurrency, wrk with a Lua script of
 ``benchmarks/wrk``. It prints a table (operation, concurrency, requests/s, p50, p99, errors and,
 for create/list/search/detail, the product/baseline ratio), the gunicorn workers' RSS before
-and after the runs, and saves everything as JSON under ``benchmarks/results/`` (git-ignored).
+and after the runs, each bar of issue 6 the runs measured with its figure and verdict, and saves
+everything as JSON under ``benchmarks/results/`` (git-ignored).
 
 ``--scale`` measures instead the staff list and the text search at 10k, 100k and 1M tickets, a
-fresh database each, and prints each figure's ratio to the 10k one.
+fresh database each, and prints each figure's ratio to the 10k one and the verdict on the 2x
+bar.
 
 ``scripts/bench.sh`` starts PostgreSQL and Redis when needed and installs wrk when missing;
 docs/performance.md says what is measured and shows a run's figures.
@@ -752,6 +754,74 @@ def print_table(runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
+# The bars of issue 6 (docs/performance.md): the ratios and the p99 are read at 16 clients, the
+# concurrency the p99 bar names; memory is flat when the workers' RSS after the last run is
+# within 10% of their RSS before the first.
+BAR_CONCURRENCY = 16
+RATIO_BARS = {"create": 0.5, "staff_list": 0.6, "detail": 0.6}
+P99_BAR_MS = 50.0
+MEMORY_GROWTH_BAR = 0.10
+SCALE_BAR = 2.0
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def bars_summary(runs: Sequence[Run]) -> str:
+    """Each bar of a default run that its runs measured: the figure and whether it holds."""
+    measured = [r for r in runs if not r.warmup and r.concurrency == BAR_CONCURRENCY]
+    product = {r.operation: r for r in measured if r.server == "product"}
+    baseline = {r.operation: r for r in measured if r.server == "baseline"}
+    lines = [f"Bars (issue 6), at {BAR_CONCURRENCY} clients:"]
+    for name, bar in RATIO_BARS.items():
+        if name in product and name in baseline and baseline[name].requests_per_s:
+            ratio = product[name].requests_per_s / baseline[name].requests_per_s
+            lines.append(
+                f"  {BY_NAME[name].title} >= {bar}x the baseline: {ratio:.2f}"
+                f" {_verdict(ratio >= bar)}"
+            )
+    for name, run in product.items():
+        if name != "login":  # its cost is the password hash, by design
+            lines.append(
+                f"  {BY_NAME[name].title} p99 < {P99_BAR_MS:g} ms: {run.p99_ms:.1f} ms"
+                f" {_verdict(run.p99_ms < P99_BAR_MS)}"
+            )
+    if len(lines) == 1:
+        lines.append(f"  none measured (no run at {BAR_CONCURRENCY} clients)")
+    bad = sum(r.errors + r.starved for r in runs)
+    lines.append(f"  no error responses in any run: {bad} {_verdict(bad == 0)}")
+    mine = [r for r in runs if r.server == "product"]
+    first = mine[0].rss_before.get("workers_kib", 0) if mine else 0
+    if first:
+        growth = mine[-1].rss_after.get("workers_kib", 0) / first - 1
+        lines.append(
+            f"  the product's memory flat (within {MEMORY_GROWTH_BAR:.0%}): {growth:+.1%}"
+            f" {_verdict(growth <= MEMORY_GROWTH_BAR)}"
+        )
+    return "\n".join(lines)
+
+
+def scale_bars_summary(runs: Sequence[Run], operations: Sequence[Operation]) -> str:
+    """Issue 6's scale bar: at the largest size, within 2x of the smallest (rate and p99)."""
+    measured = {r.operation: r for r in runs if not r.warmup}
+    lines = [
+        f"Bars (issue 6): {SCALE_SIZES[-1]:,} tickets within {SCALE_BAR:g}x of {SCALE_SIZES[0]:,}:"
+    ]
+    for op in operations:
+        small = measured.get(f"{op.name}@{SCALE_SIZES[0]}")
+        large = measured.get(f"{op.name}@{SCALE_SIZES[-1]}")
+        if small is None or large is None or not large.requests_per_s or not small.p99_ms:
+            continue
+        slower = small.requests_per_s / large.requests_per_s
+        p99 = large.p99_ms / small.p99_ms
+        lines.append(
+            f"  {op.title}: rate {1 / slower:.2f}x, p99 {p99:.2f}x"
+            f" {_verdict(slower <= SCALE_BAR and p99 <= SCALE_BAR)}"
+        )
+    return "\n".join(lines)
+
+
 def memory_summary(runs: Sequence[Run]) -> str:
     lines = []
     for server in ("product", "baseline"):
@@ -835,10 +905,13 @@ def default_run(args: argparse.Namespace, settings: Settings, work_dir: Path) ->
     result["table"] = print_table(runs)
     result["memory"] = memory_summary(runs)
     result["errors"] = errors_summary(runs)
+    result["bars"] = bars_summary(runs)
     print(result["table"])
     print()
     print(result["memory"])
     print(result["errors"])
+    print()
+    print(result["bars"])
     return result
 
 
@@ -897,8 +970,11 @@ def scale_run(args: argparse.Namespace, settings: Settings, work_dir: Path) -> d
                 f" {r.p99_ms / first.p99_ms if first.p99_ms else 0:>10.2f}"
             )
     table = "\n".join(lines)
+    bars = scale_bars_summary(runs, ops)
     print(table)
     print(errors_summary(runs))
+    print()
+    print(bars)
     return {
         "mode": "scale",
         "concurrency": concurrency,
@@ -906,6 +982,7 @@ def scale_run(args: argparse.Namespace, settings: Settings, work_dir: Path) -> d
         "runs": [attrs.asdict(r) for r in runs],
         "table": table,
         "errors": errors_summary(runs),
+        "bars": bars,
     }
 
 
