@@ -152,7 +152,26 @@ def _postgres_engine(url: URL, options: EngineOptions) -> Engine:
     )
     _ping_idle_connections(engine, options.ping_after_idle)  # before the bounds' listeners
     _bound_answers(engine, options)
+    _pooled_out_of_autocommit(engine)
     return engine
+
+
+def _pooled_out_of_autocommit(engine: Engine) -> None:
+    """A connection goes back to the pool out of autocommit, whoever set it (the unit of work
+    sets psycopg's ``autocommit`` for its read-only units, adapters/sql/uow.py): the next user
+    of the connection gets transactions, as from a new one. Checkin comes after the pool's
+    rollback, so no transaction is open; one that cannot be switched is broken and is
+    invalidated (the pool connects anew)."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _out_of_autocommit(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is None or not dbapi_connection.autocommit:
+            return
+        try:
+            dbapi_connection.autocommit = False
+        except Exception as exc:  # closed or in a state psycopg refuses to switch
+            if record is not None:
+                record.invalidate(exc)
 
 
 def _ping_idle_connections(engine: Engine, idle: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cached_property
 
 import attrs
 import sqlalchemy as sa
@@ -31,25 +32,71 @@ from adapters.sql.tickets import (
 
 
 class SqlTransaction:
-    """An open transaction; repositories share its connection."""
+    """An open transaction; repositories share its connection. Each repository is made at its
+    first use: a request's transactions use two or three of the fifteen."""
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
-        self.counters = SqlCounterRepository(connection)
-        self.users = SqlUserRepository(connection)
-        self.staff = SqlStaffRepository(connection)
-        self.departments = SqlDepartmentRepository(connection)
-        self.teams = SqlTeamRepository(connection)
-        self.sessions = SqlSessionRepository(connection)
-        self.password_resets = SqlPasswordResetRepository(connection)
-        self.tickets = SqlTicketRepository(connection)
-        self.messages = SqlTicketMessageRepository(connection)
-        self.history = SqlTicketHistoryRepository(connection)
-        self.attachments = SqlAttachmentRepository(connection)
-        self.idempotency = SqlIdempotencyRepository(connection)
-        self.outbox = SqlOutboxRepository(connection)
-        self.webhooks = SqlWebhookRepository(connection)
-        self.deliveries = SqlDeliveryRepository(connection)
+
+    @cached_property
+    def counters(self) -> SqlCounterRepository:
+        return SqlCounterRepository(self._connection)
+
+    @cached_property
+    def users(self) -> SqlUserRepository:
+        return SqlUserRepository(self._connection)
+
+    @cached_property
+    def staff(self) -> SqlStaffRepository:
+        return SqlStaffRepository(self._connection)
+
+    @cached_property
+    def departments(self) -> SqlDepartmentRepository:
+        return SqlDepartmentRepository(self._connection)
+
+    @cached_property
+    def teams(self) -> SqlTeamRepository:
+        return SqlTeamRepository(self._connection)
+
+    @cached_property
+    def sessions(self) -> SqlSessionRepository:
+        return SqlSessionRepository(self._connection)
+
+    @cached_property
+    def password_resets(self) -> SqlPasswordResetRepository:
+        return SqlPasswordResetRepository(self._connection)
+
+    @cached_property
+    def tickets(self) -> SqlTicketRepository:
+        return SqlTicketRepository(self._connection)
+
+    @cached_property
+    def messages(self) -> SqlTicketMessageRepository:
+        return SqlTicketMessageRepository(self._connection)
+
+    @cached_property
+    def history(self) -> SqlTicketHistoryRepository:
+        return SqlTicketHistoryRepository(self._connection)
+
+    @cached_property
+    def attachments(self) -> SqlAttachmentRepository:
+        return SqlAttachmentRepository(self._connection)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyRepository:
+        return SqlIdempotencyRepository(self._connection)
+
+    @cached_property
+    def outbox(self) -> SqlOutboxRepository:
+        return SqlOutboxRepository(self._connection)
+
+    @cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        return SqlWebhookRepository(self._connection)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveryRepository:
+        return SqlDeliveryRepository(self._connection)
 
     def commit(self) -> None:
         with translate_errors():
@@ -65,7 +112,6 @@ class _Held:
 
     connection: sa.Connection | None = None
     busy: bool = False
-    autocommit: bool = False  # the isolation the held connection was last set to
 
 
 class SqlUnitOfWork:
@@ -81,6 +127,10 @@ class SqlUnitOfWork:
         # PostgreSQL reads in READ COMMITTED: every statement sees its own snapshot, inside a
         # transaction or not. A read-only unit therefore runs in autocommit and saves the
         # BEGIN and ROLLBACK round trips without seeing anything it would not have seen.
+        # The switch is psycopg's own ``autocommit`` attribute, set on the driver's connection:
+        # SQLAlchemy's ``isolation_level`` option did the same through its characteristics
+        # machinery and reset it again at every checkin, some 20 us of CPU per request. The
+        # engine returns every connection to its pool out of autocommit (adapters/sql/engine.py).
         self._autocommit_reads = engine.dialect.name == "postgresql"
         self._held: ContextVar[_Held | None] = ContextVar(f"held-{id(self)}", default=None)
 
@@ -102,14 +152,14 @@ class SqlUnitOfWork:
             with (
                 translate_errors(),
                 self._engine.connect() as connection,
-                self._transaction(connection, read_only, _Held(connection)) as tx,
+                self._transaction(connection, read_only) as tx,
             ):
                 yield tx
             return
         with translate_errors():
             held.busy = True
             try:
-                with self._transaction(self._connection(held), read_only, held) as tx:
+                with self._transaction(self._connection(held), read_only) as tx:
                     yield tx
             finally:
                 held.busy = False
@@ -121,20 +171,18 @@ class SqlUnitOfWork:
             return connection
         if connection is not None:
             connection.close()
-        held.connection, held.autocommit = self._engine.connect(), False
+        held.connection = self._engine.connect()
         return held.connection
 
     @contextmanager
-    def _transaction(
-        self, connection: sa.Connection, read_only: bool, held: _Held
-    ) -> Iterator[SqlTransaction]:
+    def _transaction(self, connection: sa.Connection, read_only: bool) -> Iterator[SqlTransaction]:
         # Read by the SQLite "begin" listener: a reader takes no write lock.
         connection.info["read_only"] = read_only
-        autocommit = read_only and self._autocommit_reads
-        if autocommit != held.autocommit:
-            level = "AUTOCOMMIT" if autocommit else self._engine.dialect.default_isolation_level
-            connection.execution_options(isolation_level=level)
-            held.autocommit = autocommit
+        if self._autocommit_reads:
+            driver = connection.connection.driver_connection
+            # A closed one is left alone: its first statement fails as a lost connection.
+            if driver is not None and not driver.closed and driver.autocommit != read_only:
+                driver.autocommit = read_only
         connection.begin()
         try:
             yield SqlTransaction(connection)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from entrypoints.bootstrap import Services, bootstrap
+from helpdesk_core.domain.errors import DependencyUnavailable
 from helpdesk_core.ports.uow import UnitOfWork
 from tests.conftest import make_settings
 
@@ -183,5 +185,74 @@ def test_a_sql_scope_takes_one_connection_and_gives_it_back(
             tx.counters.current_value("x")
             assert pool.checkedout() == 1  # type: ignore[attr-defined]
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def _in_transaction(connection: Any) -> bool:
+    """Whether the driver's connection has a transaction open (psycopg's own status)."""
+    from psycopg.pq import TransactionStatus
+
+    return connection.connection.driver_connection.info.transaction_status in {
+        TransactionStatus.INTRANS,
+        TransactionStatus.INERROR,
+    }
+
+
+@pytest.mark.postgres
+def test_read_only_units_run_in_autocommit_and_the_pool_gets_transactions_back(
+    postgres_db_url: str,
+) -> None:
+    """A read-only unit on PostgreSQL runs in autocommit (psycopg's ``autocommit``), a write
+    unit in a transaction on the same connection, and the connection goes back to the pool
+    out of autocommit: the next user gets transactions."""
+    from adapters.sql.engine import EngineOptions, create_engine
+    from adapters.sql.uow import SqlUnitOfWork
+
+    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, max_overflow=0))
+    try:
+        uow = SqlUnitOfWork(engine)
+        with uow.scope():
+            for read_only in (True, False, True):
+                with uow.begin(read_only=read_only) as tx:
+                    connection = tx._connection  # type: ignore[attr-defined]
+                    connection.exec_driver_sql("SELECT 1")
+                    assert _in_transaction(connection) is not read_only
+                    assert connection.connection.driver_connection.autocommit is read_only
+        with engine.connect() as connection:  # the pool's one connection, back from the scope
+            assert connection.connection.driver_connection.autocommit is False
+            connection.exec_driver_sql("CREATE TEMP TABLE left_behind (x int)")
+            connection.rollback()
+            found = connection.exec_driver_sql("SELECT to_regclass('pg_temp.left_behind')")
+            assert found.scalar() is None  # the CREATE was in a transaction: rolled back
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_broken_in_autocommit_is_not_handed_out_again(postgres_db_url: str) -> None:
+    from adapters.sql.engine import EngineOptions, create_engine
+    from adapters.sql.uow import SqlUnitOfWork
+
+    engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, max_overflow=0))
+    try:
+        uow = SqlUnitOfWork(engine)
+        broken: list[Any] = []
+
+        def break_it() -> None:
+            with uow.scope(), uow.begin(read_only=True) as tx:
+                broken.append(tx._connection.connection.driver_connection)  # type: ignore[attr-defined]
+                assert broken[0].autocommit is True
+                broken[0].close()
+
+        # Ending the unit finds the connection closed: the database is unavailable (503).
+        with pytest.raises(DependencyUnavailable):
+            break_it()
+        with uow.scope(), uow.begin() as tx:
+            driver = tx._connection.connection.driver_connection  # type: ignore[attr-defined]
+            assert driver is not broken[0]
+            assert not driver.closed
+            assert driver.autocommit is False
+            assert tx.counters.current_value("after-a-broken-one") == 0
     finally:
         engine.dispose()
