@@ -240,7 +240,8 @@ class TicketService:
         subject = _text(command.subject, "subject", SUBJECT_MAX)
         description = _text(command.description, "description", BODY_MAX)
         attachments = validate_attachments(command.attachments, self._policy)
-        fingerprint = _fingerprint(command)
+        # Only an idempotency key needs it (JSON and SHA-256 of the whole request: tens of us).
+        fingerprint = _fingerprint(command) if idempotency_key is not None else ""
         now = self._clock.now()
         with self._uow.begin() as tx:
             if idempotency_key is not None:
