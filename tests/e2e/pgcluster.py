@@ -134,12 +134,21 @@ class PostgresCluster:
         return [master, *sorted(children)]
 
     def send_signal(self, signum: int) -> list[int]:
-        """Send ``signum`` to the postmaster and every child; the PIDs signalled."""
-        sent = []
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-                sent.append(pid)
+        """Send ``signum`` to the postmaster and every child; the PIDs signalled.
+
+        A backend the postmaster forks between the listing and its own signal would escape it
+        (seen: a SIGSTOP that left a new backend answering). The children are listed again
+        until a listing finds none not yet signalled: a stopped or killed postmaster forks no
+        more, so that takes one more round."""
+        sent: list[int] = []
+        for _ in range(10):
+            new = [pid for pid in self.pids() if pid not in sent]
+            if not new:
+                break
+            for pid in new:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+                    sent.append(pid)
         return sent
 
     def server_log(self) -> str:
