@@ -147,15 +147,26 @@ def _print_statements(request: Callable[[], Any]) -> None:
     print(f"{len(sent)} statements:", *sent, sep="\n  ", file=sys.stderr)
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse: a bad one is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("route", choices=ROUTES)
     parser.add_argument("--seed-info", type=Path, required=True, help="benchmarks.seed --output")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=_positive, default=2000)
     parser.add_argument(
         "--rounds",
-        type=int,
+        type=_positive,
         default=5,
         help="split the requests into rounds and also print the lowest CPU per request of a"
         " round (steadier than the mean on a shared machine) [5]",

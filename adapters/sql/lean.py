@@ -225,8 +225,9 @@ class Lean:
                 forms[key] = form if _Form.usable(statement, form.compiled) else None
             return forms[key]
 
-    def _portable(self, connection: sa.Connection) -> Any:
-        """The statement ``Connection.execute`` runs where no lean form serves."""
+    def _statement_for(self, connection: sa.Connection) -> Any:
+        """The statement ``Connection.execute`` runs where no lean form serves: the PostgreSQL
+        form on PostgreSQL, the portable one elsewhere."""
         return self.postgresql if connection.dialect.name == "postgresql" else self.statement
 
     def _run(self, connection: sa.Connection, form: _Form, params: Params) -> Any:
@@ -242,7 +243,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return list(connection.execute(self._portable(connection), dict(params)).all())
+            return list(connection.execute(self._statement_for(connection), dict(params)).all())
         cursor = self._run(connection, form, params)
         try:
             return form.rows(cursor.fetchall(), cursor)
@@ -254,7 +255,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return connection.execute(self._portable(connection), dict(params)).first()
+            return connection.execute(self._statement_for(connection), dict(params)).first()
         cursor = self._run(connection, form, params)
         try:
             row = cursor.fetchone()
@@ -273,7 +274,7 @@ class Lean:
         params = params or {}
         form = self._form(connection, params)
         if form is None:
-            return int(connection.execute(self._portable(connection), dict(params)).rowcount)
+            return int(connection.execute(self._statement_for(connection), dict(params)).rowcount)
         cursor = self._run(connection, form, params)
         try:
             return int(cursor.rowcount)

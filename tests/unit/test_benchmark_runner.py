@@ -38,6 +38,23 @@ def test_the_profiler_refuses_a_baseline_route_the_baseline_does_not_serve(
     assert "the baseline serves detail, staff_list, search, create only" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--rounds", "0", "0 is less than 1"),
+        ("--requests", "-3", "-3 is less than 1"),
+        ("--rounds", "five", "'five' is not a whole number"),
+    ],
+)
+def test_the_profiler_refuses_counts_below_one(
+    option: str, value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:  # before the seed file is even read
+        profile.main(["detail", option, value, "--seed-info", str(tmp_path / "absent.json")])
+    assert refused.value.code == 2
+    assert said in capsys.readouterr().err
+
+
 def _run(operation: str, server: str, rps: float, p99: float, **extra: object) -> Run:
     run = Run(operation, server, 16, 2, 8, False, requests_per_s=rps, p99_ms=p99)
     for name, value in extra.items():
