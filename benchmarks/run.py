@@ -608,7 +608,7 @@ def product_server(env: dict[str, str], settings: Settings, work_dir: Path) -> S
 
 def baseline_server(database_url: str, secret: str, settings: Settings, work_dir: Path) -> Server:
     """The baseline under the gunicorn settings ``helpdesk serve`` uses (entrypoints/cli/serve.py:
-    worker class, timeout, graceful timeout, keep-alive)."""
+    worker class and its hooks, timeout, graceful timeout, keep-alive)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env.update(
@@ -622,7 +622,11 @@ def baseline_server(database_url: str, secret: str, settings: Settings, work_dir
     argv = [str(BIN / "gunicorn"), "benchmarks.baseline_app:wsgi()"]
     argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(settings.workers)]
     argv += ["--threads", str(settings.threads)]
-    argv += ["--worker-class", "gthread" if settings.threads > 1 else "sync"]
+    if settings.threads > 1:  # helpdesk serve's worker class and its hooks
+        argv += ["--config", "python:benchmarks.baseline_gunicorn"]
+        argv += ["--worker-class", "entrypoints.cli.fair_accept.FairThreadWorker"]
+    else:
+        argv += ["--worker-class", "sync"]
     argv += ["--timeout", "30", "--graceful-timeout", "20", "--keep-alive", "5"]
     argv += ["--log-level", "warning", "--chdir", str(ROOT)]
     return Server(

@@ -65,16 +65,29 @@ def freeze_startup_heap(_worker: Any = None) -> None:
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` (hooks included)."""
+    from entrypoints.cli.fair_accept import (
+        ConnectionTable,
+        FairThreadWorker,
+        give_slot,
+        release_slot,
+    )
     from entrypoints.observability.metrics import mark_process_dead
 
+    table = ConnectionTable()  # before the fork: shared by the master and its workers
+
+    def pre_fork(server: Any, worker: Any) -> None:
+        give_slot(table, server, worker)
+
     def child_exit(server: Any, worker: Any) -> None:
+        release_slot(worker)
         mark_process_dead(worker.pid)
 
     return {
         "bind": [settings.bind],
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        # gthread keeps connections alive; FairThreadWorker spreads them evenly (fair_accept)
+        "worker_class": FairThreadWorker if settings.threads > 1 else "sync",
         "timeout": settings.worker_timeout,
         "graceful_timeout": 20,
         "keepalive": 5,
@@ -84,6 +97,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "proc_name": "helpdesk",
         "control_socket_disable": True,  # several servers on one host must not share it
         "logger_class": _logger_class(),
+        "pre_fork": pre_fork,
         "child_exit": child_exit,
         "post_worker_init": freeze_startup_heap,
     }

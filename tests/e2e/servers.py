@@ -152,6 +152,20 @@ class Server:
                     children.add(int(stat.parent.name))
         return children
 
+    def connections_by_worker(self) -> dict[int, int]:
+        """How many established connections each worker holds (the kernel's socket table and
+        the workers' file descriptors, read from /proc)."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        inodes = {f"socket:[{inode}]" for inode in _established_inodes(port)}
+        held: dict[int, int] = {}
+        for pid in self.worker_pids():
+            held[pid] = 0
+            for fd in Path(f"/proc/{pid}/fd").glob("*"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        held[pid] += 1
+        return held
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM the master and wait; SIGKILL its process group if it does not exit."""
         if self.process.poll() is None:
@@ -240,6 +254,19 @@ def _server_side_inode(server_port: int, client_port: int) -> int:
         ):
             return int(inode)
     return 0
+
+
+def _established_inodes(server_port: int) -> list[int]:
+    """The socket inodes of the server's ends of established connections to ``server_port``."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    return [
+        int(fields[9])
+        for fields in (row.split() for row in table)
+        if int(fields[1].rsplit(":", 1)[1], 16) == server_port and fields[3] == "01"
+    ]
 
 
 def start_server(

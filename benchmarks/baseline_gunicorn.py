@@ -1,0 +1,23 @@
+"""gunicorn settings file of the raw baseline (``-c python:benchmarks.baseline_gunicorn``).
+
+The baseline runs under the gunicorn settings of ``helpdesk serve``, its worker class
+included: ``FairThreadWorker`` (entrypoints/cli/fair_accept.py), which spreads keep-alive
+connections evenly over the workers, with the master's hooks that give each worker its slot.
+That is server plumbing, not the product's request path: no core, no adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from entrypoints.cli.fair_accept import ConnectionTable, give_slot, release_slot
+
+_table = ConnectionTable()  # loaded by the master, before it forks
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    give_slot(_table, server, worker)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    release_slot(worker)
