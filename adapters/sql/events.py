@@ -127,9 +127,23 @@ class SqlOutboxRepository:
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
+        # Ordering keys this transaction holds the advisory lock of (one repository per
+        # transaction: SqlTransaction makes it at first use). Taken in a savepoint, a lock
+        # would go with the savepoint's rollback: such a lock is taken, not remembered.
+        self._locked_keys: set[str] = set()
 
     def _postgres(self) -> bool:
         return self._connection.dialect.name == "postgresql"
+
+    def _lock_ordering_key(self, key: str) -> None:
+        """Hold ``key``'s ordering lock until the transaction ends (once per transaction: a
+        reply that also opens the ticket records two events of one key)."""
+        connection = self._connection
+        if key in self._locked_keys:
+            return
+        _ORDERING_LOCK.all(connection, {"key": key})
+        if not connection.in_nested_transaction():
+            self._locked_keys.add(key)
 
     def add(self, event: Event) -> None:
         connection = self._connection
@@ -147,7 +161,7 @@ class SqlOutboxRepository:
         }
         if self._postgres():
             # One key's events commit in the order of their numbers (see the module docstring).
-            _ORDERING_LOCK.all(connection, {"key": event.ordering_key})
+            self._lock_ordering_key(event.ordering_key)
             statement = _INSERT_EVENT_NUMBERED  # the sequence numbers it
         else:
             values["seq"] = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)

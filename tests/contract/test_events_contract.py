@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from adapters.memory.uow import MemoryUnitOfWork
 from adapters.sql.engine import EngineOptions, create_engine
@@ -827,6 +828,68 @@ def test_postgres_writers_of_different_keys_do_not_wait(postgres_db_url: str) ->
             assert finished.wait(10), "a writer of another key waited"
             tx.commit()
         thread.join(timeout=10)
+    finally:
+        engine.dispose()
+
+
+def _ordering_locks(engine: Any) -> list[str]:
+    """Records the ordering-lock statements ``engine`` sends (a live list)."""
+    sent: list[str] = []
+
+    def record_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record_lock)
+    return sent
+
+
+def _waits_for(uow: UnitOfWork, event: Event, tx_commit: Callable[[], None]) -> bool:
+    """Whether recording ``event`` in another transaction waits until ``tx_commit`` ran."""
+    finished = threading.Event()
+    thread = threading.Thread(target=lambda: (record(uow, event), finished.set()))
+    thread.start()
+    waited = not finished.wait(0.3)
+    tx_commit()
+    thread.join(timeout=10)
+    return waited and finished.is_set()
+
+
+@pytest.mark.postgres
+def test_postgres_one_key_is_locked_once_per_transaction(postgres_db_url: str) -> None:
+    """A reply that also opens the ticket records two events of one key: one lock statement,
+    and the key stays locked until the commit (another writer of it waits)."""
+    engine = create_engine(postgres_db_url)
+    uow = SqlUnitOfWork(engine)
+    locks = _ordering_locks(engine)
+    try:
+        with uow.begin() as tx:
+            tx.outbox.add(make_event("ticket:once"))
+            tx.outbox.add(make_event("ticket:once"))
+            tx.outbox.add(make_event("ticket:other"))
+            assert len(locks) == 2
+            assert _waits_for(uow, make_event("ticket:once"), tx.commit)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_a_lock_taken_in_a_rolled_back_savepoint_is_taken_again(
+    postgres_db_url: str,
+) -> None:
+    """PostgreSQL releases a lock taken inside a savepoint when the savepoint rolls back."""
+    engine = create_engine(postgres_db_url)
+    uow = SqlUnitOfWork(engine)
+    locks = _ordering_locks(engine)
+    try:
+        with uow.begin() as tx:
+            connection = tx._connection  # type: ignore[attr-defined]  # the SQL adapter's
+            savepoint = connection.begin_nested()
+            tx.outbox.add(make_event("ticket:savepoint"))
+            savepoint.rollback()
+            tx.outbox.add(make_event("ticket:savepoint"))
+            assert len(locks) == 2
+            assert _waits_for(uow, make_event("ticket:savepoint"), tx.commit)
     finally:
         engine.dispose()
 
