@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -272,6 +272,31 @@ def _staff_values(staff: StaffMember) -> dict[str, Any]:
     }
 
 
+# The staff list of each filter shape (which of department, team, role, active are set), built
+# once: auto-assignment lists a department's or team's active agents at every assignment.
+_STAFF_FILTER_COLUMNS = (
+    staff_members.c.department_id,
+    staff_members.c.team_id,
+    staff_members.c.role,
+    staff_members.c.is_active,
+)
+
+
+@cache
+def _staff_list(shape: tuple[bool, ...]) -> Lean:
+    conditions = [
+        column == sa.bindparam(column.key)
+        for column, used in zip(_STAFF_FILTER_COLUMNS, shape, strict=True)
+        if used
+    ]
+    query = (
+        sa.select(staff_members)
+        .where(*conditions)
+        .order_by(staff_members.c.created_at, staff_members.c.user_id)
+    )
+    return Lean(query, prepare=True)  # a small table, read by an index or whole: no value skews
+
+
 def _staff_conditions(where: StaffFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if where.department_id is not None:
@@ -318,12 +343,14 @@ class SqlStaffRepository:
             raise _stale("staff member", staff.version)
 
     def list(self, where: StaffFilter) -> Sequence[StaffMember]:
-        query = (
-            sa.select(staff_members)
-            .where(*_staff_conditions(where))
-            .order_by(staff_members.c.created_at, staff_members.c.user_id)
-        )
-        return [_staff_from_row(row) for row in self._connection.execute(query)]
+        values = (where.department_id, where.team_id, where.role, where.active)
+        statement = _staff_list(tuple(value is not None for value in values))
+        params = {
+            column.key: value
+            for column, value in zip(_STAFF_FILTER_COLUMNS, values, strict=True)
+            if value is not None
+        }
+        return [_staff_from_row(row) for row in statement.all(self._connection, params)]
 
     def count(self, where: StaffFilter) -> int:
         query = (
