@@ -21,7 +21,8 @@ scaffolding rather than work (docs/performance.md, "The baseline"):
 - a statement the product runs twice for one answer (the attachments of a ticket) runs once;
 - departments and teams: the same ``org-generation`` counter read as the product, the names
   cached in process per generation (never stale), no Redis;
-- round robin through the SQL ``counters`` row (the product's fallback when Redis fails).
+- round robin through the SQL ``counters`` row (the product's fallback when Redis fails);
+- a search text's match count kept in process for 30 s, as the product keeps it.
 
 Settings come from the environment: ``BASELINE_DATABASE_URL`` (a libpq URL),
 ``BASELINE_SECRET_KEYS`` (as HELPDESK_SECRET_KEYS), ``BASELINE_POOL_MIN`` / ``BASELINE_POOL_MAX``
@@ -140,6 +141,8 @@ ATTACHMENTS_SQL = (
 )
 
 FEW_MATCHES = 1000  # adapters/sql/tickets.py
+MATCH_COUNT_TTL = 30.0  # adapters/sql/tickets.py, MatchCounts
+_match_counts: dict[str, tuple[int, float]] = {}  # words -> (count, kept until)
 SEARCH_PROBE_SQL = (
     "SELECT count(*) AS count_1 FROM (SELECT 1 AS anon_1 FROM ticket_search "
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s) "
@@ -589,6 +592,20 @@ def _limit(req: falcon.Request) -> int:
     return int(raw)
 
 
+def _match_count(connection: psycopg.Connection[Any], words: str) -> int:
+    """The search probe's count for ``words``, kept for MATCH_COUNT_TTL seconds."""
+    now = time.monotonic()
+    kept = _match_counts.get(words)
+    if kept is not None and kept[1] > now:
+        return kept[0]
+    row = connection.execute(SEARCH_PROBE_SQL, {"q": words}).fetchone()
+    count = int(row[0]) if row is not None else 0
+    if len(_match_counts) >= 4096:
+        _match_counts.clear()
+    _match_counts[words] = (count, now + MATCH_COUNT_TTL)
+    return count
+
+
 def _cursor(row: Sequence[Any]) -> str:
     raw = json.dumps([row[T_CREATED].isoformat(), str(row[T_ID])])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -641,8 +658,7 @@ class StaffTickets:
                 where.append("tickets.assignee_id IS NULL")
             if words:
                 params["q"] = words
-                row = connection.execute(SEARCH_PROBE_SQL, params).fetchone()
-                few = row is not None and int(row[0]) <= FEW_MATCHES
+                few = _match_count(connection, words) <= FEW_MATCHES
                 head = LIST_HEAD if few else SEARCH_MANY_HEAD
                 if few:
                     where.insert(0, SEARCH_FEW_WHERE)
