@@ -71,7 +71,8 @@ T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T
 
 SESSION_SQL = (
     "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "
-    "staff_members.role, staff_members.department_id, staff_members.is_active "
+    "staff_members.role, staff_members.department_id, staff_members.is_active, "
+    "users.display_name "
     "FROM sessions JOIN users ON users.id = sessions.user_id "
     "LEFT OUTER JOIN staff_members ON staff_members.user_id = sessions.user_id "
     "WHERE sessions.id = %s"
@@ -267,12 +268,15 @@ class Connections:
 
 
 class Actor:
-    __slots__ = ("department_id", "role", "user_id")
+    __slots__ = ("department_id", "display_name", "role", "user_id")
 
-    def __init__(self, user_id: uuid.UUID, role: str, department_id: uuid.UUID | None) -> None:
+    def __init__(
+        self, user_id: uuid.UUID, role: str, department_id: uuid.UUID | None, display_name: str
+    ) -> None:
         self.user_id = user_id
         self.role = role
         self.department_id = department_id
+        self.display_name = display_name
 
     @property
     def is_staff(self) -> bool:
@@ -309,7 +313,7 @@ class Baseline:
             raise Problem(falcon.HTTP_401, "the session has ended; log in again")
         if row[4] is not None and not row[6]:
             raise Problem(falcon.HTTP_401, "the account is deactivated")
-        return Actor(row[0], row[4] or "customer", row[5])
+        return Actor(row[0], row[4] or "customer", row[5], row[7])
 
     def org(
         self, connection: psycopg.Connection[Any]
@@ -327,12 +331,16 @@ class Baseline:
         return departments, teams
 
     def names(
-        self, connection: psycopg.Connection[Any], ids: Sequence[uuid.UUID | None]
+        self, connection: psycopg.Connection[Any], ids: Sequence[uuid.UUID | None], actor: Actor
     ) -> dict[uuid.UUID, str]:
-        wanted = list({i for i in ids if i is not None})
+        """The display names of ``ids``; the actor's from its session row, as the product."""
+        asked = {i for i in ids if i is not None}
+        known = {actor.user_id: actor.display_name} if actor.user_id in asked else {}
+        wanted = list(asked - known.keys())
         if not wanted:
-            return {}
-        return {row[0]: row[2] for row in connection.execute(USERS_SQL, (wanted,), prepare=True)}
+            return known
+        rows = connection.execute(USERS_SQL, (wanted,), prepare=True)
+        return {**{row[0]: row[2] for row in rows}, **known}
 
 
 def ticket_json(
@@ -561,7 +569,7 @@ class CustomerTickets:
                 counts_key = f"ticket-counts:{department_id or 'unrouted'}"
                 connection.execute(BUMP_COUNTER_SQL, (counts_key, 1, 1), prepare=True)
             departments, teams = self._b.org(connection)
-            people = self._b.names(connection, [ticket[T_REQUESTER], ticket[T_ASSIGNEE]])
+            people = self._b.names(connection, [ticket[T_REQUESTER], ticket[T_ASSIGNEE]], actor)
         body = ticket_json(ticket, departments, teams, people, with_description=True)
         body["messages"] = []
         body["attachments"] = []
@@ -669,7 +677,9 @@ class StaffTickets:
             items = rows[:limit]
             departments, teams = self._b.org(connection)
             people = self._b.names(
-                connection, [r[T_REQUESTER] for r in items] + [r[T_ASSIGNEE] for r in items]
+                connection,
+                [r[T_REQUESTER] for r in items] + [r[T_ASSIGNEE] for r in items],
+                actor,
             )
         resp.media = {
             "items": [ticket_json(r, departments, teams, people, False) for r in items],
@@ -705,6 +715,7 @@ class StaffTicket:
             people = self._b.names(
                 connection,
                 [ticket[T_REQUESTER], ticket[T_ASSIGNEE]] + [m[2] for m in messages],
+                actor,
             )
         attached: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for row in attachments:

@@ -18,6 +18,9 @@ class Principal:
     department_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
+    # The user's display name as authentication read it (None when the maker did not): a
+    # response that names only the actor needs no lookup of names.
+    display_name: str | None = attrs.field(default=None, eq=False)
 
     @property
     def is_staff(self) -> bool:

@@ -330,6 +330,7 @@ class AuthService:
             department_id=staff.department_id if staff else None,
             team_id=staff.team_id if staff else None,
             session_id=session.id,
+            display_name=user.display_name,
         )
 
     def logout(self, actor: Principal) -> None:

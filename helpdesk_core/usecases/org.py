@@ -8,7 +8,7 @@ committed change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -114,10 +114,15 @@ class OrgService:
         """Every department and team, from the cache when it holds the current generation."""
         return self.directory(())[0]
 
-    def directory(self, user_ids: Iterable[uuid.UUID]) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
+    def directory(
+        self, user_ids: Iterable[uuid.UUID], known: Mapping[uuid.UUID, str] | None = None
+    ) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
         """The organization snapshot and the display names of ``user_ids``, in one read:
-        what every rendered ticket needs."""
-        wanted = set(user_ids)
+        what every rendered ticket needs. Names in ``known`` (the actor's, read by the
+        authentication of the same request) are not looked up again."""
+        asked = set(user_ids)
+        given = {user_id: known[user_id] for user_id in asked & known.keys()} if known else {}
+        wanted = asked - given.keys()
         with self._uow.begin(read_only=True) as tx:
             generation = tx.counters.current_value(ORG_GENERATION)
             snapshot = self._cache.get_org(generation)
@@ -127,6 +132,7 @@ class OrgService:
                     departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
                 )
             names = tx.users.display_names(wanted) if wanted else {}
+        names.update(given)
         if missed:
             self._cache.set_org(generation, snapshot)
         return snapshot, names

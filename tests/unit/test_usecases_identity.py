@@ -175,6 +175,28 @@ def test_a_token_speaks_for_its_session_until_logout(auth: AuthService) -> None:
         auth.authenticate(result.access_token)
 
 
+def test_the_principal_carries_the_display_name_authentication_read(auth: AuthService) -> None:
+    auth.register(Register("ann@example.com", PASSWORD, "Ann Example"))
+    result = auth.login(Login("ann@example.com", PASSWORD))
+    assert auth.authenticate(result.access_token).display_name == "Ann Example"
+
+
+def test_the_directory_looks_up_only_the_names_it_was_not_given(
+    auth: AuthService, org: OrgService
+) -> None:
+    """The actor's name, read by authentication in the same request, is not read again: a
+    customer's own new ticket renders without a lookup of names (docs/performance.md)."""
+    ann = auth.register(Register("ann@example.com", PASSWORD, "Ann")).user
+    bob = auth.register(Register("bob@example.com", PASSWORD, "Bob")).user
+    stranger = uuid.uuid4()
+    given = {ann.id: "Ann as authenticated", stranger: "not asked for"}
+
+    _, names = org.directory([ann.id, bob.id], given)
+
+    assert names == {ann.id: "Ann as authenticated", bob.id: "Bob"}
+    assert org.directory([ann.id, bob.id])[1] == {ann.id: "Ann", bob.id: "Bob"}
+
+
 def test_only_admins_manage_the_organization(org: OrgService) -> None:
     for role in (Role.CUSTOMER, Role.AGENT, Role.LEAD):
         actor = Principal(uuid.uuid4(), role)

@@ -103,19 +103,23 @@ class TicketResources:
         tickets: Iterable[Ticket],
         with_description: bool,
         also: Iterable[uuid.UUID] = (),
+        *,
+        actor: Principal,
     ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
         """The tickets as JSON, and the display names of their people and of ``also``
-        (one read for the organization and every name)."""
+        (one read for the organization and every name but the actor's, which authentication
+        read: a customer's own new ticket needs no lookup of names)."""
         tickets = list(tickets)
         wanted = {t.requester_id for t in tickets} | set(also)
         wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
-        snapshot, people = self.org.directory(wanted)
+        known = {actor.user_id: actor.display_name} if actor.display_name is not None else None
+        snapshot, people = self.org.directory(wanted, known)
         names = OrgNames.of(snapshot)
         return [ticket_json(t, names, people, with_description) for t in tickets], people
 
-    def render_detail(self, detail: TicketDetail) -> dict[str, Any]:
+    def render_detail(self, detail: TicketDetail, actor: Principal) -> dict[str, Any]:
         authors = [m.author_id for m in detail.messages]
-        rendered, people = self.render_tickets([detail.ticket], True, also=authors)
+        rendered, people = self.render_tickets([detail.ticket], True, also=authors, actor=actor)
         body = rendered[0]
         body["messages"] = [message_json(m, people) for m in detail.messages]
         body["attachments"] = [
@@ -123,9 +127,9 @@ class TicketResources:
         ]
         return body
 
-    def page(self, page: TicketPage) -> dict[str, Any]:
+    def page(self, page: TicketPage, actor: Principal) -> dict[str, Any]:
         return {
-            "items": self.render_tickets(page.items, with_description=False)[0],
+            "items": self.render_tickets(page.items, with_description=False, actor=actor)[0],
             "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
         }
 
@@ -342,7 +346,7 @@ class CustomerTickets:
             after=_after(req, sort, False),
             limit=_limit(req, self._s.page_default, self._s.page_max),
         )
-        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query), actor)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         actor = _customer(req, "open tickets")
@@ -351,7 +355,7 @@ class CustomerTickets:
             raise ValidationFailed.field("Idempotency-Key", "must be 1-200 visible characters")
         command = self._s.body(req, OpenTicket)
         detail = self._s.tickets.open_ticket(actor, command, key)
-        resp.media = self._s.render_detail(detail)
+        resp.media = self._s.render_detail(detail, actor)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{detail.ticket.id}"
         resp.etag = etag(detail.ticket)
@@ -366,7 +370,7 @@ class CustomerTicket:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "read their tickets")
         detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_detail(detail)
+        resp.media = self._s.render_detail(detail, actor)
         resp.etag = etag(detail.ticket)
 
 
@@ -403,7 +407,7 @@ class CustomerStatus:
         actor = _customer(req, "close or reopen their tickets")
         change = self._s.tickets.reopen if self._reopen else self._s.tickets.close
         ticket = change(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
+        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
         resp.etag = etag(ticket)
 
 
@@ -447,7 +451,7 @@ class StaffTickets:
             after=_after(req, sort, bool(text and text.strip())),
             limit=_limit(req, self._s.page_default, self._s.page_max),
         )
-        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query), actor)
 
 
 class StaffTicket:
@@ -459,7 +463,7 @@ class StaffTicket:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _staff(req, "work tickets")
         detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_detail(detail)
+        resp.media = self._s.render_detail(detail, actor)
         resp.etag = etag(detail.ticket)
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
@@ -478,7 +482,7 @@ class StaffTicket:
             change_team="team_id" in media,
         )
         ticket = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
+        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
         resp.etag = etag(ticket)
 
 
@@ -495,7 +499,7 @@ class StaffAssign:
         ticket = self._s.tickets.assign(
             actor, ticket_uuid, Assign(body.mode.value, body.agent_id, body.team_id), if_match(req)
         )
-        resp.media = self._s.render_tickets([ticket], with_description=True)[0][0]
+        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
         resp.etag = etag(ticket)
 
 
