@@ -8,16 +8,6 @@ That is server plumbing, not the product's request path: no core, no adapters.
 
 from __future__ import annotations
 
-from typing import Any
+from entrypoints.cli.fair_accept import master_hooks
 
-from entrypoints.cli.fair_accept import ConnectionTable, give_slot, release_slot
-
-_table = ConnectionTable()  # loaded by the master, before it forks
-
-
-def pre_fork(server: Any, worker: Any) -> None:
-    give_slot(_table, server, worker)
-
-
-def child_exit(server: Any, worker: Any) -> None:
-    release_slot(worker)
+pre_fork, child_exit = master_hooks()  # loaded by the master, before it forks

@@ -28,7 +28,7 @@ from __future__ import annotations
 import mmap
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
@@ -91,6 +91,23 @@ def release_slot(worker: Any) -> None:
         table.clear(slot)
 
 
+Hook = Callable[[Any, Any], None]
+
+
+def master_hooks() -> tuple[Hook, Hook]:
+    """gunicorn's ``pre_fork`` and ``child_exit`` hooks over a new ``ConnectionTable``; call
+    it in the master before the workers fork (``helpdesk serve``, the benchmark's baseline)."""
+    table = ConnectionTable()
+
+    def pre_fork(server: Any, worker: Any) -> None:
+        give_slot(table, server, worker)
+
+    def child_exit(server: Any, worker: Any) -> None:
+        release_slot(worker)
+
+    return pre_fork, child_exit
+
+
 class FairThreadWorker(ThreadWorker):
     """gunicorn's gthread worker that passes new connections to a less loaded worker."""
 
@@ -102,9 +119,7 @@ class FairThreadWorker(ThreadWorker):
         try:
             super().run()
         finally:
-            table, slot = _table_and_slot(self)
-            if table is not None and slot is not None:
-                table.clear(slot)
+            release_slot(self)
 
     def _publish(self) -> None:
         table, slot = _table_and_slot(self)

@@ -65,21 +65,13 @@ def freeze_startup_heap(_worker: Any = None) -> None:
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` (hooks included)."""
-    from entrypoints.cli.fair_accept import (
-        ConnectionTable,
-        FairThreadWorker,
-        give_slot,
-        release_slot,
-    )
+    from entrypoints.cli.fair_accept import FairThreadWorker, master_hooks
     from entrypoints.observability.metrics import mark_process_dead
 
-    table = ConnectionTable()  # before the fork: shared by the master and its workers
-
-    def pre_fork(server: Any, worker: Any) -> None:
-        give_slot(table, server, worker)
+    pre_fork, release_slot = master_hooks()  # before the fork: one table for every worker
 
     def child_exit(server: Any, worker: Any) -> None:
-        release_slot(worker)
+        release_slot(server, worker)
         mark_process_dead(worker.pid)
 
     return {
