@@ -91,17 +91,23 @@ DEPARTMENT_SQL = (
     "departments.version FROM departments WHERE departments.id = %s"
 )
 NEXT_NUMBER_SQL = "SELECT nextval('ticket_number_seq') AS next_value_1"
-INSERT_TICKET_SQL = (
-    "INSERT INTO tickets (id, number, subject, description, status, priority, requester_id, "
-    "department_id, team_id, assignee_id, created_at, updated_at, closed_at, version) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+INSERT_TICKET_AND_SEARCH_SQL = (  # the ticket and its search document in one statement
+    "WITH new_tickets AS (INSERT INTO tickets (id, number, subject, description, status, "
+    "priority, requester_id, department_id, team_id, assignee_id, created_at, updated_at, "
+    "closed_at, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "RETURNING tickets.id) "
+    "INSERT INTO ticket_search (ticket_id, document) SELECT new_tickets.id, %s FROM new_tickets"
 )
-INSERT_SEARCH_SQL = "INSERT INTO ticket_search (ticket_id, document) VALUES (%s, %s)"
 INSERT_HISTORY_SQL = (
     "INSERT INTO ticket_history (id, ticket_id, actor_id, field, old_value, new_value, "
     "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
-ORDERING_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s)) AS pg_advisory_xact_lock_1"
+INSERT_OUTBOX_LOCKED_SQL = (  # a key's first event in a transaction: its lock, then its row
+    "WITH ordering_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s, hashtext(%s))) "
+    "INSERT INTO outbox (id, type, version, ordering_key, occurred_at, actor_id, payload, "
+    "state, attempts, available_at, seq) "
+    "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, nextval('outbox_seq') FROM ordering_lock"
+)
 ORDERING_LOCK_NAMESPACE = 0x4844_0004  # adapters/sql/events.py
 INSERT_OUTBOX_SQL = (
     "INSERT INTO outbox (id, seq, type, version, ordering_key, occurred_at, actor_id, payload, "
@@ -432,16 +438,19 @@ def _outbox(
     ticket: Sequence[Any],
     actor_id: uuid.UUID | None,
     now: datetime,
+    *,
+    locked: bool = False,
     **extra: Any,
 ) -> None:
     key = f"ticket:{ticket[T_ID]}"
-    connection.execute(ORDERING_LOCK_SQL, (ORDERING_LOCK_NAMESPACE, key), prepare=True)
     payload = _dumps({"ticket": _event_ticket(ticket), **extra})
-    connection.execute(
-        INSERT_OUTBOX_SQL,
-        (new_id(), event_type, 1, key, now, actor_id, payload, "pending", 0, now),
-        prepare=True,
-    )
+    row = (new_id(), event_type, 1, key, now, actor_id, payload, "pending", 0, now)
+    if locked:  # the transaction already holds the key's lock
+        connection.execute(INSERT_OUTBOX_SQL, row, prepare=True)
+    else:
+        connection.execute(
+            INSERT_OUTBOX_LOCKED_SQL, (ORDERING_LOCK_NAMESPACE, key, *row), prepare=True
+        )
 
 
 def _history(
@@ -494,6 +503,7 @@ def _auto_assign(
         updated,
         None,
         now,
+        locked=True,  # the ticket's creation took it
         previous_assignee_id=None,
         previous_team_id=str(ticket[T_TEAM]) if ticket[T_TEAM] else None,
     )
@@ -549,10 +559,11 @@ class CustomerTickets:
                     None,
                     1,
                 ]
-                connection.execute(INSERT_TICKET_SQL, ticket, prepare=True)
                 document = f"{search_text(subject)} {search_text(description)}"
                 connection.execute(
-                    INSERT_SEARCH_SQL, (ticket[T_ID], document[:SEARCH_DOCUMENT_MAX]), prepare=True
+                    INSERT_TICKET_AND_SEARCH_SQL,
+                    (*ticket, document[:SEARCH_DOCUMENT_MAX]),
+                    prepare=True,
                 )
                 _history(connection, ticket[T_ID], actor.user_id, "ticket", None, "created", now)
                 _outbox(

@@ -110,16 +110,43 @@ def _entry_from_row(row: Any) -> OutboxEntry:
 
 # Built once (bound parameters): every change of a ticket records an event.
 # On psycopg they run through Lean (adapters/sql/lean.py).
-_ORDERING_LOCK = Lean(
-    sa.select(
-        sa.func.pg_advisory_xact_lock(
-            _ORDERING_LOCK_NAMESPACE, sa.func.hashtext(sa.bindparam("key", type_=sa.String()))
-        )
-    ),
-    prepare=True,
-)
 _INSERT_EVENT = Lean(sa.insert(outbox), prepare=True)
 _INSERT_EVENT_NUMBERED = Lean(sa.insert(outbox).values(seq=outbox_seq.next_value()), prepare=True)
+_EVENT_COLUMNS = (
+    "id",
+    "type",
+    "version",
+    "ordering_key",
+    "occurred_at",
+    "actor_id",
+    "payload",
+    "state",
+    "attempts",
+    "available_at",
+)
+
+
+def _insert_event_locked() -> sa.Insert:
+    """The first event of a key in a transaction: its ordering lock and its row in one
+    statement (one round trip fewer for every change of a ticket). The row comes from the
+    CTE that takes the lock, so ``nextval`` runs only once the lock is held: the order the
+    module docstring relies on. The CTE calls a volatile function: never inlined."""
+    key = sa.bindparam("ordering_key", type_=outbox.c.ordering_key.type)
+    lock = (
+        sa.select(sa.func.pg_advisory_xact_lock(_ORDERING_LOCK_NAMESPACE, sa.func.hashtext(key)))
+        .cte("ordering_lock")
+        .prefix_with("MATERIALIZED")
+    )
+    values = [
+        key if name == "ordering_key" else sa.bindparam(name, type_=outbox.c[name].type)
+        for name in _EVENT_COLUMNS
+    ]
+    return sa.insert(outbox).from_select(
+        [*_EVENT_COLUMNS, "seq"], sa.select(*values, outbox_seq.next_value()).select_from(lock)
+    )
+
+
+_INSERT_EVENT_LOCKED = Lean(_insert_event_locked(), prepare=True, values_per_call=False)
 
 
 class SqlOutboxRepository:
@@ -135,14 +162,10 @@ class SqlOutboxRepository:
     def _postgres(self) -> bool:
         return self._connection.dialect.name == "postgresql"
 
-    def _lock_ordering_key(self, key: str) -> None:
-        """Hold ``key``'s ordering lock until the transaction ends (once per transaction: a
-        reply that also opens the ticket records two events of one key)."""
-        connection = self._connection
-        if key in self._locked_keys:
-            return
-        _ORDERING_LOCK.all(connection, {"key": key})
-        if not connection.in_nested_transaction():
+    def _remember_lock(self, key: str) -> None:
+        """``key``'s ordering lock is held until the transaction ends (taken once per
+        transaction: a reply that also opens the ticket records two events of one key)."""
+        if not self._connection.in_nested_transaction():
             self._locked_keys.add(key)
 
     def add(self, event: Event) -> None:
@@ -159,10 +182,12 @@ class SqlOutboxRepository:
             "attempts": 0,
             "available_at": event.occurred_at,
         }
+        locking = False
         if self._postgres():
-            # One key's events commit in the order of their numbers (see the module docstring).
-            self._lock_ordering_key(event.ordering_key)
-            statement = _INSERT_EVENT_NUMBERED  # the sequence numbers it
+            # One key's events commit in the order of their numbers (see the module docstring);
+            # the sequence numbers the event, after the lock where this statement takes it.
+            locking = event.ordering_key not in self._locked_keys
+            statement = _INSERT_EVENT_LOCKED if locking else _INSERT_EVENT_NUMBERED
         else:
             values["seq"] = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)
             statement = _INSERT_EVENT
@@ -172,6 +197,8 @@ class SqlOutboxRepository:
             {"pk_outbox": "an event with this id already exists"},
         ):
             statement.execute(connection, values)
+        if locking:
+            self._remember_lock(event.ordering_key)
 
     def _why_refused(self, event: Event) -> str:
         if _exists(self._connection, outbox.c.id, event.id):

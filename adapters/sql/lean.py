@@ -5,9 +5,9 @@ statements of a request (a ticket by id, its messages, a session): it looks the 
 up in a cache, builds an execution context, reads the cursor's description into result
 metadata and wraps every row. ``Lean`` keeps what matters of that and drops the rest:
 
-- the statement is compiled once per engine (dialect) and, for an INSERT whose values come with
-  each call, once per set of columns; expanding parameters (``IN`` lists) go through
-  SQLAlchemy's public ``construct_expanded_state`` at each call;
+- the statement is compiled once per engine (dialect) and, for an INSERT or UPDATE whose
+  columns come with each call's values, once per set of columns; expanding parameters (``IN``
+  lists) go through SQLAlchemy's public ``construct_expanded_state`` at each call;
 - values pass through the same bind processors, rows through the same result processors
   (``TypeDecorator``s such as ``UTCDateTime``, enums), into a named tuple: ``row.id`` and
   ``row[0]`` read as on an ``sa.Row``;
@@ -186,6 +186,25 @@ def _preparing_cursor() -> type[Any]:
     return PreparingCursor
 
 
+_CURSORS = "helpdesk.lean_cursors"
+
+
+def _cursors(pooled: Any) -> tuple[Any, Any]:
+    """The connection's two cursors (plain, preparing), made at its first lean statement and
+    reused for every later one: a psycopg cursor costs more to make (its adapters, its
+    state) than a statement by key costs to run. Kept in the pool's ``info`` of the DBAPI
+    connection, which SQLAlchemy clears when it replaces that connection; a connection is
+    used by one thread at a time (a pool checkout), so are its cursors. Each ``execute``
+    resets the cursor: it keeps only the last statement's rows until the next one."""
+    info = pooled.info
+    cursors: tuple[Any, Any] | None = info.get(_CURSORS)
+    # SQLAlchemy closes a cursor whose statement failed (a refused INSERT): make both anew.
+    if cursors is None or cursors[0].closed or cursors[1].closed:
+        driver = pooled.driver_connection
+        cursors = info[_CURSORS] = (driver.cursor(), _preparing_cursor()(driver))
+    return cursors
+
+
 class Lean:
     """One statement, built once at import, run with as little per-call work as the driver
     allows (module docstring). Values are passed by name, as to ``Connection.execute``.
@@ -194,14 +213,31 @@ class Lean:
     only for a statement whose best plan does not depend on the values.
 
     ``postgresql``: the same statement in PostgreSQL's own form (``any_of``), run on psycopg
-    instead of ``statement``."""
+    instead of ``statement``.
 
-    __slots__ = ("_forms", "_lock", "postgresql", "prepare", "statement")
+    ``values_per_call``: the statement takes the columns it sets from each call's values (an
+    INSERT or UPDATE: the default), compiled once per set of names; False for one that binds
+    all its values itself (a CTE's INSERT feeding another statement): SQLAlchemy would read a
+    value named like a column of the outer statement as one more column to set."""
 
-    def __init__(self, statement: Any, *, prepare: bool = False, postgresql: Any = None) -> None:
+    __slots__ = ("_forms", "_lock", "_values_per_call", "postgresql", "prepare", "statement")
+
+    def __init__(
+        self,
+        statement: Any,
+        *,
+        prepare: bool = False,
+        postgresql: Any = None,
+        values_per_call: bool | None = None,
+    ) -> None:
         self.statement = statement
         self.postgresql = statement if postgresql is None else postgresql
         self.prepare = prepare
+        self._values_per_call = (
+            isinstance(statement, sa.Insert | sa.Update)
+            if values_per_call is None
+            else values_per_call
+        )
         # Per dialect (one per engine): compiled forms by the columns of the values (DML) or
         # None (SELECT). Weak: an engine that is gone takes its forms along.
         self._forms: weakref.WeakKeyDictionary[Dialect, dict[Any, _Form | None]] = (
@@ -213,7 +249,7 @@ class Lean:
         dialect = connection.dialect
         if dialect.driver != "psycopg":
             return None
-        key = None if isinstance(self.statement, sa.Select) else tuple(params)
+        key = tuple(params) if self._values_per_call else None
         forms = self._forms.get(dialect)
         if forms is not None and key in forms:
             return forms[key]
@@ -232,10 +268,7 @@ class Lean:
 
     def _run(self, connection: sa.Connection, form: _Form, params: Params) -> Any:
         sql, values = form.bind(params)
-        if self.prepare:
-            cursor = _preparing_cursor()(connection.connection.driver_connection)
-        else:
-            cursor = connection.connection.cursor()
+        cursor = _cursors(connection.connection)[self.prepare]
         connection._cursor_execute(cursor, sql, values)  # private: see the docstring
         return cursor
 
@@ -245,10 +278,7 @@ class Lean:
         if form is None:
             return list(connection.execute(self._statement_for(connection), dict(params)).all())
         cursor = self._run(connection, form, params)
-        try:
-            return form.rows(cursor.fetchall(), cursor)
-        finally:
-            cursor.close()
+        return form.rows(cursor.fetchall(), cursor)
 
     def first(self, connection: sa.Connection, params: Params | None = None) -> Any | None:
         """The first row, or None."""
@@ -257,11 +287,8 @@ class Lean:
         if form is None:
             return connection.execute(self._statement_for(connection), dict(params)).first()
         cursor = self._run(connection, form, params)
-        try:
-            row = cursor.fetchone()
-            return None if row is None else form.rows([row], cursor)[0]
-        finally:
-            cursor.close()
+        row = cursor.fetchone()
+        return None if row is None else form.rows([row], cursor)[0]
 
     def scalar(self, connection: sa.Connection, params: Params | None = None) -> Any:
         """The first column of the first row, or None."""
@@ -275,8 +302,4 @@ class Lean:
         form = self._form(connection, params)
         if form is None:
             return int(connection.execute(self._statement_for(connection), dict(params)).rowcount)
-        cursor = self._run(connection, form, params)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        return int(self._run(connection, form, params).rowcount)

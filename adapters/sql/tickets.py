@@ -500,14 +500,21 @@ class SqlTicketRepository:
             "created_at": ticket.created_at,
             **_ticket_values(ticket),
         }
-        document = {"ticket_id": ticket.id, "document": new_search_document(ticket)}
+        document = new_search_document(ticket)
         with _refused_as_conflict(
             self._connection,
             partial(self._why_refused, ticket, new=True),
             _ticket_constraints(ticket),
         ):
-            _INSERT_TICKET.execute(self._connection, values)
-            _INSERT_SEARCH.execute(self._connection, document)
+            if self._connection.dialect.name == "postgresql":
+                _INSERT_TICKET_AND_SEARCH.execute(
+                    self._connection, {**values, "document": document}
+                )
+            else:
+                _INSERT_TICKET.execute(self._connection, values)
+                _INSERT_SEARCH.execute(
+                    self._connection, {"ticket_id": ticket.id, "document": document}
+                )
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
         # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serializes.
@@ -647,12 +654,16 @@ class SqlTicketMessageRepository:
             "visibility": message.visibility,
             "created_at": message.created_at,
         }
+        words = search_text(message.body)
+        together = words and self._connection.dialect.name == "postgresql"
         with _refused_as_conflict(
             self._connection, partial(self._why_refused, message), _MESSAGE_CONSTRAINTS
         ):
-            _INSERT_MESSAGE.execute(self._connection, values)
-        words = search_text(message.body)
-        if words:
+            if together:
+                _INSERT_MESSAGE_AND_WORDS.execute(self._connection, {**values, "words": words})
+            else:
+                _INSERT_MESSAGE.execute(self._connection, values)
+        if words and not together:
             _APPEND_SEARCH.execute(
                 self._connection, {"for_ticket": message.ticket_id, "words": words}
             )
@@ -766,22 +777,71 @@ _NEXT_NUMBER = Lean(sa.select(ticket_number_seq.next_value()), prepare=True)
 _INSERT_TICKET = Lean(sa.insert(tickets), prepare=True)  # the values come with each execution
 _INSERT_SEARCH = Lean(sa.insert(ticket_search), prepare=True)
 _INSERT_MESSAGE = Lean(sa.insert(ticket_messages), prepare=True)
+_TICKET_COLUMNS = (
+    "id",
+    "number",
+    "subject",
+    "description",
+    "requester_id",
+    "created_at",
+    *_TICKET_CHANGEABLE,
+)
+_MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "visibility", "created_at")
+
+
+def _inserted(table: sa.Table, names: Sequence[str], returning: str) -> sa.CTE:
+    """A CTE that inserts one row of ``table`` from the values bound by the column names and
+    returns its ``returning`` column. On PostgreSQL a row and what follows from it go in one
+    statement (one round trip): the row's foreign keys and unique constraints are checked as
+    in an INSERT of its own, and name the same constraints when they refuse it."""
+    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in names}
+    return sa.insert(table).values(values).returning(table.c[returning]).cte(f"new_{table.name}")
+
+
+def _insert_ticket_and_search() -> sa.Insert:
+    new = _inserted(tickets, _TICKET_COLUMNS, "id")
+    document = sa.bindparam("document", type_=ticket_search.c.document.type)
+    return sa.insert(ticket_search).from_select(
+        ["ticket_id", "document"], sa.select(new.c.id, document)
+    )
+
+
+_INSERT_TICKET_AND_SEARCH = Lean(
+    _insert_ticket_and_search(), prepare=True, values_per_call=False
+)  # PostgreSQL
 _INSERT_HISTORY = Lean(sa.insert(ticket_history), prepare=True)
-_APPEND_SEARCH = Lean(  # a message's words join its ticket's document, up to the cap
+_APPENDED_DOCUMENT = sa.func.substr(  # a message's words join its ticket's document, up to the cap
+    ticket_search.c.document + " " + sa.bindparam("words", type_=sa.String()),
+    1,
+    SEARCH_DOCUMENT_MAX,
+)
+_APPEND_SEARCH = Lean(
     sa.update(ticket_search)
     .where(
         ticket_search.c.ticket_id == sa.bindparam("for_ticket"),
         sa.func.length(ticket_search.c.document) < SEARCH_DOCUMENT_MAX,
     )
-    .values(
-        document=sa.func.substr(
-            ticket_search.c.document + " " + sa.bindparam("words", type_=sa.String()),
-            1,
-            SEARCH_DOCUMENT_MAX,
-        )
-    ),
+    .values(document=_APPENDED_DOCUMENT),
     prepare=True,
 )
+
+
+def _insert_message_and_words() -> sa.Update:
+    """The message, and its words appended to its ticket's document (``_APPEND_SEARCH``)."""
+    new = _inserted(ticket_messages, _MESSAGE_COLUMNS, "ticket_id")
+    return (
+        sa.update(ticket_search)
+        .where(
+            ticket_search.c.ticket_id == new.c.ticket_id,
+            sa.func.length(ticket_search.c.document) < SEARCH_DOCUMENT_MAX,
+        )
+        .values(document=_APPENDED_DOCUMENT)
+    )
+
+
+_INSERT_MESSAGE_AND_WORDS = Lean(
+    _insert_message_and_words(), prepare=True, values_per_call=False
+)  # PostgreSQL
 _UPDATE_TICKET = Lean(  # what an update may change (_ticket_values), at the version it read
     sa.update(tickets)
     .where(

@@ -857,8 +857,9 @@ def _waits_for(uow: UnitOfWork, event: Event, tx_commit: Callable[[], None]) -> 
 
 @pytest.mark.postgres
 def test_postgres_one_key_is_locked_once_per_transaction(postgres_db_url: str) -> None:
-    """A reply that also opens the ticket records two events of one key: one lock statement,
-    and the key stays locked until the commit (another writer of it waits)."""
+    """A reply that also opens the ticket records two events of one key: the lock is taken
+    once, by the statement that records its first event, and the key stays locked until the
+    commit (another writer of it waits)."""
     engine = create_engine(postgres_db_url)
     uow = SqlUnitOfWork(engine)
     locks = _ordering_locks(engine)
@@ -868,6 +869,8 @@ def test_postgres_one_key_is_locked_once_per_transaction(postgres_db_url: str) -
             tx.outbox.add(make_event("ticket:once"))
             tx.outbox.add(make_event("ticket:other"))
             assert len(locks) == 2
+            # Each lock travels with its key's first event: one round trip, not two.
+            assert all("INSERT INTO outbox " in lock for lock in locks), locks
             assert _waits_for(uow, make_event("ticket:once"), tx.commit)
     finally:
         engine.dispose()

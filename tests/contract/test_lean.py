@@ -90,6 +90,21 @@ def _n_by_ids(dialect: str) -> sa.Select[Any]:
 
 ANY_OF = Lean(_n_by_ids("sqlite"), postgresql=_n_by_ids("postgresql"), prepare=True)
 INSERT_DEFAULTED = Lean(sa.insert(defaults))
+
+
+def _copy_renamed() -> sa.Update:
+    """A row inserted by a CTE and another row renamed after it, in one statement: the values
+    are bound by the statement itself (``name`` and ``n`` also name columns of the UPDATE)."""
+    values = {c.name: sa.bindparam(c.name, type_=c.type) for c in things.columns}
+    new = sa.insert(things).values(values).returning(things.c.n).cte("new_thing")
+    return (
+        sa.update(things)
+        .where(things.c.n == new.c.n - 1)
+        .values(name=sa.bindparam("renamed", type_=sa.String()))
+    )
+
+
+INSERT_AND_RENAME = Lean(_copy_renamed(), values_per_call=False)
 ALL_DEFAULTED = Lean(sa.select(defaults))
 
 NOW = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
@@ -338,3 +353,45 @@ def test_a_list_bound_with_any_of_is_one_prepared_statement(postgres_engine: Eng
         )
     assert len(prepared) == 1, prepared
     assert "= ANY (" in prepared[0]
+
+
+@pytest.mark.postgres
+def test_a_statement_that_binds_its_own_values_compiles_once(postgres_engine: Engine) -> None:
+    """``values_per_call=False``: the values named like the outer statement's columns stay the
+    inner INSERT's (per set of names, SQLAlchemy would set them in the UPDATE)."""
+    row = {**ROWS[0], "id": uuid.uuid4(), "n": 5, "name": "fifth"}
+    with postgres_engine.begin() as connection:
+        assert INSERT_AND_RENAME.execute(connection, {**row, "renamed": "before fifth"}) == 1
+        got = connection.execute(sa.select(things.c.n, things.c.name).where(things.c.n >= 4))
+        assert sorted(got.all()) == [(4, "before fifth"), (5, "fifth")]
+
+
+@pytest.mark.postgres
+def test_a_connection_reuses_its_two_cursors(postgres_engine: Engine) -> None:
+    """A pooled connection keeps one plain and one preparing cursor for its lean statements,
+    across checkouts; a failed statement (SQLAlchemy closes its cursor) costs a new pair, and
+    the statements after it answer as before."""
+    cursors: list[Any] = []
+
+    def record(_conn: Any, cursor: Any, *_: Any) -> None:
+        cursors.append(cursor)
+
+    sa.event.listen(postgres_engine, "before_cursor_execute", record)
+    try:
+        for _ in range(2):  # two checkouts of the one pooled connection
+            with postgres_engine.connect() as connection:
+                assert BY_ID_PREPARED.first(connection, {"id": ROWS[1]["id"]}).n == 1
+                assert COUNT.scalar(connection) == len(ROWS)
+                assert _plain(RED.all(connection)) == [(0,), (2,), (4,)]
+        assert len({id(c) for c in cursors}) == 2
+        assert cursors[0] is cursors[3] and cursors[1] is cursors[2] is cursors[4]
+        with postgres_engine.connect() as connection:
+            connection.begin()
+            with pytest.raises(sa.exc.IntegrityError):
+                INSERT.execute(connection, ROWS[0])
+            connection.rollback()
+            assert COUNT.scalar(connection) == len(ROWS)
+            assert BY_ID_PREPARED.first(connection, {"id": ROWS[2]["id"]}).n == 2
+        assert cursors[-1] is not cursors[0] and cursors[-2] not in cursors[:6]
+    finally:
+        sa.event.remove(postgres_engine, "before_cursor_execute", record)

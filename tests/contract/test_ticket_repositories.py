@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from adapters.sql import tickets as sql_tickets
 from adapters.sql.tickets import SEARCH_DOCUMENT_MAX
@@ -727,6 +728,31 @@ def test_the_search_document_stops_at_its_limit_on_every_store(uow: UnitOfWork, 
     assert text_ids(uow, words[SEARCH_DOCUMENT_MAX // 8 - 100]) == {ticket.id}
     assert text_ids(uow, words[-1]) == set()
     assert text_ids(uow, "zebra") == set()
+
+
+@pytest.mark.parametrize(
+    "backend_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_postgres_writes_a_row_and_its_words_in_one_statement(uow: UnitOfWork, org: Org) -> None:
+    """A ticket with its search document, a message with its words: one statement each (one
+    round trip) on PostgreSQL, and the words are found as with two."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        ticket = open_ticket(uow, org.carl, subject="Scanner jammed", description="Help.")
+        add_message(uow, ticket, org.carl, "The toner leaks")
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    writes = [s for s in sent if s.lstrip().startswith(("INSERT", "UPDATE", "WITH"))]
+    assert len(writes) == 2, writes
+    assert "INSERT INTO tickets " in writes[0] and "INSERT INTO ticket_search " in writes[0]
+    assert "INSERT INTO ticket_messages " in writes[1] and "UPDATE ticket_search " in writes[1]
+    assert text_ids(uow, "scanner toner") == {ticket.id}
+    assert text_ids(uow, "jammed leaks") == {ticket.id}
 
 
 # ---------------------------------------------------------------- queue counts
