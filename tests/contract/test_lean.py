@@ -384,7 +384,8 @@ def test_a_connection_reuses_its_two_cursors(postgres_engine: Engine) -> None:
                 assert COUNT.scalar(connection) == len(ROWS)
                 assert _plain(RED.all(connection)) == [(0,), (2,), (4,)]
         assert len({id(c) for c in cursors}) == 2
-        assert cursors[0] is cursors[3] and cursors[1] is cursors[2] is cursors[4]
+        assert cursors[0] is cursors[3]
+        assert cursors[1] is cursors[2] is cursors[4]
         with postgres_engine.connect() as connection:
             connection.begin()
             with pytest.raises(sa.exc.IntegrityError):
@@ -392,6 +393,7 @@ def test_a_connection_reuses_its_two_cursors(postgres_engine: Engine) -> None:
             connection.rollback()
             assert COUNT.scalar(connection) == len(ROWS)
             assert BY_ID_PREPARED.first(connection, {"id": ROWS[2]["id"]}).n == 2
-        assert cursors[-1] is not cursors[0] and cursors[-2] not in cursors[:6]
+        assert cursors[-1] is not cursors[0]
+        assert cursors[-2] not in cursors[:6]
     finally:
         sa.event.remove(postgres_engine, "before_cursor_execute", record)

@@ -749,8 +749,10 @@ def test_postgres_writes_a_row_and_its_words_in_one_statement(uow: UnitOfWork, o
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     writes = [s for s in sent if s.lstrip().startswith(("INSERT", "UPDATE", "WITH"))]
     assert len(writes) == 2, writes
-    assert "INSERT INTO tickets " in writes[0] and "INSERT INTO ticket_search " in writes[0]
-    assert "INSERT INTO ticket_messages " in writes[1] and "UPDATE ticket_search " in writes[1]
+    assert "INSERT INTO tickets " in writes[0]
+    assert "INSERT INTO ticket_search " in writes[0]
+    assert "INSERT INTO ticket_messages " in writes[1]
+    assert "UPDATE ticket_search " in writes[1]
     assert text_ids(uow, "scanner toner") == {ticket.id}
     assert text_ids(uow, "jammed leaks") == {ticket.id}
 
