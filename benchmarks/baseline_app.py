@@ -19,8 +19,8 @@ scaffolding rather than work (docs/performance.md, "The baseline"):
 - the bearer token is verified (itsdangerous, the product's keys and salt) and its session
   looked up in ONE SELECT (sessions joined to users and staff_members);
 - a statement the product runs twice for one answer (the attachments of a ticket) runs once;
-- departments and teams: the same ``org-generation`` counter read as the product, the names
-  cached in process per generation (never stale), no Redis;
+- departments and teams: the same ``org-generation`` counter as the product, read with the
+  session, the names cached in process per generation (never stale), no Redis;
 - round robin through the SQL ``counters`` row (the product's fallback when Redis fails);
 - a search text's match count kept in process for 30 s, as the product keeps it.
 
@@ -72,12 +72,12 @@ T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T
 SESSION_SQL = (
     "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "
     "staff_members.role, staff_members.department_id, staff_members.is_active, "
-    "users.display_name "
+    "users.display_name, "
+    "COALESCE((SELECT counters.value FROM counters WHERE counters.name = %s), 0) "
     "FROM sessions JOIN users ON users.id = sessions.user_id "
     "LEFT OUTER JOIN staff_members ON staff_members.user_id = sessions.user_id "
     "WHERE sessions.id = %s"
 )
-ORG_GENERATION_SQL = "SELECT counters.value FROM counters WHERE counters.name = %s"
 DEPARTMENT_NAMES_SQL = "SELECT departments.id, departments.name FROM departments"
 TEAM_NAMES_SQL = "SELECT teams.id, teams.name FROM teams"
 USERS_SQL = (
@@ -274,15 +274,21 @@ class Connections:
 
 
 class Actor:
-    __slots__ = ("department_id", "display_name", "role", "user_id")
+    __slots__ = ("department_id", "display_name", "org_generation", "role", "user_id")
 
     def __init__(
-        self, user_id: uuid.UUID, role: str, department_id: uuid.UUID | None, display_name: str
+        self,
+        user_id: uuid.UUID,
+        role: str,
+        department_id: uuid.UUID | None,
+        display_name: str,
+        org_generation: int,
     ) -> None:
         self.user_id = user_id
         self.role = role
         self.department_id = department_id
         self.display_name = display_name
+        self.org_generation = org_generation
 
     @property
     def is_staff(self) -> bool:
@@ -313,20 +319,22 @@ class Baseline:
             session_id = uuid.UUID(hex=payload)
         except (BadData, ValueError, TypeError):
             raise Problem(falcon.HTTP_401, "the access token is invalid") from None
-        row = connection.execute(SESSION_SQL, (session_id,), prepare=True).fetchone()
+        row = connection.execute(
+            SESSION_SQL, ("org-generation", session_id), prepare=True
+        ).fetchone()
         now = datetime.now(UTC)
         if row is None or row[2] is not None or row[1] <= now or not row[3]:
             raise Problem(falcon.HTTP_401, "the session has ended; log in again")
         if row[4] is not None and not row[6]:
             raise Problem(falcon.HTTP_401, "the account is deactivated")
-        return Actor(row[0], row[4] or "customer", row[5], row[7])
+        return Actor(row[0], row[4] or "customer", row[5], row[7], int(row[8]))
 
     def org(
-        self, connection: psycopg.Connection[Any]
+        self, connection: psycopg.Connection[Any], actor: Actor
     ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
-        """Department and team names, cached per ``org-generation`` (never stale)."""
-        row = connection.execute(ORG_GENERATION_SQL, ("org-generation",), prepare=True).fetchone()
-        generation = int(row[0]) if row is not None else 0
+        """Department and team names, cached per ``org-generation`` (the value the session
+        read brought, as the product's authentication does)."""
+        generation = actor.org_generation
         cached = self._org
         if cached is not None and cached[0] == generation:
             return cached[1], cached[2]
@@ -579,7 +587,7 @@ class CustomerTickets:
                     ticket = _auto_assign(connection, ticket, now)
                 counts_key = f"ticket-counts:{department_id or 'unrouted'}"
                 connection.execute(BUMP_COUNTER_SQL, (counts_key, 1, 1), prepare=True)
-            departments, teams = self._b.org(connection)
+            departments, teams = self._b.org(connection, actor)
             people = self._b.names(connection, [ticket[T_REQUESTER], ticket[T_ASSIGNEE]], actor)
         body = ticket_json(ticket, departments, teams, people, with_description=True)
         body["messages"] = []
@@ -686,7 +694,7 @@ class StaffTickets:
             sql = head + (" WHERE " + " AND ".join(where) if where else "") + ORDER_CREATED_DESC
             rows = connection.execute(sql, params).fetchall()
             items = rows[:limit]
-            departments, teams = self._b.org(connection)
+            departments, teams = self._b.org(connection, actor)
             people = self._b.names(
                 connection,
                 [r[T_REQUESTER] for r in items] + [r[T_ASSIGNEE] for r in items],
@@ -722,7 +730,7 @@ class StaffTicket:
                 MESSAGES_SQL.format(visibility=""), (wanted,), prepare=True
             ).fetchall()
             attachments = connection.execute(ATTACHMENTS_SQL, (wanted,), prepare=True).fetchall()
-            departments, teams = self._b.org(connection)
+            departments, teams = self._b.org(connection, actor)
             people = self._b.names(
                 connection,
                 [ticket[T_REQUESTER], ticket[T_ASSIGNEE]] + [m[2] for m in messages],

@@ -279,13 +279,13 @@ class MemorySessionRepository:
         return self._sessions.get(session_id)
 
     def get_with_account(
-        self, session_id: uuid.UUID
-    ) -> tuple[Session, User, StaffMember | None] | None:
+        self, session_id: uuid.UUID, counter: str
+    ) -> tuple[Session, User, StaffMember | None, int] | None:
         session = self._sessions.get(session_id)
         user = self._state.users.get(session.user_id) if session is not None else None
         if session is None or user is None:
             return None
-        return session, user, self._state.staff.get(user.id)
+        return session, user, self._state.staff.get(user.id), self._state.counters.get(counter, 0)
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:
         session = self._sessions.get(session_id)

@@ -571,12 +571,19 @@ class _Prefixed:
         return getattr(self._row, self._prefix + name)
 
 
-# Session, user and staff profile in one round trip: every authenticated request asks.
+# Session, user, staff profile and one counter in one round trip: every authenticated request
+# asks (the counter: the organization's generation, which validates the cached names).
 _SESSION_ACCOUNT = Lean(
     sa.select(
         *(c.label(f"s_{c.name}") for c in sessions.c),
         *(c.label(f"u_{c.name}") for c in users.c),
         *(c.label(f"m_{c.name}") for c in staff_members.c),
+        sa.func.coalesce(
+            sa.select(counters.c.value)
+            .where(counters.c.name == sa.bindparam("counter", type_=sa.String()))
+            .scalar_subquery(),
+            0,
+        ).label("counter_value"),
     )
     .select_from(
         sessions.join(users, users.c.id == sessions.c.user_id).outerjoin(
@@ -621,9 +628,11 @@ class SqlSessionRepository:
         return _session_from_row(row) if row is not None else None
 
     def get_with_account(
-        self, session_id: uuid.UUID
-    ) -> tuple[Session, User, StaffMember | None] | None:
-        row = _SESSION_ACCOUNT.first(self._connection, {"session_id": session_id})
+        self, session_id: uuid.UUID, counter: str
+    ) -> tuple[Session, User, StaffMember | None, int] | None:
+        row = _SESSION_ACCOUNT.first(
+            self._connection, {"session_id": session_id, "counter": counter}
+        )
         if row is None:
             return None
         parts = {prefix: _Prefixed(row, prefix) for prefix in ("s_", "u_", "m_")}
@@ -632,6 +641,7 @@ class SqlSessionRepository:
             _session_from_row(parts["s_"]),  # type: ignore[arg-type]
             _user_from_row(parts["u_"]),  # type: ignore[arg-type]
             staff,
+            int(row.counter_value),
         )
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:

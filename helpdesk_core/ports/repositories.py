@@ -142,9 +142,11 @@ class SessionRepository(Protocol):
         ...
 
     def get_with_account(
-        self, session_id: uuid.UUID
-    ) -> tuple[Session, User, StaffMember | None] | None:
-        """The session with its user and staff profile (one lookup: every request asks)."""
+        self, session_id: uuid.UUID, counter: str
+    ) -> tuple[Session, User, StaffMember | None, int] | None:
+        """The session with its user and staff profile, and the value of the named counter
+        (0 before its first bump), in one lookup: every request asks, and most render names
+        whose cache the counter (the organization's generation) validates."""
         ...
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:

@@ -31,6 +31,9 @@ from helpdesk_core.usecases.events import publish
 
 ACCESS = "access"
 WRONG_CREDENTIALS = "the email or password is wrong"
+# The counter every change of the organization bumps (usecases/org.py): cached department and
+# team names are valid for one value of it. Authentication reads it with the session.
+ORG_GENERATION = "org-generation"
 DISPLAY_NAME_MAX = 200
 
 # Passwords so common that length alone does not make them safe.
@@ -316,10 +319,10 @@ class AuthService:
         except ValueError:
             raise AuthenticationFailed("the access token is invalid", "invalid_token") from None
         with self._uow.begin(read_only=True) as tx:
-            found = tx.sessions.get_with_account(session_id)
+            found = tx.sessions.get_with_account(session_id, ORG_GENERATION)
         if found is None or not found[0].is_valid(self._clock.now()):
             raise AuthenticationFailed("the session has ended; log in again", "session_ended")
-        session, user, staff = found
+        session, user, staff, org_generation = found
         if not user.is_active:
             raise AuthenticationFailed("the account is deactivated", "account_disabled")
         if staff is not None and not staff.is_active:
@@ -331,6 +334,7 @@ class AuthService:
             team_id=staff.team_id if staff else None,
             session_id=session.id,
             display_name=user.display_name,
+            org_generation=org_generation,
         )
 
     def logout(self, actor: Principal) -> None:

@@ -30,10 +30,15 @@ from helpdesk_core.ports.repositories import StaffFilter
 from helpdesk_core.ports.security import PasswordHasher
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
-from helpdesk_core.usecases.auth import DISPLAY_NAME_MAX, Account, AuthPolicy, check_password
+from helpdesk_core.usecases.auth import (
+    DISPLAY_NAME_MAX,
+    ORG_GENERATION,
+    Account,
+    AuthPolicy,
+    check_password,
+)
 from helpdesk_core.usecases.events import publish
 
-ORG_GENERATION = "org-generation"
 NAME_MAX = 100
 
 
@@ -115,17 +120,26 @@ class OrgService:
         return self.directory(())[0]
 
     def directory(
-        self, user_ids: Iterable[uuid.UUID], known: Mapping[uuid.UUID, str] | None = None
+        self,
+        user_ids: Iterable[uuid.UUID],
+        known: Mapping[uuid.UUID, str] | None = None,
+        generation: int | None = None,
     ) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
         """The organization snapshot and the display names of ``user_ids``, in one read:
         what every rendered ticket needs. Names in ``known`` (the actor's, read by the
-        authentication of the same request) are not looked up again."""
+        authentication of the same request) are not looked up again; nor is the
+        organization's ``generation`` when given (read by that authentication too: the
+        names are those of the moment the request began, or newer)."""
         asked = set(user_ids)
         given = {user_id: known[user_id] for user_id in asked & known.keys()} if known else {}
         wanted = asked - given.keys()
+        snapshot = self._cache.get_org(generation) if generation is not None else None
+        if snapshot is not None and not wanted:
+            return snapshot, given
         with self._uow.begin(read_only=True) as tx:
-            generation = tx.counters.current_value(ORG_GENERATION)
-            snapshot = self._cache.get_org(generation)
+            if generation is None:
+                generation = tx.counters.current_value(ORG_GENERATION)
+                snapshot = self._cache.get_org(generation)
             missed = snapshot is None
             if snapshot is None:
                 snapshot = OrgSnapshot(

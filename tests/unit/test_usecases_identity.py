@@ -197,6 +197,35 @@ def test_the_directory_looks_up_only_the_names_it_was_not_given(
     assert org.directory([ann.id, bob.id])[1] == {ann.id: "Ann", bob.id: "Bob"}
 
 
+def test_the_principal_carries_the_org_generation_authentication_read(
+    auth: AuthService, org: OrgService, uow: MemoryUnitOfWork
+) -> None:
+    auth.register(Register("ann@example.com", PASSWORD, "Ann"))
+    token = auth.login(Login("ann@example.com", PASSWORD)).access_token
+    assert auth.authenticate(token).org_generation == 0  # never bumped
+    org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
+    with uow.begin(read_only=True) as tx:
+        generation = tx.counters.current_value(ORG_GENERATION)
+    assert generation > 0
+    assert auth.authenticate(token).org_generation == generation
+
+
+def test_the_directory_takes_the_generation_it_is_given_instead_of_reading_it(
+    org: OrgService, uow: MemoryUnitOfWork, cache: CountingCache
+) -> None:
+    """Given the generation authentication read, the directory answers from the snapshot
+    cached for it, with no read of the counter; without it, the counter decides."""
+    org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
+    with uow.begin(read_only=True) as tx:
+        generation = tx.counters.current_value(ORG_GENERATION)
+    ahead = OrgSnapshot(departments=(), teams=())
+    cache.set_org(generation + 5, ahead)  # a generation the counter has not reached
+
+    assert org.directory([], generation=generation + 5)[0] is ahead
+    read = org.directory([])[0]  # the counter's generation: not cached, read from the store
+    assert [d.name for d in read.departments] == ["Billing"]
+
+
 def test_only_admins_manage_the_organization(org: OrgService) -> None:
     for role in (Role.CUSTOMER, Role.AGENT, Role.LEAD):
         actor = Principal(uuid.uuid4(), role)
