@@ -124,16 +124,24 @@ class OrgService:
         user_ids: Iterable[uuid.UUID],
         known: Mapping[uuid.UUID, str] | None = None,
         generation: int | None = None,
+        named: Iterable[uuid.UUID] = (),
     ) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
         """The organization snapshot and the display names of ``user_ids``, in one read:
         what every rendered ticket needs. Names in ``known`` (the actor's, read by the
         authentication of the same request) are not looked up again; nor is the
         organization's ``generation`` when given (read by that authentication too: the
-        names are those of the moment the request began, or newer)."""
+        names are those of the moment the request began, or newer).
+
+        ``named``: the departments and teams the caller will name (those of the tickets it
+        read after authentication). A snapshot of the given generation that lacks one of them
+        is older than those tickets (a team made in between): the counter is read instead,
+        so that no rendered ticket names a department or team without its name."""
         asked = set(user_ids)
         given = {user_id: known[user_id] for user_id in asked & known.keys()} if known else {}
         wanted = asked - given.keys()
         snapshot = self._cache.get_org(generation) if generation is not None else None
+        if snapshot is not None and not snapshot.holds(named):
+            snapshot = generation = None  # older than the caller's tickets: read the counter
         if snapshot is not None and not wanted:
             return snapshot, given
         with self._uow.begin(read_only=True) as tx:

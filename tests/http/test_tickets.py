@@ -7,6 +7,11 @@ from typing import Any
 
 import pytest
 
+from entrypoints.http.converter import make_http_converter
+from entrypoints.http.resources.tickets import TicketResources
+from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.usecases.org import CreateTeam
+from helpdesk_core.usecases.tickets import ChangeTicket
 from tests.http.conftest import Helpdesk, Person
 
 API = "/api/v1"
@@ -377,3 +382,27 @@ def test_customers_use_customer_routes_and_staff_staff_routes(office: Office) ->
     assert office.desk.get(f"{API}/staff/tickets", office.ann).status_code == 403
     assert office.desk.get(f"{API}/staff/tickets/{ticket['id']}", office.ann).status_code == 403
     assert office.desk.get(f"{API}/tickets", office.agent).status_code == 403
+
+
+def test_a_ticket_read_after_authentication_names_a_team_made_in_between(office: Office) -> None:
+    """Authentication reads the organization's generation; an admin makes a team and the
+    ticket moves to it before the request reads the ticket. The rendered ticket names the
+    team with its name, not with the snapshot of the generation the request began with."""
+    services = office.desk.services
+    tid = office.open()["id"]
+    assert office.staff_get(tid).status_code == 200  # the current generation's names, cached
+    actor = services.auth.authenticate(office.agent.token)  # this request begins here
+    # Meanwhile an admin makes a team and a lead moves the ticket to it (through the use
+    # cases: a response rendered for the new generation would replace the cached names).
+    night = services.org.create_team(
+        SYSTEM_OPERATOR, CreateTeam("Night shift", uuid.UUID(office.billing))
+    ).id
+    lead = services.auth.authenticate(office.lead.token)
+    services.tickets.change(lead, uuid.UUID(tid), 1, ChangeTicket(team_id=night, change_team=True))
+
+    detail = services.tickets.get_ticket(actor, uuid.UUID(tid))  # then it reads the ticket
+    rendering = TicketResources(services.tickets, services.org, make_http_converter(), 20, 100)
+    body = rendering.render_detail(detail, actor)
+
+    assert body["team"] == {"id": str(night), "name": "Night shift"}
+    assert body["department"] == {"id": office.billing, "name": "Billing"}

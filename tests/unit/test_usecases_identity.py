@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from adapters.memory.uow import MemoryUnitOfWork
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
+from helpdesk_core.domain.entities import Department, Team
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -27,12 +29,14 @@ from helpdesk_core.usecases.org import (
     ORG_GENERATION,
     CreateDepartment,
     CreateStaff,
+    CreateTeam,
     OrgService,
     UpdateDepartment,
     UpdateStaff,
 )
 
 PASSWORD = "correct horse battery"
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
 CHEAP = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
 
 
@@ -224,6 +228,42 @@ def test_the_directory_takes_the_generation_it_is_given_instead_of_reading_it(
     assert org.directory([], generation=generation + 5)[0] is ahead
     read = org.directory([])[0]  # the counter's generation: not cached, read from the store
     assert [d.name for d in read.departments] == ["Billing"]
+
+
+def test_a_snapshot_older_than_the_tickets_it_would_name_is_passed_over(
+    org: OrgService, uow: MemoryUnitOfWork
+) -> None:
+    """Authentication read generation G; an admin then made a team and renamed the
+    department before the request read a ticket of that team. The snapshot cached for G
+    does not know the team: the directory reads the counter instead of rendering the team
+    without a name (and the department under its old one)."""
+    department = org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
+    cached = org.snapshot()  # cached for the current generation
+    with uow.begin(read_only=True) as tx:
+        authenticated = tx.counters.current_value(ORG_GENERATION)
+    # Every id named is in G's snapshot: it serves, with no read of the counter.
+    assert org.directory([], generation=authenticated, named=[department.id])[0] is cached
+    team = org.create_team(SYSTEM_OPERATOR, CreateTeam("Night shift", department.id))
+    org.update_department(SYSTEM_OPERATOR, department.id, UpdateDepartment(name="Invoices"))
+
+    stale = org.directory([], generation=authenticated)[0]  # names nothing: G's snapshot
+    assert [t.name for t in stale.teams] == []
+    snapshot = org.directory([], generation=authenticated, named=[department.id, team.id])[0]
+
+    assert [t.name for t in snapshot.teams] == ["Night shift"]
+    assert [d.name for d in snapshot.departments] == ["Invoices"]
+
+
+def test_a_snapshot_holds_its_departments_and_teams_only() -> None:
+    department = Department(id=uuid.uuid4(), name="Billing", created_at=NOW, updated_at=NOW)
+    team = Team(
+        id=uuid.uuid4(), department_id=department.id, name="Day", created_at=NOW, updated_at=NOW
+    )
+    snapshot = OrgSnapshot(departments=(department,), teams=(team,))
+
+    assert snapshot.holds([])
+    assert snapshot.holds([department.id, team.id])
+    assert not snapshot.holds([department.id, uuid.uuid4()])
 
 
 def test_only_admins_manage_the_organization(org: OrgService) -> None:

@@ -113,7 +113,9 @@ class TicketResources:
         wanted = {t.requester_id for t in tickets} | set(also)
         wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
         known = {actor.user_id: actor.display_name} if actor.display_name is not None else None
-        snapshot, people = self.org.directory(wanted, known, actor.org_generation)
+        named = {t.department_id for t in tickets if t.department_id is not None}
+        named |= {t.team_id for t in tickets if t.team_id is not None}
+        snapshot, people = self.org.directory(wanted, known, actor.org_generation, named)
         names = OrgNames.of(snapshot)
         return [ticket_json(t, names, people, with_description) for t in tickets], people
 
