@@ -268,12 +268,16 @@ def test_a_dead_connection_is_invalidated_as_sqlalchemy_would(postgres_db_url: s
     engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, ping_after_idle=3600.0))
     try:
         metadata.create_all(engine)
+        with engine.connect() as connection:  # the connection keeps its lean cursors
+            assert COUNT.scalar(connection) == 0
+            assert BY_ID_PREPARED.first(connection, {"id": uuid.uuid4()}) is None
         terminate_backend(postgres_db_url, backend_pid(engine))
         with engine.connect() as connection, pytest.raises(sa.exc.OperationalError) as failed:
             COUNT.scalar(connection)
         assert failed.value.connection_invalidated
-        with engine.connect() as connection:  # the pool was renewed: the next one works
-            assert COUNT.scalar(connection) == 0
+        with engine.connect() as connection:  # the pool was renewed: the next one works,
+            assert COUNT.scalar(connection) == 0  # on cursors of the new connection
+            assert BY_ID_PREPARED.first(connection, {"id": uuid.uuid4()}) is None
     finally:
         engine.dispose()
 

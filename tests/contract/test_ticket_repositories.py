@@ -728,6 +728,12 @@ def test_the_search_document_stops_at_its_limit_on_every_store(uow: UnitOfWork, 
     assert text_ids(uow, words[SEARCH_DOCUMENT_MAX // 8 - 100]) == {ticket.id}
     assert text_ids(uow, words[-1]) == set()
     assert text_ids(uow, "zebra") == set()
+    # The document is full, the conversation is not: every message was stored (on PostgreSQL
+    # the message and its words are one statement).
+    with uow.begin(read_only=True) as tx:
+        bodies = [m.body for m in tx.messages.list(ticket.id, include_internal=True)]
+    assert len(bodies) == len(range(1000, len(words), 5000)) + 1
+    assert "zebra" in bodies
 
 
 @pytest.mark.parametrize(
