@@ -412,7 +412,9 @@ class TicketService:
                     tx, ticket, actor.user_id, "status", ticket.status.value, target.value, now
                 )
                 self._publish_changes(tx, ticket, updated, actor.user_id, now, cause="reply")
-            self._bump_counts(tx, ticket.department_id)
+                # The queue counts change only with the status: a reply that leaves it as it
+                # was keeps every cached count valid (and takes no lock on the counter's row).
+                self._bump_counts(tx, ticket.department_id)
             tx.commit()
         return attrs.evolve(message, attachments=tuple(refs))
 

@@ -10,7 +10,7 @@ import pytest
 from entrypoints.http.converter import make_http_converter
 from entrypoints.http.resources.tickets import TicketResources
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
-from helpdesk_core.usecases.org import CreateTeam
+from helpdesk_core.usecases.org import CreateTeam, OrgService
 from helpdesk_core.usecases.tickets import ChangeTicket
 from tests.http.conftest import Helpdesk, Person
 
@@ -375,6 +375,67 @@ def test_queue_counts_follow_every_change(office: Office) -> None:
         ).status_code
         == 404
     )
+
+
+def test_queue_counts_follow_replies_that_change_the_status_and_only_those(
+    office: Office,
+) -> None:
+    """A staff reply opens a new ticket and a customer's reply reopens a pending one: both
+    change the counts. A reply that leaves the status as it was changes no count, so it
+    leaves the department's counts generation (and every cached count) as it was."""
+    url = f"{API}/staff/queue-counts"
+    key = f"ticket-counts:{office.billing}"
+
+    def generation() -> int:
+        with office.desk.services.uow.begin(read_only=True) as tx:
+            return tx.counters.current_value(key)
+
+    def reply(who: Person, path: str) -> None:
+        result = office.desk.post(f"{API}{path}/messages", who, json={"body": "Hello"})
+        assert result.status_code == 201, result.text
+
+    tid = office.open()["id"]
+    before = office.desk.get(url, office.lead).json["by_status"]
+    reply(office.agent, f"/staff/tickets/{tid}")  # new -> open
+    opened = office.desk.get(url, office.lead).json["by_status"]
+    assert (opened["new"], opened["open"]) == (before["new"] - 1, before["open"] + 1)
+
+    seen = generation()
+    reply(office.agent, f"/staff/tickets/{tid}")  # open stays open
+    reply(office.ann, f"/tickets/{tid}")  # a customer's reply to an open ticket: open
+    assert generation() == seen
+    assert office.desk.get(url, office.lead).json["by_status"] == opened
+
+    assert office.patch(tid, {"status": "pending"}, office.staff_get(tid).json["version"])
+    pending = office.desk.get(url, office.lead).json["by_status"]
+    assert pending["pending"] == opened["pending"] + 1
+    reply(office.ann, f"/tickets/{tid}")  # pending -> open
+    assert generation() > seen
+    assert office.desk.get(url, office.lead).json["by_status"] == opened
+
+
+@pytest.mark.parametrize("route", ["staff", "customer"])
+def test_a_reply_names_its_author_without_a_lookup_of_names(
+    office: Office, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """Authentication read the author's display name: the reply's answer uses it."""
+    tid = office.open()["id"]
+    who, path = (
+        (office.agent, f"/staff/tickets/{tid}")
+        if route == "staff"
+        else (office.ann, f"/tickets/{tid}")
+    )
+
+    def no_lookup(self: OrgService, user_ids: Any) -> dict[uuid.UUID, str]:
+        raise AssertionError(f"looked up names of {list(user_ids)}")
+
+    monkeypatch.setattr(OrgService, "display_names", no_lookup)
+    result = office.desk.post(f"{API}{path}/messages", who, json={"body": "Thanks"})
+    assert result.status_code == 201, result.text
+    assert result.json["author"] == {
+        "id": who.id,
+        "display_name": "Agent" if route == "staff" else "C",
+    }
 
 
 def test_customers_use_customer_routes_and_staff_staff_routes(office: Office) -> None:

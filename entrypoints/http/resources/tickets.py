@@ -95,8 +95,17 @@ class TicketResources:
 
     # ------------------------------------------------------------ rendering
 
-    def names(self, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-        return self.org.display_names([u for u in set(user_ids) if u is not None])
+    def names(self, user_ids: Iterable[uuid.UUID | None], actor: Principal) -> dict[uuid.UUID, str]:
+        """The display names of ``user_ids``: the actor's is the one authentication read, so
+        a reply, which names only its author, needs no lookup."""
+        wanted = {u for u in user_ids if u is not None}
+        names: dict[uuid.UUID, str] = {}
+        if actor.display_name is not None and actor.user_id in wanted:
+            wanted.discard(actor.user_id)
+            names[actor.user_id] = actor.display_name
+        if wanted:
+            names.update(self.org.display_names(list(wanted)))
+        return names
 
     def render_tickets(
         self,
@@ -385,7 +394,7 @@ class CustomerMessages:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "read their tickets")
         messages = self._s.tickets.messages(actor, path_uuid(ticket_id))
-        people = self._s.names(m.author_id for m in messages)
+        people = self._s.names((m.author_id for m in messages), actor)
         resp.media = {"items": [message_json(m, people) for m in messages], "next_cursor": None}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
@@ -394,7 +403,7 @@ class CustomerMessages:
         message = self._s.tickets.post_message(
             actor, path_uuid(ticket_id), PostMessage(body.body, attachments=body.attachments)
         )
-        resp.media = message_json(message, self._s.names([message.author_id]))
+        resp.media = message_json(message, self._s.names([message.author_id], actor))
         resp.status = falcon.HTTP_201
 
 
@@ -518,7 +527,7 @@ class StaffMessages:
         message = self._s.tickets.post_message(
             actor, ticket_uuid, PostMessage(body.body, body.visibility, body.attachments)
         )
-        resp.media = message_json(message, self._s.names([message.author_id]))
+        resp.media = message_json(message, self._s.names([message.author_id], actor))
         resp.status = falcon.HTTP_201
 
 
@@ -531,7 +540,7 @@ class StaffHistory:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _staff(req, "read history")
         entries = self._s.tickets.history(actor, path_uuid(ticket_id))
-        people = self._s.names(e.actor_id for e in entries)
+        people = self._s.names((e.actor_id for e in entries), actor)
         resp.media = {"items": [history_json(e, people) for e in entries], "next_cursor": None}
 
 
