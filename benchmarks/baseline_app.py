@@ -125,10 +125,6 @@ AGENTS_SQL = (
     "WHERE staff_members.department_id = %s AND staff_members.role = %s "
     "AND staff_members.is_active = true ORDER BY staff_members.created_at, staff_members.user_id"
 )
-UPDATE_TICKET_SQL = (
-    "UPDATE tickets SET status=%s, priority=%s, department_id=%s, team_id=%s, assignee_id=%s, "
-    "updated_at=%s, closed_at=%s, version=%s WHERE tickets.id = %s AND tickets.version = %s"
-)
 
 TICKET_SQL = f"SELECT {TICKET_COLUMNS} FROM tickets WHERE tickets.id = %s"
 MESSAGES_SQL = (
@@ -475,10 +471,10 @@ def _history(
     )
 
 
-def _auto_assign(
-    connection: psycopg.Connection[Any], ticket: list[Any], now: datetime
-) -> list[Any]:
-    """Round robin over the department's active agents (the counters row: the SQL way)."""
+def _round_robin_choice(connection: psycopg.Connection[Any], ticket: list[Any]) -> list[Any]:
+    """The ticket assigned by round robin over the department's active agents (the counters
+    row: the SQL way), one version on, before it is stored (the product's
+    ``_round_robin_choice``: the INSERT writes the assigned row, no UPDATE follows)."""
     department_id = ticket[T_DEPARTMENT]
     agents = sorted(row[0] for row in connection.execute(AGENTS_SQL, (department_id, "agent")))
     if not agents:
@@ -488,34 +484,24 @@ def _auto_assign(
     chosen = agents[(int(position[0] if position else 1) - 1) % len(agents)]
     updated = list(ticket)
     updated[T_ASSIGNEE], updated[T_VERSION] = chosen, ticket[T_VERSION] + 1
-    connection.execute(
-        UPDATE_TICKET_SQL,
-        (
-            updated[T_STATUS],
-            updated[T_PRIORITY],
-            department_id,
-            updated[T_TEAM],
-            chosen,
-            now,
-            None,
-            updated[T_VERSION],
-            ticket[T_ID],
-            ticket[T_VERSION],
-        ),
-        prepare=True,
-    )
-    _history(connection, ticket[T_ID], None, "assignee", None, str(chosen), now)
+    return updated
+
+
+def _record_assignment(
+    connection: psycopg.Connection[Any], ticket: list[Any], assigned: list[Any], now: datetime
+) -> None:
+    """The assignment's history and event, after the creation's."""
+    _history(connection, ticket[T_ID], None, "assignee", None, str(assigned[T_ASSIGNEE]), now)
     _outbox(
         connection,
         "ticket.assigned",
-        updated,
+        assigned,
         None,
         now,
         locked=True,  # the ticket's creation took it
         previous_assignee_id=None,
         previous_team_id=str(ticket[T_TEAM]) if ticket[T_TEAM] else None,
     )
-    return updated
 
 
 class CustomerTickets:
@@ -567,10 +553,11 @@ class CustomerTickets:
                     None,
                     1,
                 ]
+                assigned = _round_robin_choice(connection, ticket) if auto_assign else ticket
                 document = f"{search_text(subject)} {search_text(description)}"
                 connection.execute(
                     INSERT_TICKET_AND_SEARCH_SQL,
-                    (*ticket, document[:SEARCH_DOCUMENT_MAX]),
+                    (*assigned, document[:SEARCH_DOCUMENT_MAX]),
                     prepare=True,
                 )
                 _history(connection, ticket[T_ID], actor.user_id, "ticket", None, "created", now)
@@ -583,8 +570,9 @@ class CustomerTickets:
                     description=description,
                     attachments=0,
                 )
-                if auto_assign:
-                    ticket = _auto_assign(connection, ticket, now)
+                if assigned is not ticket:
+                    _record_assignment(connection, ticket, assigned, now)
+                    ticket = assigned
                 counts_key = f"ticket-counts:{department_id or 'unrouted'}"
                 connection.execute(BUMP_COUNTER_SQL, (counts_key, 1, 1), prepare=True)
             departments, teams = self._b.org(connection, actor)

@@ -264,7 +264,13 @@ class TicketService:
                 created_at=now,
                 updated_at=now,
             )
-            tx.tickets.add(ticket)
+            # Auto-assignment is the ticket's second version; chosen first, it is stored as the
+            # row the insert writes (one statement, not an INSERT then an UPDATE), and recorded
+            # and published after the creation, as if made by a second write.
+            assigned = ticket
+            if department is not None and department.auto_assign:
+                assigned = self._round_robin_choice(tx, ticket, now, quiet=True)
+            tx.tickets.add(assigned)
             self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
             refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
             self._publish(
@@ -276,8 +282,9 @@ class TicketService:
                 description=ticket.description,
                 attachments=len(refs),
             )
-            if department is not None and department.auto_assign:
-                ticket = self._auto_assign(tx, ticket, None, now, quiet=True)
+            if assigned is not ticket:
+                self._record_diff(tx, ticket, assigned, None, now)
+                ticket = assigned
             if idempotency_key is not None:
                 tx.idempotency.add(
                     IdempotencyRecord(
@@ -571,14 +578,21 @@ class TicketService:
         return updated
 
     def _auto_assign(
-        self,
-        tx: Transaction,
-        ticket: Ticket,
-        actor_id: uuid.UUID | None,
-        now: datetime,
-        quiet: bool = False,
+        self, tx: Transaction, ticket: Ticket, actor_id: uuid.UUID | None, now: datetime
     ) -> Ticket:
-        """Round robin over the active agents of the ticket's team, else its department."""
+        """Assign by round robin (``_round_robin_choice``): update, record, publish."""
+        updated = self._round_robin_choice(tx, ticket, now)
+        if updated is not ticket:
+            tx.tickets.update(updated)
+            self._record_diff(tx, ticket, updated, actor_id, now)
+        return updated
+
+    def _round_robin_choice(
+        self, tx: Transaction, ticket: Ticket, now: datetime, quiet: bool = False
+    ) -> Ticket:
+        """The ticket assigned to the next of the active agents of its team, else of its
+        department, in turn (one version on), or the ticket itself when that agent already
+        has it or (``quiet``) there is none. Writes nothing but the turn."""
         if ticket.team_id is not None:
             where = StaffFilter(team_id=ticket.team_id, role=StaffRole.AGENT, active=True)
             key = f"round-robin:team:{ticket.team_id}"
@@ -596,10 +610,7 @@ class TicketService:
         chosen = agents[(position - 1) % len(agents)]
         if chosen.user_id == ticket.assignee_id:
             return ticket
-        updated = ticket.changed(now, assignee_id=chosen.user_id)
-        tx.tickets.update(updated)
-        self._record_diff(tx, ticket, updated, actor_id, now)
-        return updated
+        return ticket.changed(now, assignee_id=chosen.user_id)
 
     # ------------------------------------------------------------ helpers
 

@@ -10,7 +10,7 @@ import pytest
 from entrypoints.http.converter import make_http_converter
 from entrypoints.http.resources.tickets import TicketResources
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
-from helpdesk_core.usecases.org import CreateTeam, OrgService
+from helpdesk_core.usecases.org import CreateTeam, OrgService, UpdateDepartment
 from helpdesk_core.usecases.tickets import ChangeTicket
 from tests.http.conftest import Helpdesk, Person
 
@@ -436,6 +436,43 @@ def test_a_reply_names_its_author_without_a_lookup_of_names(
         "id": who.id,
         "display_name": "Agent" if route == "staff" else "C",
     }
+
+
+def test_a_ticket_opened_in_an_auto_assigning_department_is_stored_assigned(
+    sql_helpdesk: Helpdesk,
+) -> None:
+    """On every store the new ticket is written assigned, at the version its two changes
+    (created, assigned) give it: the answer, a later read, the history and If-Match agree."""
+    desk = sql_helpdesk
+    billing = desk.department("Billing")
+    desk.services.org.update_department(
+        SYSTEM_OPERATOR, uuid.UUID(billing), UpdateDepartment(auto_assign=True)
+    )
+    agent, lead, ann = desk.staff("agent", billing), desk.staff("lead", billing), desk.customer()
+    body = {"subject": "s", "description": "d", "department_id": billing, "attachments": [PDF]}
+    opened = desk.post(f"{API}/tickets", ann, json=body)
+    assert opened.status_code == 201, opened.text
+    assert (opened.json["assignee"]["id"], opened.json["version"]) == (agent.id, 2)
+    assert opened.headers["etag"] == '"2"'
+    tid = opened.json["id"]
+    read = desk.get(f"{API}/staff/tickets/{tid}", agent)
+    assert (read.json["assignee"]["id"], read.json["version"], read.json["status"]) == (
+        agent.id,
+        2,
+        "new",
+    )
+    history = desk.get(f"{API}/staff/tickets/{tid}/history", lead).json["items"]
+    assert [(h["field"], h["old_value"], h["new_value"]) for h in history] == [
+        ("ticket", None, "created"),
+        ("attachment", None, "invoice.pdf"),
+        ("assignee", None, agent.id),
+    ]
+    changed = desk.client.simulate_patch(
+        f"{API}/staff/tickets/{tid}",
+        json={"priority": "high"},
+        headers={**agent.headers, "If-Match": '"2"'},
+    )
+    assert (changed.status_code, changed.json["version"]) == (200, 3), changed.text
 
 
 def test_customers_use_customer_routes_and_staff_staff_routes(office: Office) -> None:

@@ -33,7 +33,7 @@ from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.ports.system import Clock
 from helpdesk_core.usecases.auth import ForgotPassword, Register, ResetPassword
 from helpdesk_core.usecases.events import Dispatcher, WorkerPolicy, backoff
-from helpdesk_core.usecases.org import CreateDepartment, CreateStaff
+from helpdesk_core.usecases.org import CreateDepartment, CreateStaff, UpdateDepartment
 from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.conftest import make_settings
@@ -152,6 +152,32 @@ def test_every_change_records_its_events_in_order(world: World) -> None:
     assert {e.ordering_key for e in ticket_events} == {f"ticket:{ticket_id}"}
     assert ticket_events[-1].data["ticket"]["status"] == "closed"
     assert ticket_events[-1].actor_id == world.customer.user_id
+
+
+def test_a_new_ticket_assigned_at_once_records_its_creation_then_its_assignment(
+    world: World,
+) -> None:
+    """An auto-assigning department's new ticket is stored assigned (one write), and its
+    events and history read as the two changes it is: created (unassigned, version 1), then
+    assigned (version 2)."""
+    world.services.org.update_department(
+        SYSTEM_OPERATOR, world.department, UpdateDepartment(auto_assign=True)
+    )
+    before = len(world.events())
+    ticket_id = _open(world)
+    created, assigned = world.events()[before:]
+    assert (created.type, assigned.type) == ("ticket.created", "ticket.assigned")
+    assert created.data["ticket"]["assignee_id"] is None
+    assert created.data["ticket"]["version"] == 1
+    assert assigned.data["ticket"]["assignee_id"] == str(world.agent.user_id)
+    assert assigned.data["ticket"]["version"] == 2
+    stored = world.services.tickets.get_ticket(world.agent, ticket_id).ticket
+    assert (stored.assignee_id, stored.version) == (world.agent.user_id, 2)
+    history = world.services.tickets.history(world.lead, ticket_id)
+    assert [(h.field, h.old_value, h.new_value) for h in history] == [
+        ("ticket", None, "created"),
+        ("assignee", None, str(world.agent.user_id)),
+    ]
 
 
 def test_an_internal_note_event_never_carries_its_body(world: World) -> None:
