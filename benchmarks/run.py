@@ -47,6 +47,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from benchmarks.seed import SeedInfo, drop_database, fresh_database, seed
+from entrypoints.config import Settings as ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_DIR = ROOT / "benchmarks" / "wrk"
@@ -1008,8 +1009,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scale-concurrency", type=int, default=16, help="connections for --scale [16]"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers [2]")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker [4]")
+    served = attrs.fields(ServiceSettings)  # helpdesk serve's defaults, for both servers
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=served.workers.default,
+        help=f"gunicorn workers [{served.workers.default}, as helpdesk serve]",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=served.threads.default,
+        help=f"threads per worker [{served.threads.default}, as helpdesk serve]",
+    )
     parser.add_argument("--only", help="comma-separated operations (default: all)")
     parser.add_argument(
         "--admin-url", default=DEFAULT_ADMIN_URL, help="a role that may create databases"

@@ -278,7 +278,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("bind", "127.0.0.1:8000", _bind, "address gunicorn listens on"),
     Variable("workers", "2", _int_range(1, 64), "gunicorn worker processes"),
-    Variable("threads", "4", _int_range(1, 64), "threads per gunicorn worker (gthread when > 1)"),
+    Variable("threads", "3", _int_range(1, 64), "threads per gunicorn worker (gthread when > 1)"),
     Variable(
         "worker_timeout",
         "30",
@@ -547,7 +547,7 @@ class Settings:
     env: str = "development"
     bind: str = "127.0.0.1:8000"
     workers: int = 2
-    threads: int = 4
+    threads: int = 3  # docs/operations.md (sizing), docs/performance.md
     worker_timeout: int = 30
     database_url: str = attrs.field(default="sqlite:///./helpdesk.db", repr=False)
     db_pool_size: int = 5
