@@ -80,6 +80,11 @@ class CustomerMessageBody:
     attachments: tuple[AttachmentInput, ...] = ()
 
 
+def _known(actor: Principal) -> dict[uuid.UUID, str]:
+    """The names a response need not look up: the actor's, read by its authentication."""
+    return {actor.user_id: actor.display_name} if actor.display_name is not None else {}
+
+
 @attrs.define
 class TicketResources:
     """Everything the ticket resources share: the use cases, the converter, page sizes."""
@@ -98,13 +103,11 @@ class TicketResources:
     def names(self, user_ids: Iterable[uuid.UUID | None], actor: Principal) -> dict[uuid.UUID, str]:
         """The display names of ``user_ids``: the actor's is the one authentication read, so
         a reply, which names only its author, needs no lookup."""
+        known = _known(actor)
         wanted = {u for u in user_ids if u is not None}
-        names: dict[uuid.UUID, str] = {}
-        if actor.display_name is not None and actor.user_id in wanted:
-            wanted.discard(actor.user_id)
-            names[actor.user_id] = actor.display_name
-        if wanted:
-            names.update(self.org.display_names(list(wanted)))
+        names = {u: known[u] for u in wanted & known.keys()}
+        if rest := wanted - names.keys():
+            names.update(self.org.display_names(list(rest)))
         return names
 
     def render_tickets(
@@ -121,7 +124,7 @@ class TicketResources:
         tickets = list(tickets)
         wanted = {t.requester_id for t in tickets} | set(also)
         wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
-        known = {actor.user_id: actor.display_name} if actor.display_name is not None else None
+        known = _known(actor)
         named = {t.department_id for t in tickets if t.department_id is not None}
         named |= {t.team_id for t in tickets if t.team_id is not None}
         snapshot, people = self.org.directory(wanted, known, actor.org_generation, named)
