@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ import attrs
 import click
 
 from entrypoints.cli.main import CliState, cli_errors, emit, fail
+from entrypoints.cli.prompts import STAFF_OPTIONS, named_as_options, read_password
 from helpdesk_core.domain.entities import Department, Team
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole, name_key
@@ -74,17 +74,6 @@ def open_services(
         yield services
     finally:
         services.close()
-
-
-def _read_password(from_stdin: bool) -> str:
-    """The new password: the first line of stdin, or a hidden prompt with confirmation."""
-    if from_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            fail("--password-stdin: standard input is empty", 2)
-        return line.removesuffix("\n").removesuffix("\r")
-    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    return password
 
 
 def as_uuid(value: str) -> uuid.UUID | None:
@@ -267,13 +256,14 @@ def admin_create(
 ) -> None:
     """Create an administrator (the first one, or another): a staff member with role admin
     and no department. The password is prompted for (hidden, twice) unless --password-stdin."""
-    password = _read_password(password_stdin)
+    password = read_password(password_stdin)
     with open_services(state) as services:
         org = services.org
         command = CreateStaff(
             email=email, display_name=display_name, password=password, role=StaffRole.ADMIN
         )
-        profile = org.create_staff(SYSTEM_OPERATOR, command)
+        with named_as_options(STAFF_OPTIONS):
+            profile = org.create_staff(SYSTEM_OPERATOR, command)
         _staff_report(
             org,
             profile,
@@ -329,7 +319,7 @@ def staff_add(
             found = find_team_in(org, team, scope)
             team_id = found.id
             department_id = department_id or found.department_id
-        password = _read_password(password_stdin)
+        password = read_password(password_stdin)
         command = CreateStaff(
             email=email,
             display_name=display_name,
@@ -338,7 +328,8 @@ def staff_add(
             department_id=department_id,
             team_id=team_id,
         )
-        profile = org.create_staff(SYSTEM_OPERATOR, command)
+        with named_as_options(STAFF_OPTIONS):
+            profile = org.create_staff(SYSTEM_OPERATOR, command)
         _staff_report(
             org,
             profile,
@@ -419,9 +410,12 @@ def staff_set_role(state: CliState, email_or_id: str, role: str, as_json: bool) 
     with open_services(state) as services:
         org = services.org
         profile = find_staff(org, email_or_id)
-        updated = org.update_staff(
-            SYSTEM_OPERATOR, profile.user.id, UpdateStaff(role=StaffRole(role.lower()))
-        )
+        # set-role has no --department: a staff member without one is moved first.
+        moved_first = {"department_id": "department (give one with `helpdesk staff move` first)"}
+        with named_as_options(moved_first):
+            updated = org.update_staff(
+                SYSTEM_OPERATOR, profile.user.id, UpdateStaff(role=StaffRole(role.lower()))
+            )
         _staff_report(
             org, updated, as_json, f"{updated.user.email} is now {updated.staff.role.value}"
         )
@@ -458,7 +452,8 @@ def staff_move(
             change_department=True,
             change_team=team is not None or no_team,
         )
-        updated = org.update_staff(SYSTEM_OPERATOR, profile.user.id, change)
+        with named_as_options(STAFF_OPTIONS):
+            updated = org.update_staff(SYSTEM_OPERATOR, profile.user.id, change)
         departments, teams = department_names(org), team_names(org)
         _report(
             as_json,

@@ -33,6 +33,11 @@ class CliState:
             self._settings = load_settings(env_file=self.env_file)
         return self._settings
 
+    @property
+    def database_url(self) -> str | None:
+        """The configured database URL once settings are loaded (names the server in errors)."""
+        return self._settings.database_url if self._settings is not None else None
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
@@ -54,18 +59,31 @@ def parse_limit(raw: str | None, default: int, maximum: int) -> int:
 
 
 def cli_errors(func: F) -> F:
-    """Turn configuration and domain errors into one line and the documented exit code."""
+    """Turn configuration and domain errors into one line and the documented exit code, and a
+    failure of the database, Redis, mail or a missing driver into one line naming its cause
+    (``entrypoints/cli/failures.py``), never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from entrypoints.cli.failures import PreflightFailed, describe_failure
+
+        state = next((arg for arg in args if isinstance(arg, CliState)), None)
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
             fail(str(exc), 2)
+        except PreflightFailed as exc:
+            fail(str(exc), 1)
         except DependencyUnavailable as exc:
-            fail(f"{exc.detail} ({exc.dependency})", 1)
+            url = state.database_url if state is not None else None
+            fail(describe_failure(exc, url) or f"{exc.detail} ({exc.dependency})", 1)
         except DomainError as exc:
             fail(exc.detail, 1)
+        except Exception as exc:
+            message = describe_failure(exc, state.database_url if state is not None else None)
+            if message is None:
+                raise
+            fail(message, 1)
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -116,6 +134,7 @@ def register_commands() -> click.Group:
         demo,
         serve,
         tickets,
+        users,
         webhooks,
         worker_cmd,
     )
@@ -129,6 +148,7 @@ def register_commands() -> click.Group:
         *tickets.COMMANDS,
         *webhooks.COMMANDS,
         *demo.COMMANDS,
+        *users.COMMANDS,
     ):
         cli.add_command(command)
     return cli

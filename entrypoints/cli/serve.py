@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import click
 
+from entrypoints.cli.failures import preflight, wait_option, warn_if_mail_is_not_sent
 from entrypoints.cli.main import CliState, cli_errors
 from entrypoints.config import ConfigError, Settings, ensure_secret_keys
 
@@ -124,6 +125,7 @@ def run_gunicorn(settings: Settings) -> None:
     default=None,
     help="Apply migrations before starting [HELPDESK_AUTO_MIGRATE].",
 )
+@wait_option
 @click.pass_obj
 @cli_errors
 def serve(
@@ -132,8 +134,14 @@ def serve(
     workers: int | None,
     threads: int | None,
     migrate: bool | None,
+    wait: float,
 ) -> None:
-    """Serve the REST API with gunicorn."""
+    """Serve the REST API with gunicorn.
+
+    Before starting, every configured backend's driver must load and the database must answer
+    (one that refuses or does not answer yet is awaited for --wait seconds); otherwise it exits
+    1 with one line naming the cause.
+    """
     from entrypoints.config import VARIABLES
     from entrypoints.observability.logging import configure_logging
 
@@ -154,6 +162,8 @@ def serve(
     settings = attrs.evolve(settings, **changes)
 
     configure_logging(settings.log_level, settings.json_logs)
+    preflight(settings, wait)  # before gunicorn: a missing driver would only kill its workers
+    warn_if_mail_is_not_sent(settings)
     settings = ensure_secret_keys(settings)
     prepare_metrics_dir(settings.metrics_dir)
     if settings.auto_migrate:

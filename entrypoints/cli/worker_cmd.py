@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from entrypoints.cli.failures import preflight, wait_option, warn_if_mail_is_not_sent
 from entrypoints.cli.main import CliState, cli_errors
 
 
@@ -14,13 +15,15 @@ from entrypoints.cli.main import CliState, cli_errors
     is_flag=True,
     help="Exit once a pass finds nothing to do (for scripts and cron).",
 )
+@wait_option
 @click.pass_obj
 @cli_errors
-def worker(state: CliState, name: str | None, until_idle: bool) -> None:
+def worker(state: CliState, name: str | None, until_idle: bool, wait: float) -> None:
     """Deliver events: mail notifications and signed webhooks, with retries.
 
     Run as many as you like, on as many hosts as you like: they share the work through the
-    database. SIGTERM or Ctrl-C stops gracefully.
+    database. SIGTERM or Ctrl-C stops gracefully. It starts only once the database answers
+    (see --wait); an outage after that is waited out.
     """
     from entrypoints.bootstrap import bootstrap
     from entrypoints.config import ensure_secret_keys
@@ -29,6 +32,8 @@ def worker(state: CliState, name: str | None, until_idle: bool) -> None:
 
     settings = state.settings
     configure_logging(settings.log_level, settings.json_logs)
+    preflight(settings, wait)
+    warn_if_mail_is_not_sent(settings)
     services = bootstrap(ensure_secret_keys(settings))
     try:
         handled = run_foreground(services, name, until_idle=until_idle)

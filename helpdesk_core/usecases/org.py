@@ -428,7 +428,8 @@ def _check_placement(
 ) -> None:
     """Agents and leads belong to an active department; a team must be of that department."""
     if role is not StaffRole.ADMIN and department_id is None:
-        raise ValidationFailed.field("department_id", f"a {role.value} needs a department")
+        article = "an" if role.value[0] in "aeiou" else "a"
+        raise ValidationFailed.field("department_id", f"{article} {role.value} needs a department")
     if department_id is not None:
         department = tx.departments.get(department_id)
         if department is None:

@@ -485,7 +485,7 @@ def test_staff_add_refusals(run: Run) -> None:
     )
     refused(
         run(*base, "--role", "agent", "--password-stdin", input=f"{PASSWORD}\n"),
-        "department_id: a agent needs a department",
+        "error: --department: an agent needs a department",
     )
     refused(
         run(

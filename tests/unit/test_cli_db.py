@@ -61,7 +61,10 @@ def test_an_unreachable_database_is_refused_with_exit_1(run) -> None:  # type: i
         "db", "current", HELPDESK_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none"
     )
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: the database is unavailable (database)"
+    assert result.stderr.strip() == (
+        "error: database: connection refused: 127.0.0.1:1: "
+        "is the server running and accepting TCP/IP connections there?"
+    )
     assert "Traceback" not in result.output
 
 
@@ -70,3 +73,13 @@ def test_memory_store_has_no_migrations(run) -> None:  # type: ignore[no-untyped
         result = run(*args, HELPDESK_DATABASE_URL="memory://")
         assert result.exit_code == 2
         assert result.stderr.startswith("error: the memory:// store has no migrations")
+
+
+def test_upgrade_against_a_refused_port_is_one_line(run) -> None:  # type: ignore[no-untyped-def]
+    """``db upgrade`` (to head) printed a ~100-line traceback; now the cause, one line."""
+    url = "postgresql+psycopg://nobody:hunter2-secret@127.0.0.1:1/none"
+    result = run("db", "upgrade", HELPDESK_DATABASE_URL=url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: database: connection refused: 127.0.0.1:1")
+    assert result.stderr.count("\n") == 1
+    assert "hunter2-secret" not in result.output
