@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from adapters.memory.customers import customers_page
 from helpdesk_core.domain.entities import (
     Department,
     PasswordResetToken,
@@ -27,7 +28,7 @@ from helpdesk_core.domain.entities import (
 )
 from helpdesk_core.domain.errors import Conflict, StaleVersion
 from helpdesk_core.domain.values import name_key
-from helpdesk_core.ports.repositories import StaffFilter
+from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 
 if TYPE_CHECKING:
     from adapters.memory.uow import MemoryState
@@ -66,6 +67,7 @@ class MemoryUserRepository:
     """Users by id; emails stored lower-cased and unique."""
 
     def __init__(self, state: MemoryState) -> None:
+        self._state = state
         self._users = state.users
 
     def add(self, user: User) -> None:
@@ -91,6 +93,14 @@ class MemoryUserRepository:
         stored = _current(self._users.get(user.id), "user", user.version)
         self._refuse_taken_email(user)
         self._users[user.id] = self._stored(user, stored.created_at)
+
+    def list_customers(
+        self,
+        where: CustomerFilter,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[User]:
+        return customers_page(self._users.values(), self._state.staff, where, after, limit)
 
     def _refuse_taken_email(self, user: User) -> None:
         holder = self.get_by_email(user.email)
@@ -304,6 +314,12 @@ class MemorySessionRepository:
             self.revoke(session_id, at)
         return len(live)
 
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        doomed = [s.id for s in self._sessions.values() if s.user_id == user_id]
+        for session_id in doomed:
+            del self._sessions[session_id]
+        return len(doomed)
+
 
 class MemoryPasswordResetRepository:
     """Reset tokens by id; hashes unique."""
@@ -343,3 +359,9 @@ class MemoryPasswordResetRepository:
         for token_id in open_ids:
             self.mark_used(token_id, at)
         return len(open_ids)
+
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        doomed = [t.id for t in self._tokens.values() if t.user_id == user_id]
+        for token_id in doomed:
+            del self._tokens[token_id]
+        return len(doomed)

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.customers import list_customers
 from adapters.sql.lean import Lean, any_of
 from adapters.sql.tables import (
     counters,
@@ -39,7 +40,7 @@ from helpdesk_core.domain.entities import (
 )
 from helpdesk_core.domain.errors import Conflict, StaleVersion
 from helpdesk_core.domain.values import StaffRole, name_key
-from helpdesk_core.ports.repositories import StaffFilter
+from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 
 # Ids per IN (...) list: far below every driver's limit on bound parameters.
 _CHUNK = 500
@@ -233,6 +234,15 @@ class SqlUserRepository:
             result = self._connection.execute(statement)
         if result.rowcount != 1:
             raise _stale("user", user.version)
+
+    def list_customers(
+        self,
+        where: CustomerFilter,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[User]:
+        rows = list_customers(self._connection, where, after, limit)
+        return [_user_from_row(row) for row in rows]
 
     def _why_refused(self, user: User, *, new: bool) -> str:
         holder = self._connection.execute(
@@ -662,6 +672,10 @@ class SqlSessionRepository:
             statement = statement.where(sessions.c.id != keep)
         return int(self._connection.execute(statement).rowcount)
 
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        statement = sa.delete(sessions).where(sessions.c.user_id == user_id)
+        return int(self._connection.execute(statement).rowcount)
+
     def _why_refused(self, session: Session) -> str:
         if _exists(self._connection, sessions.c.id, session.id):
             return "a session with this id already exists"
@@ -727,6 +741,12 @@ class SqlPasswordResetRepository:
                 password_reset_tokens.c.used_at.is_(None),
             )
             .values(used_at=at)
+        )
+        return int(self._connection.execute(statement).rowcount)
+
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        statement = sa.delete(password_reset_tokens).where(
+            password_reset_tokens.c.user_id == user_id
         )
         return int(self._connection.execute(statement).rowcount)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from helpdesk_core.domain.entities import Department, Team
+from helpdesk_core.domain.entities import Department, Team, User
 from helpdesk_core.ports.events import (
     DeliveryAttempt,
     DeliveryState,
@@ -13,6 +13,7 @@ from helpdesk_core.ports.events import (
     WebhookDelivery,
 )
 from helpdesk_core.usecases.auth import Account
+from helpdesk_core.usecases.customers import is_erased
 from helpdesk_core.usecases.org import StaffProfile
 
 
@@ -75,6 +76,21 @@ def staff_json(profile: StaffProfile) -> dict[str, Any]:
         "created_at": timestamp(staff.created_at),
         "updated_at": timestamp(staff.updated_at),
         "version": staff.version,
+    }
+
+
+def customer_json(user: User) -> dict[str, Any]:
+    """A customer account, as the admin routes and `helpdesk users ... --json` show it (never
+    the password hash)."""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "active": user.is_active,
+        "erased": is_erased(user),
+        "created_at": timestamp(user.created_at),
+        "updated_at": timestamp(user.updated_at),
+        "version": user.version,
     }
 
 

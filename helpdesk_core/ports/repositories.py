@@ -24,6 +24,18 @@ from helpdesk_core.domain.entities import (
 from helpdesk_core.domain.values import StaffRole
 
 
+@attrs.frozen
+class CustomerFilter:
+    """Which customers (users without a staff profile) to list; None means any.
+
+    ``email_contains`` matches part of the stored (lower-cased) email, regardless of case;
+    ``%`` and ``_`` in it are plain characters.
+    """
+
+    active: bool | None = None
+    email_contains: str | None = None
+
+
 class UserRepository(Protocol):
     """Everyone who can log in."""
 
@@ -51,6 +63,16 @@ class UserRepository(Protocol):
     def update(self, user: User) -> None:
         """Store ``user`` (whose version was bumped); StaleVersion unless the stored version
         is ``user.version - 1``."""
+        ...
+
+    def list_customers(
+        self,
+        where: CustomerFilter,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[User]:
+        """Up to ``limit`` users without a staff profile that match ``where``, oldest first
+        (by ``created_at``, then id), after the keyset position ``after`` when given."""
         ...
 
 
@@ -157,6 +179,10 @@ class SessionRepository(Protocol):
         """End every live session of a user except ``keep``; how many ended."""
         ...
 
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        """Remove every session of a user, ended or not (erasure); how many."""
+        ...
+
 
 class PasswordResetRepository(Protocol):
     """Password reset tokens, stored as hashes only."""
@@ -175,4 +201,8 @@ class PasswordResetRepository(Protocol):
 
     def invalidate_all(self, user_id: uuid.UUID, at: datetime) -> int:
         """Use up every open token of a user; how many."""
+        ...
+
+    def delete_all(self, user_id: uuid.UUID) -> int:
+        """Remove every reset token of a user, used or not (erasure); how many."""
         ...

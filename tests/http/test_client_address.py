@@ -23,14 +23,14 @@ ATTACKER, CUSTOMER = "203.0.113.5", "198.51.100.7"
 
 @pytest.fixture
 def behind_lb() -> Iterator[Helpdesk]:
-    desk, services = make_helpdesk(trusted_proxies=("10.0.0.0/8",))
+    desk, services = make_helpdesk(trusted_proxies=("10.0.0.0/8",), login_address_rate_limit=5)
     yield desk
     services.close()
 
 
 @pytest.fixture
 def direct() -> Iterator[Helpdesk]:
-    desk, services = make_helpdesk()
+    desk, services = make_helpdesk(login_address_rate_limit=5)
     yield desk
     services.close()
 
@@ -53,7 +53,7 @@ def test_behind_a_trusted_balancer_only_the_failing_client_is_throttled(
     behind_lb: Helpdesk,
 ) -> None:
     _register(behind_lb, "carol@example.com")
-    for i in range(5):  # five accounts, one address: the address limit
+    for i in range(5):  # five accounts, one address: the address limit of these tests
         assert _login(behind_lb, f"nobody{i}@example.com", "wrong password!", ATTACKER) == 401
     assert _login(behind_lb, "nobody9@example.com", "wrong password!", ATTACKER) == 429
     # A client the attacker wrote into the header's left part is not where the request came

@@ -82,6 +82,12 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"):   (401,  403, 403,  403, 204,  401),
     ("GET",   "/api/v1/admin/webhooks/{webhook_id}/deliveries"): (401, 403, 403, 403, 200, 401),
     ("POST",  "/api/v1/admin/webhooks/{webhook_id}/ping"): (401, 403, 403,  403, 202,  401),
+    # ---- customer accounts: administrators only
+    ("GET",   "/api/v1/admin/customers"):                (401,  403, 403,  403, 200,  401),
+    ("GET",   "/api/v1/admin/customers/{customer_id}"):  (401,  403, 403,  403, 200,  401),
+    ("PATCH", "/api/v1/admin/customers/{customer_id}"):  (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/customers/{customer_id}/erase"): (401, 403, 403, 403, 200, 401),
+    ("POST",  "/api/v1/admin/customers/{customer_id}/unlock"): (401, 403, 403, 403, 204, 401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -273,6 +279,23 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ),
     ("POST", "/api/v1/admin/webhooks/{webhook_id}/ping"): lambda w: (
         f"/api/v1/admin/webhooks/{w.webhook_id}/ping",
+        None,
+    ),
+    ("GET", "/api/v1/admin/customers"): lambda w: ("/api/v1/admin/customers", None),
+    ("GET", "/api/v1/admin/customers/{customer_id}"): lambda w: (
+        f"/api/v1/admin/customers/{w.requester.id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/admin/customers/{customer_id}"): lambda w: (
+        f"/api/v1/admin/customers/{w.requester.id}",
+        {"active": False},
+    ),
+    ("POST", "/api/v1/admin/customers/{customer_id}/erase"): lambda w: (
+        f"/api/v1/admin/customers/{w.requester.id}/erase",
+        None,
+    ),
+    ("POST", "/api/v1/admin/customers/{customer_id}/unlock"): lambda w: (
+        f"/api/v1/admin/customers/{w.requester.id}/unlock",
         None,
     ),
 }

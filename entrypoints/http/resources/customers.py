@@ -1,0 +1,124 @@
+"""Customer accounts: /api/v1/admin/customers (administrators).
+
+List (filtered by ``active`` and part of the ``email``, a page at a time), read, deactivate or
+reactivate (PATCH ``active``), erase the personal data (POST .../erase) and lift a login
+lockout (POST .../unlock). Every answer renders a customer through ``customer_json``, the shape
+``helpdesk users ... --json`` prints too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+import cattrs
+import falcon
+
+from entrypoints.http.auth import principal
+from entrypoints.http.converter import structure
+from entrypoints.http.fields import invalid_input
+from entrypoints.http.pagination import decode_cursor, encode_cursor, page_request
+from entrypoints.http.params import bool_param, path_uuid
+from entrypoints.http.views import customer_json
+from helpdesk_core.ports.repositories import CustomerFilter
+from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage, CustomerService
+
+
+@attrs.frozen
+class CustomerPatch:
+    active: bool
+
+
+def customer_cursor(raw: str) -> CustomerCursor:
+    """A cursor of the customer list back into its keyset position; 422 on ``cursor`` for
+    anything the list did not issue."""
+    parts = decode_cursor(raw)
+    try:
+        if len(parts) != 2:
+            raise ValueError(parts)
+        created_at = datetime.fromisoformat(str(parts[0]))
+        if created_at.tzinfo is None:
+            raise ValueError(parts)
+        return (created_at, uuid.UUID(str(parts[1])))
+    except ValueError:
+        raise invalid_input("cursor", "is not a cursor of this list") from None
+
+
+def page_json(page: CustomerPage) -> dict[str, Any]:
+    """``{items, next_cursor}``, as every list answers."""
+    after = page.next_after
+    return {
+        "items": [customer_json(user) for user in page.items],
+        "next_cursor": encode_cursor((after[0].isoformat(), str(after[1]))) if after else None,
+    }
+
+
+@attrs.define
+class CustomerResources:
+    """Everything the customer resources share."""
+
+    customers: CustomerService
+    converter: cattrs.Converter
+    page_default: int
+    page_max: int
+
+
+class Customers:
+    def __init__(self, shared: CustomerResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = page_request(req, self._s.page_default, self._s.page_max)
+        raw_cursor = req.get_param("cursor")
+        where = CustomerFilter(
+            active=bool_param(req, "active"), email_contains=req.get_param("email")
+        )
+        result = self._s.customers.list(
+            principal(req),
+            where,
+            customer_cursor(raw_cursor) if raw_cursor else None,
+            page.limit,
+        )
+        resp.media = page_json(result)
+
+
+class Customer:
+    def __init__(self, shared: CustomerResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        resp.media = customer_json(self._s.customers.get(principal(req), path_uuid(customer_id)))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        actor = principal(req)
+        patch = structure(self._s.converter, req.get_media(), CustomerPatch)
+        changed = self._s.customers.set_active(actor, path_uuid(customer_id), patch.active)
+        resp.media = customer_json(changed)
+
+
+class Erase:
+    def __init__(self, shared: CustomerResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        erased = self._s.customers.erase(principal(req), path_uuid(customer_id))
+        resp.media = customer_json(erased)
+
+
+class Unlock:
+    def __init__(self, shared: CustomerResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        self._s.customers.unlock(principal(req), path_uuid(customer_id))
+        resp.status = falcon.HTTP_204
+
+
+def add_customer_routes(app: falcon.App, prefix: str, shared: CustomerResources) -> None:
+    base = f"{prefix}/admin/customers"
+    app.add_route(base, Customers(shared))
+    app.add_route(f"{base}/{{customer_id}}", Customer(shared))
+    app.add_route(f"{base}/{{customer_id}}/erase", Erase(shared))
+    app.add_route(f"{base}/{{customer_id}}/unlock", Unlock(shared))
