@@ -129,6 +129,10 @@ class MemoryTicketRepository:
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
         return self._tickets.get(ticket_id)  # writers are serialized: nothing to lock
 
+    def get_by_number(self, number: int) -> Ticket | None:
+        # A scan: the in-memory store holds test and demo sizes, and keeps no index to update.
+        return next((t for t in self._tickets.values() if t.number == number), None)
+
     def update(self, ticket: Ticket) -> None:
         stored = self._tickets.get(ticket.id)
         if stored is None or stored.version != ticket.version - 1:

@@ -522,6 +522,10 @@ class SqlTicketRepository:
         row = query.first(self._connection, {"id": ticket_id})
         return _ticket_from_row(row) if row is not None else None
 
+    def get_by_number(self, number: int) -> Ticket | None:
+        row = _TICKET_BY_NUMBER.first(self._connection, {"number": number})
+        return _ticket_from_row(row) if row is not None else None
+
     def update(self, ticket: Ticket) -> None:
         values = {f"new_{name}": value for name, value in _ticket_values(ticket).items()}
         values.update(id_=ticket.id, read_version=ticket.version - 1)
@@ -753,6 +757,10 @@ def _history_from_row(row: Any) -> HistoryEntry:
 _TICKET_SELECT = sa.select(tickets).where(tickets.c.id == sa.bindparam("id"))
 _TICKET = Lean(_TICKET_SELECT, prepare=True)
 _TICKET_FOR_UPDATE = Lean(_TICKET_SELECT.with_for_update(), prepare=True)
+# By the unique number (uq_tickets_number): a key lookup, one plan for every value.
+_TICKET_BY_NUMBER = Lean(
+    sa.select(tickets).where(tickets.c.number == sa.bindparam("number")), prepare=True
+)
 _MESSAGES_SELECT = (
     sa.select(ticket_messages)
     .where(ticket_messages.c.ticket_id == sa.bindparam("ticket_id"))

@@ -3,7 +3,8 @@
 The operator at the terminal acts as ``SYSTEM_OPERATOR`` (an administrator: every ticket,
 internal notes included), through the same use cases as ``/api/v1/staff/tickets``. Lists are
 keyset-paged like the API: a page ends with ``next: --cursor C`` when there are more, and the
-cursor is the API's (``entrypoints.http.pagination``), so the two can be mixed.
+cursor is the API's (``entrypoints.http.pagination``), so the two can be mixed. A ticket is
+named by its number (``301``, ``#301``, as the tables print it) or its id (``_ticket_ref``).
 
 Bad input (an unknown status, a malformed date or cursor, a limit above
 ``HELPDESK_PAGE_SIZE_MAX``) exits 2 with one line; a refusal of the core exits 1.
@@ -62,7 +63,7 @@ LIST_COLUMNS = (
     "created",
 )
 SUBJECT_WIDTH = 48
-_NUMBER = re.compile(r"^#?\s*(\d{1,12})$")
+_NUMBER = re.compile(r"^#?\s*([0-9]{1,19})$")
 
 
 # ---------------------------------------------------------------- parsing (exit 2 when bad)
@@ -135,7 +136,8 @@ def _cursor_fits(value: tuple[Any, ...], sort: TicketSort, has_text: bool) -> bo
 
 
 def _ticket_ref(raw: str) -> uuid.UUID | int:
-    """A ticket's id, or its number (``123`` or ``#123``); anything else exits 2."""
+    """A ticket's id, or its number (``123`` or ``#123``, as the tables show it); anything
+    else exits 2. Every command that takes a ticket takes either (``_find``)."""
     found = as_uuid(raw)
     if found is not None:
         return found
@@ -406,12 +408,12 @@ def tickets_list(
 @cli_errors
 def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
     """Show one ticket: its fields and description, the conversation (internal notes marked
-    [internal]), its attachments and its history. NUMBER_OR_ID is the ticket's id (or its
-    number, #123, where the server can look numbers up)."""
+    [internal]), its attachments and its history. NUMBER_OR_ID is the ticket's number as
+    the tables show it (301 or '#301': quote it, # starts a comment in a shell) or its id."""
     ref = _ticket_ref(number_or_id)
     with open_services(state) as services:
         org, service = services.org, services.tickets
-        detail = _detail(service, ref)
+        detail = _find(service, ref)
         ticket = detail.ticket
         history = service.history(SYSTEM_OPERATOR, ticket.id)
         people = _names(
@@ -436,23 +438,14 @@ def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
     _print_detail(row, detail, history)
 
 
-def _detail(service: TicketService, ref: uuid.UUID | int) -> TicketDetail:
+def _find(service: TicketService, ref: uuid.UUID | int) -> TicketDetail:
+    """The ticket ``_ticket_ref`` named, by id or by number; exit 1 when there is none."""
     if isinstance(ref, uuid.UUID):
         return service.get_ticket(SYSTEM_OPERATOR, ref)
-    by_number = getattr(service, "get_by_number", None)
-    if by_number is None:
-        fail(
-            f"tickets are looked up by id here, not by number (#{ref}): "
-            "give the ticket's id (ids are shown by `tickets list`)",
-            2,
-        )
-    found = by_number(SYSTEM_OPERATOR, ref)
-    if isinstance(found, TicketDetail):
-        return found
-    if isinstance(found, Ticket):
-        return service.get_ticket(SYSTEM_OPERATOR, found.id)
-    fail(f"no ticket #{ref}")
-    return None
+    try:
+        return service.get_ticket_by_number(SYSTEM_OPERATOR, ref)
+    except NotFound:
+        fail(f"no such ticket: #{ref}")
 
 
 def _email(org: OrgService, user_id: uuid.UUID) -> str | None:

@@ -51,6 +51,12 @@ Feature: Asking the helpdesk for help
     When Ann replies "It is 1042." to "Charged twice"
     Then the ticket "Charged twice" is open
 
+  Scenario: A customer finds her ticket by the number the helpdesk gave it
+    Given Ann has opened a ticket "Charged twice" for "Billing"
+    And Bob has registered
+    Then Ann finds the ticket "Charged twice" by its number
+    But Bob cannot find the ticket "Charged twice" by its number
+
   Scenario: A customer cannot see someone else's ticket
     Given Ann has opened a ticket "Charged twice" for "Billing"
     And Bob has registered

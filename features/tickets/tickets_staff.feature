@@ -20,6 +20,11 @@ Feature: Working the queue
     Then Dan's queue holds "Refund for order 1042, Charged twice"
     And Tia's queue holds "Printer on fire"
 
+  Scenario: Finding a ticket by its number
+    Then Dan finds the ticket "Charged twice" by its number
+    And the administrator finds the ticket "Printer on fire" by its number
+    But Tia cannot find the ticket "Charged twice" by its number
+
   Scenario: Filtering the queue by status and by words
     Given Dan has replied "We are on it." to "Charged twice"
     Then Dan's queue of open tickets holds "Charged twice"

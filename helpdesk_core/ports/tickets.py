@@ -138,6 +138,11 @@ class TicketRepository(Protocol):
         version waits for a concurrent one instead of failing on the version it read."""
         ...
 
+    def get_by_number(self, number: int) -> Ticket | None:
+        """The ticket with this human number (the ``#301`` people quote), or None. Numbers
+        are unique, positive and 64-bit (1 to 2**63 - 1) in every store."""
+        ...
+
     def update(self, ticket: Ticket) -> None:
         """Store ``ticket``; StaleVersion unless the stored version is ``ticket.version - 1``.
 

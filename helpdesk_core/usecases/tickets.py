@@ -62,6 +62,7 @@ from helpdesk_core.usecases.events import publish
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 FILENAME_MAX = 255
+TICKET_NUMBER_MAX = 2**63 - 1  # numbers are 64-bit in every store: none lies beyond
 _CHECKSUM = re.compile(r"^(?:[a-z0-9-]{2,16}:)?[A-Za-z0-9+/=_-]{8,128}$")
 
 
@@ -332,6 +333,17 @@ class TicketService:
         """The ticket with its conversation: internal notes for staff only."""
         with self._uow.begin(read_only=True) as tx:
             return self._detail(tx, actor, self._visible(tx, actor, ticket_id))
+
+    def get_ticket_by_number(self, actor: Principal, number: int) -> TicketDetail:
+        """The ticket numbered ``number`` (the ``#301`` people quote), as ``get_ticket`` shows
+        it; NotFound when no ticket has the number or it lies outside the actor's scope."""
+        if not 1 <= number <= TICKET_NUMBER_MAX:
+            raise NotFound("no such ticket")
+        with self._uow.begin(read_only=True) as tx:
+            ticket = tx.tickets.get_by_number(number)
+            if ticket is None or not can_see(actor, ticket):
+                raise NotFound("no such ticket")
+            return self._detail(tx, actor, ticket)
 
     def messages(self, actor: Principal, ticket_id: uuid.UUID) -> tuple[TicketMessage, ...]:
         """The conversation the actor may see."""

@@ -271,6 +271,31 @@ def cannot_find(scene: Scene, tickets: Tickets, name: str, subject: str) -> None
     assert ticket_id not in {t["id"] for t in listed}
 
 
+def _by_number(scene: Scene, tickets: Tickets, name: str, number: int) -> falcon.testing.Result:
+    """``name`` asks for ticket ``number`` as the tables show it: staff on the staff route."""
+    prefix = "/staff" if _is_staff(scene, tickets, name) else ""
+    return _visible_to(scene, name, f"{prefix}/tickets/by-number/{number}")
+
+
+@then(parsers.parse('{name} finds the ticket "{subject}" by its number'))
+def finds_by_number(scene: Scene, tickets: Tickets, name: str, subject: str) -> None:
+    number = _as_admin(scene, tickets, subject)["number"]
+    found = _ok(_by_number(scene, tickets, name, number))
+    assert (found["id"], found["number"], found["subject"]) == (
+        tickets.ids[subject],
+        number,
+        subject,
+    )
+
+
+@then(parsers.parse('{name} cannot find the ticket "{subject}" by its number'))
+def cannot_find_by_number(scene: Scene, tickets: Tickets, name: str, subject: str) -> None:
+    number = _as_admin(scene, tickets, subject)["number"]
+    refused = _problem(_by_number(scene, tickets, name, number), 404)
+    unknown = _problem(_by_number(scene, tickets, name, number + 1000), 404)
+    assert refused["detail"] == unknown["detail"]  # as if the ticket did not exist
+
+
 @then(parsers.parse('{name} cannot reply to the ticket "{subject}" either'))
 def cannot_reply(scene: Scene, tickets: Tickets, name: str, subject: str) -> None:
     before = _as_admin(scene, tickets, subject)

@@ -23,7 +23,6 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.cli.demo import DEFAULT_PASSWORD
 from entrypoints.cli.main import cli, register_commands
 from entrypoints.config import load_settings
-from helpdesk_core.usecases.tickets import TicketService
 
 Run = Callable[..., Result]
 TICKETS = 60
@@ -135,7 +134,7 @@ def show(run: Run, ticket_id: str) -> dict[str, Any]:
             ],
         ),
         (("tickets", "show"), ["NUMBER_OR_ID", "--json"]),
-        (("demo",), ["--tickets", "--seed", "--password", "EMPTY"]),
+        (("demo",), ["--tickets", "--seed", "--password", "--base-url", "EMPTY"]),
     ],
 )
 def test_help(args: tuple[str, ...], expected: list[str]) -> None:
@@ -411,14 +410,29 @@ def test_show_an_unknown_id_is_refused(run: Run) -> None:
     failed(run("tickets", "show", "00000000-0000-4000-8000-000000000000"), 1, "no such ticket")
 
 
-def test_show_by_number(run: Run, everything: list[dict[str, Any]]) -> None:
-    result = run("tickets", "show", "#5")
-    if hasattr(TicketService, "get_by_number"):
-        assert show(run, next(t["id"] for t in everything if t["number"] == 5))["number"] == 5
-        assert "#5  " in ok(result)
-    else:
-        failed(result, 2, "give the ticket's id")
-    failed(run("tickets", "show", "five"), 2, "neither a ticket id nor a ticket number")
+@pytest.mark.parametrize("written", ["{n}", "#{n}", "# {n}", " {n} ", "000{n}"])
+def test_show_finds_a_ticket_by_the_number_the_tables_print(
+    run: Run, everything: list[dict[str, Any]], written: str
+) -> None:
+    ticket = everything[len(everything) // 2]
+    number = ticket["number"]
+    assert f"#{number} " in ok(run("tickets", "list", "--limit", "100"))
+    by_number = show(run, written.format(n=number))
+    assert by_number == show(run, ticket["id"])
+    out = ok(run("tickets", "show", written.format(n=number)))
+    assert out.startswith(f"#{number}  {ticket['subject']}\n")
+
+
+def test_show_refuses_a_number_no_ticket_has(run: Run, everything: list[dict[str, Any]]) -> None:
+    unknown = max(t["number"] for t in everything) + 1
+    failed(run("tickets", "show", str(unknown)), 1, f"no such ticket: #{unknown}")
+    failed(run("tickets", "show", "#0"), 2, "neither a ticket id nor a ticket number")
+    failed(run("tickets", "show", "9" * 19), 1, "no such ticket")
+
+
+@pytest.mark.parametrize("written", ["five", "#-5", "5.0", "٣", "#", "9" * 20])
+def test_show_refuses_what_is_neither_an_id_nor_a_number(run: Run, written: str) -> None:
+    failed(run("tickets", "show", written), 2, "neither a ticket id nor a ticket number")
 
 
 # ---------------------------------------------------------------- bad input
