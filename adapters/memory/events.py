@@ -165,6 +165,25 @@ class MemoryOutboxRepository:
             oldest_pending_at=min((e.event.occurred_at for e in pending), default=None),
         )
 
+    def purge_finished(self, before: datetime, limit: int) -> int:
+        if limit < 1:
+            return 0
+        referred = {row.delivery.event_id for row in self._state.deliveries.values()}
+        expired = sorted(
+            (
+                row.entry
+                for row in self._rows.values()
+                if row.entry.state is not OutboxState.PENDING
+                and row.entry.processed_at is not None
+                and row.entry.processed_at < before
+                and row.entry.event.id not in referred
+            ),
+            key=lambda entry: entry.seq,
+        )[:limit]
+        for entry in expired:
+            del self._rows[entry.event.id]
+        return len(expired)
+
 
 # ---------------------------------------------------------------- webhooks
 
@@ -370,6 +389,27 @@ class MemoryDeliveryRepository:
 
     def count_pending(self) -> int:
         return sum(1 for row in self._rows.values() if row.delivery.state is DeliveryState.PENDING)
+
+    def purge_finished(self, before: datetime, limit: int) -> tuple[int, int]:
+        if limit < 1:
+            return 0, 0
+        expired = sorted(
+            (
+                row.delivery
+                for row in self._rows.values()
+                if row.delivery.state is not DeliveryState.PENDING
+                and row.delivery.completed_at is not None
+                and row.delivery.completed_at < before
+            ),
+            key=lambda d: (d.completed_at, d.id),
+        )[:limit]
+        gone = {d.id for d in expired}
+        attempts = [i for i, a in self._attempts.items() if a.delivery_id in gone]
+        for attempt_id in attempts:
+            del self._attempts[attempt_id]
+        for delivery_id in gone:
+            del self._rows[delivery_id]
+        return len(gone), len(attempts)
 
     def _with_log(self, delivery: WebhookDelivery) -> WebhookDelivery:
         log = sorted(

@@ -287,6 +287,29 @@ class SqlOutboxRepository:
             pending=int(pending[0]), failed=int(failed), oldest_pending_at=pending[1]
         )
 
+    def purge_finished(self, before: datetime, limit: int) -> int:
+        if limit < 1:
+            return 0
+        d = webhook_deliveries
+        referred = sa.select(sa.literal(1)).where(d.c.event_id == outbox.c.id).exists()
+        query = (
+            sa.select(outbox.c.id)
+            .where(
+                outbox.c.state.in_([OutboxState.DONE.value, OutboxState.FAILED.value]),
+                outbox.c.processed_at < before,
+                ~referred,
+            )
+            .order_by(outbox.c.seq)
+            .limit(limit)
+        )
+        if self._postgres():  # two workers purging at once pass each other's rows by
+            query = query.with_for_update(skip_locked=True)
+        ids = list(self._connection.execute(query).scalars())
+        if not ids:
+            return 0
+        statement = sa.delete(outbox).where(outbox.c.id.in_(ids))
+        return int(self._connection.execute(statement).rowcount)
+
 
 # ---------------------------------------------------------------- webhooks
 
@@ -658,3 +681,28 @@ class SqlDeliveryRepository:
             .where(_is(webhook_deliveries.c.state, DeliveryState.PENDING))
         )
         return int(self._connection.execute(query).scalar_one())
+
+    def purge_finished(self, before: datetime, limit: int) -> tuple[int, int]:
+        if limit < 1:
+            return 0, 0
+        d = webhook_deliveries
+        query = (
+            sa.select(d.c.id)
+            .where(
+                d.c.state.in_([DeliveryState.DELIVERED.value, DeliveryState.FAILED.value]),
+                d.c.completed_at < before,
+            )
+            .order_by(d.c.completed_at, d.c.id)
+            .limit(limit)
+        )
+        if self._postgres():
+            query = query.with_for_update(skip_locked=True)
+        ids = list(self._connection.execute(query).scalars())
+        if not ids:
+            return 0, 0
+        # The attempts first (explicitly, to count them), then their deliveries.
+        attempts = self._connection.execute(
+            sa.delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(ids))
+        ).rowcount
+        deliveries = self._connection.execute(sa.delete(d).where(d.c.id.in_(ids))).rowcount
+        return int(deliveries), int(attempts)

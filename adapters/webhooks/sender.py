@@ -223,7 +223,14 @@ class HttpWebhookSender:
         if reason is not None:
             if isinstance(reason, Unresolved):  # DNS: may pass, a network error
                 return result(AttemptOutcome.NETWORK_ERROR, error=reason)
-            return result(AttemptOutcome.REFUSED, error=reason)
+            # The API admitted the URL when it was saved; this process refuses it. Name the
+            # setting both must agree on (a delivery refused here is not retried).
+            # The hint first: an error is cut at 200 characters, a long URL goes last.
+            return result(
+                AttemptOutcome.REFUSED,
+                error="refused by this process (the API and every worker must carry the same "
+                f"HELPDESK_WEBHOOK_ALLOWLIST): {reason}",
+            )
 
         ts = int(timestamp.timestamp())
         headers = {

@@ -1,21 +1,27 @@
-"""``helpdesk webhooks list|add|disable|deliveries`` and ``helpdesk outbox status``.
+"""``helpdesk webhooks list|add|disable|deliveries|rotate-secret|reseal`` and
+``helpdesk outbox status``.
 
 The operator at the terminal acts as ``SYSTEM_OPERATOR`` (an administrator) through the same
 use cases as ``/api/v1/admin/webhooks``: the same URL guard, the same event types, the same
-errors. A webhook's signing secret is printed once, by ``add``, and never again.
+errors. A webhook's signing secret is printed once, by ``add`` (or ``rotate-secret``, which
+replaces it), and never again. Secrets are stored sealed with keys derived from
+HELPDESK_SECRET_KEYS, so the commands that seal or open one run with the service's own keys
+(the development key file when none is set), never a throwaway key.
 
 ``ID_OR_URL`` names a webhook by its id, or by its URL when exactly one webhook has it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
+from entrypoints.bootstrap import Services
 from entrypoints.cli.admin import as_uuid, json_option, open_services, timestamp
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
 from entrypoints.http.pagination import decode_cursor
@@ -35,6 +41,21 @@ ONCE_WARNING = (
 
 
 # ---------------------------------------------------------------- plumbing
+
+
+@contextlib.contextmanager
+def keyed_services(state: CliState) -> Iterator[Services]:
+    """The services with the keys the server and the workers use (HELPDESK_SECRET_KEYS, or in
+    development the generated key file), for commands that seal or open a webhook secret: a
+    secret sealed with a throwaway key would be unreadable by every worker."""
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.config import ensure_secret_keys
+
+    services = bootstrap(ensure_secret_keys(state.settings))
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def _webhook(service: WebhookService, id_or_url: str) -> Webhook:
@@ -175,7 +196,7 @@ def webhooks_add(
 ) -> None:
     """Add a webhook (the help text, with the event types, is given above)."""
     command = CreateWebhook(url=url, events=_events(events), description=description)
-    with open_services(state) as services:
+    with keyed_services(state) as services:
         created = services.webhooks.create(SYSTEM_OPERATOR, command)
     webhook = created.webhook
     if as_json:
@@ -202,6 +223,61 @@ def webhooks_disable(state: CliState, id_or_url: str, as_json: bool) -> None:
         click.echo(json.dumps(webhook_json(updated), indent=2, default=str))
     else:
         click.echo(f"disabled webhook {updated.id} ({updated.url})")
+
+
+@webhooks.command("rotate-secret")
+@click.argument("id_or_url")
+@json_option
+@click.pass_obj
+@cli_errors
+def webhooks_rotate_secret(state: CliState, id_or_url: str, as_json: bool) -> None:
+    """Give a webhook a new signing secret and print it once; the old one signs nothing more.
+
+    Give the new secret to the receiver: deliveries from now on, retries included, are signed
+    with it. (After rotating HELPDESK_SECRET_KEYS, use `webhooks reseal` instead: it keeps
+    every secret and only encrypts it again.)
+    """
+    with keyed_services(state) as services:
+        current = _webhook(services.webhooks, id_or_url)
+        rotated = services.webhooks.rotate_secret(SYSTEM_OPERATOR, current.id)
+    if as_json:
+        row = webhook_json(rotated.webhook) | {"secret": rotated.secret}
+        click.echo(json.dumps(row, indent=2, default=str))
+    else:
+        click.echo(f"new secret for webhook {rotated.webhook.id} ({rotated.webhook.url})")
+        click.echo(f"secret: {rotated.secret}")
+    click.echo(ONCE_WARNING, err=True)
+
+
+@webhooks.command("reseal")
+@json_option
+@click.pass_obj
+@cli_errors
+def webhooks_reseal(state: CliState, as_json: bool) -> None:
+    """Encrypt every webhook secret again under the newest HELPDESK_SECRET_KEYS key.
+
+    Run it after putting a new key first in HELPDESK_SECRET_KEYS (every process restarted with
+    the new list), then remove the old key. It also encrypts secrets stored in plaintext by
+    versions that did not encrypt them. Secrets do not change: receivers notice
+    nothing. Exit 1 when a secret opens with no configured key (rotate that webhook's secret).
+    """
+    with keyed_services(state) as services:
+        report = services.webhooks.reseal_secrets(SYSTEM_OPERATOR)
+    unreadable = [str(i) for i in report.unreadable]
+    if as_json:
+        row = {"resealed": report.resealed, "current": report.current, "unreadable": unreadable}
+        click.echo(json.dumps(row, indent=2))
+    else:
+        click.echo(
+            f"re-encrypted {report.resealed} webhook secrets; "
+            f"{report.current} already used the newest key"
+        )
+    if unreadable:
+        fail(
+            f"{len(unreadable)} webhook secrets open with no configured key (was a key removed "
+            f"too early?): {', '.join(unreadable)}; restore the key, or run "
+            "`helpdesk webhooks rotate-secret ID` for each"
+        )
 
 
 @webhooks.command("deliveries")

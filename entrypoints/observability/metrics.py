@@ -68,6 +68,7 @@ class EventMetrics:
 
     batches: Any
     deliveries: Any
+    retention_deleted: Any
 
 
 @functools.cache
@@ -86,6 +87,11 @@ def event_metrics() -> EventMetrics:
             "Webhook delivery attempts, by outcome",
             ["outcome"],
         ),
+        retention_deleted=Counter(
+            "helpdesk_retention_deleted_total",
+            "Rows the worker deleted after the retention period (HELPDESK_EVENT_RETENTION_DAYS)",
+            ["table"],
+        ),
     )
 
 
@@ -97,6 +103,9 @@ class PrometheusEventSink:
 
     def delivery(self, outcome: str) -> None:
         event_metrics().deliveries.labels(outcome=outcome).inc()
+
+    def deleted(self, table: str, count: int) -> None:
+        event_metrics().retention_deleted.labels(table=table).inc(count)
 
 
 # A gauge read at scrape time: name, help text, value.

@@ -84,6 +84,11 @@ class OutboxRepository(Protocol):
         """How many events are pending and failed, and since when the oldest pending waits."""
         ...
 
+    def purge_finished(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` done or failed events processed before ``before`` that no
+        delivery refers to, oldest first; how many. Pending events are never deleted."""
+        ...
+
 
 # ---------------------------------------------------------------- webhooks
 
@@ -246,6 +251,12 @@ class DeliveryRepository(Protocol):
         """Deliveries waiting to be attempted (all endpoints)."""
         ...
 
+    def purge_finished(self, before: datetime, limit: int) -> tuple[int, int]:
+        """Delete up to ``limit`` delivered or failed deliveries completed before ``before``,
+        oldest first, with their attempts; how many (deliveries, attempts). Pending
+        deliveries, retried ones included, and their attempts are never deleted."""
+        ...
+
 
 # ---------------------------------------------------------------- the outside
 
@@ -288,3 +299,7 @@ class EventSink(Protocol):
     def batch(self, kind: str, size: int, seconds: float) -> None: ...
 
     def delivery(self, outcome: str) -> None: ...
+
+    def deleted(self, table: str, count: int) -> None:
+        """Retention deleted ``count`` rows of ``table``."""
+        ...

@@ -11,7 +11,13 @@ event of its key goes on.
 Webhooks ride on this: the fan-out subscriber turns an event into one pending delivery per
 subscribed endpoint (idempotent, so a retried event adds none twice), and the worker's second
 loop sends due deliveries, records every attempt, retries failures on the same schedule and
-disables an endpoint after a run of failures.
+disables an endpoint after a run of failures. A delivery this worker refuses to send (its URL
+guard refuses the address, or no key opens the endpoint's secret) fails at once and disables
+the endpoint: the same refusal would come at every retry.
+
+Retention: finished events and deliveries (and their attempts) older than the configured days
+are deleted by the worker, a bounded batch per pass; nothing pending, and no event a remaining
+delivery refers to.
 """
 
 from __future__ import annotations
@@ -37,15 +43,31 @@ from helpdesk_core.ports.events import (
     DeliveryState,
     EventSink,
     OutboxEntry,
+    SendResult,
     WebhookDelivery,
     WebhookSender,
 )
+from helpdesk_core.ports.secretbox import SecretBox, SecretUnreadable
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
 
 Handler = Callable[[Event], None]
 log = logging.getLogger("helpdesk.events")
 ERROR_MAX = 500
+# Webhook secrets begin so ("whsec_" + base64); a stored secret that does is one stored in
+# plaintext before secrets were sealed (a sealed value never begins so).
+PLAINTEXT_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format's prefix, not a secret
+
+
+def is_plaintext_secret(stored: str) -> bool:
+    """Whether a stored webhook secret is plaintext from before secrets were sealed."""
+    return stored.startswith(PLAINTEXT_SECRET_PREFIX)
+
+
+def signing_secret(box: SecretBox, stored: str) -> str:
+    """The signing secret of an endpoint from its stored value: opened with ``box``, or as
+    stored when it is legacy plaintext (``helpdesk webhooks reseal`` seals those)."""
+    return stored if is_plaintext_secret(stored) else box.open(stored)
 
 
 def publish(
@@ -112,6 +134,9 @@ class WorkerPolicy:
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
     webhook_disable_after: int = 20  # consecutive failed attempts of one endpoint
+    retention_days: float = 30.0  # finished events and deliveries are kept so long; 0: forever
+    retention_batch_size: int = 1000  # rows of each table one retention pass deletes at most
+    retention_interval_seconds: float = 300.0  # between retention passes (sooner with backlog)
 
 
 def backoff(attempt: int, policy: WorkerPolicy, rand: Callable[[], float]) -> float:
@@ -132,6 +157,9 @@ class NullSink:
         return None
 
     def delivery(self, outcome: str) -> None:
+        return None
+
+    def deleted(self, table: str, count: int) -> None:
         return None
 
 
@@ -188,6 +216,7 @@ class EventWorker:
     _dispatcher: Dispatcher
     _sender: WebhookSender
     _policy: WorkerPolicy
+    _box: SecretBox
     _sink: EventSink = attrs.field(factory=NullSink)
     _rand: Callable[[], float] = random.random
     name: str = attrs.field(factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
@@ -197,15 +226,17 @@ class EventWorker:
     # as soon as it answers again, instead of holding their keys until the leases end.
     _stranded_events: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
     _stranded_deliveries: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
+    _next_purge_at: datetime | None = attrs.field(default=None, init=False)
 
     def run_once(self) -> int:
-        """One pass: a batch of events and a batch of deliveries; how many were handled.
+        """One pass: a batch of events, a batch of deliveries and, when due, a retention
+        batch; how many items were handled (deleted rows count).
 
         Raises DependencyUnavailable while the database is away (the caller backs off and
         calls again); what the cut-short batch still held is handed back on the next pass.
         """
         self._hand_back()
-        return self.process_events() + self.deliver_webhooks()
+        return self.process_events() + self.deliver_webhooks() + self.purge_expired()
 
     def _hand_back(self) -> None:
         if not (self._stranded_events or self._stranded_deliveries):
@@ -329,7 +360,18 @@ class EventWorker:
     def _deliver(self, item: ClaimedDelivery, token: str) -> None:
         delivery, webhook, event = item.delivery, item.webhook, item.event
         body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True).encode()
-        result = self._sender.send(webhook, str(event.id), body, self._clock.now())
+        try:
+            secret = signing_secret(self._box, webhook.secret)
+        except SecretUnreadable:
+            result = SendResult(
+                AttemptOutcome.REFUSED,
+                0,
+                error="not sent: no configured secret key opens the endpoint's signing secret "
+                "(restore the old key, or rotate the endpoint's secret)",
+            )
+        else:
+            signing = attrs.evolve(webhook, secret=secret)
+            result = self._sender.send(signing, str(event.id), body, self._clock.now())
         now = self._clock.now()
         attempt_no = delivery.attempts + 1
         attempt = DeliveryAttempt(
@@ -342,23 +384,29 @@ class EventWorker:
             status_code=result.status_code,
             error=result.error[:ERROR_MAX] if result.error else None,
         )
+        # A refusal is this worker's own verdict (its URL guard, its keys): every retry would
+        # be refused alike, so the delivery fails now and the endpoint is disabled at once,
+        # saying why, instead of retrying a delivery that can never leave.
+        refused = result.outcome is AttemptOutcome.REFUSED
         if result.ok:
             state, next_at = DeliveryState.DELIVERED, None
-        elif attempt_no >= self._policy.webhook_max_attempts:
+        elif refused or attempt_no >= self._policy.webhook_max_attempts:
             state, next_at = DeliveryState.FAILED, None
         else:
             delay = backoff(attempt_no, self._policy, self._rand)
             state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         with self._uow.begin() as tx:
             if tx.deliveries.finish(delivery.id, token, attempt, state, next_at):
-                tx.webhooks.record_result(
-                    webhook.id,
-                    result.ok,
-                    self._policy.webhook_disable_after,
-                    f"disabled after {self._policy.webhook_disable_after} failed attempts in a "
-                    f"row (last: {_describe(result.outcome, result.status_code)})",
-                    now,
-                )
+                if refused:
+                    disable_after = 1
+                    reason = f"disabled: the worker refused to send to it ({attempt.error})"
+                else:
+                    disable_after = self._policy.webhook_disable_after
+                    reason = (
+                        f"disabled after {disable_after} failed attempts in a row "
+                        f"(last: {_describe(result.outcome, result.status_code)})"
+                    )
+                tx.webhooks.record_result(webhook.id, result.ok, disable_after, reason, now)
             tx.commit()
         self._sink.delivery(result.outcome.value)
         if not result.ok:
@@ -370,6 +418,46 @@ class EventWorker:
                 _describe(result.outcome, result.status_code),
                 f" ({attempt.error})" if attempt.error else "",
             )
+
+    # ------------------------------------------------------------ retention
+
+    def purge_expired(self) -> int:
+        """Delete, when due, one bounded batch of what the retention period let expire:
+        delivered or failed deliveries with their attempts, then done or failed events no
+        delivery refers to any more; how many rows. Never a pending row, never an event a
+        remaining delivery refers to. Due at the first pass, then every
+        ``retention_interval_seconds``, or at the next pass while a batch came back full."""
+        policy = self._policy
+        if policy.retention_days <= 0 or self.stop():
+            return 0
+        now = self._clock.now()
+        if self._next_purge_at is not None and now < self._next_purge_at:
+            return 0
+        cutoff = now - timedelta(days=policy.retention_days)
+        limit = policy.retention_batch_size
+        with self._uow.begin() as tx:
+            deliveries, attempts = tx.deliveries.purge_finished(cutoff, limit)
+            events = tx.outbox.purge_finished(cutoff, limit)
+            tx.commit()
+        backlog = deliveries >= limit or events >= limit
+        self._next_purge_at = (
+            now if backlog else now + timedelta(seconds=policy.retention_interval_seconds)
+        )
+        counts = {"webhook_deliveries": deliveries, "webhook_attempts": attempts, "outbox": events}
+        for table, count in counts.items():
+            if count:
+                self._sink.deleted(table, count)
+        if any(counts.values()):
+            log.info(
+                "worker %s: retention deleted %d events, %d deliveries and %d attempts "
+                "finished before %s",
+                self.name,
+                events,
+                deliveries,
+                attempts,
+                cutoff.isoformat(),
+            )
+        return sum(counts.values())
 
 
 def _describe(outcome: AttemptOutcome, status_code: int | None) -> str:

@@ -1,8 +1,14 @@
-"""Readiness: is every dependency the service needs answering right now?"""
+"""Readiness: is every dependency the service needs answering right now?
+
+The answer is public (load balancers ask it without credentials), so it names a dependency
+and its state, never what the failure said: a driver's message names the host, the user and
+the database. That message goes to the log (``helpdesk.health``), once per change.
+"""
 
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,6 +18,8 @@ from threading import Lock
 import attrs
 
 from helpdesk_core.ports.health import DependencyProbe
+
+log = logging.getLogger("helpdesk.health")
 
 
 class HealthStatus(enum.StrEnum):
@@ -55,6 +63,8 @@ class CheckReadiness:
     _executor: ThreadPoolExecutor = attrs.field(init=False)
     _in_flight: dict[str, Future[None]] = attrs.field(init=False, factory=dict)
     _lock: Lock = attrs.field(init=False, factory=Lock)
+    # The last failure logged per dependency: a probe that keeps failing alike logs once.
+    _logged: dict[str, str | None] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(
@@ -77,7 +87,9 @@ class CheckReadiness:
         checks: dict[str, CheckResult] = {}
         deadline = started + self._timeout_seconds
         for probe in self._probes:
-            checks[probe.name] = self._result(probe, futures[probe.name], started, deadline)
+            result, detail = self._result(probe, futures[probe.name], started, deadline)
+            self._log(probe.name, detail)
+            checks[probe.name] = result
         for name in self._not_configured:
             checks[name] = CheckResult(HealthStatus.NOT_CONFIGURED, required=False, latency_ms=0.0)
         return Readiness(status=_overall(checks.values()), checks=checks)
@@ -85,10 +97,13 @@ class CheckReadiness:
     @staticmethod
     def _result(
         probe: DependencyProbe, future: Future[None] | None, started: float, deadline: float
-    ) -> CheckResult:
-        def down(error: str) -> CheckResult:
+    ) -> tuple[CheckResult, str | None]:
+        """The public result, and the failure's own words for the log (None: up)."""
+
+        def down(error: str, detail: str | None = None) -> tuple[CheckResult, str]:
             elapsed = (time.perf_counter() - started) * 1000
-            return CheckResult(HealthStatus.DOWN, probe.required, round(elapsed, 2), error)
+            result = CheckResult(HealthStatus.DOWN, probe.required, round(elapsed, 2), error)
+            return result, detail or error
 
         if future is None:
             return down("an earlier check is still waiting for an answer")
@@ -97,9 +112,20 @@ class CheckReadiness:
         except FutureTimeout:
             return down("no answer within the timeout")
         except Exception as exc:  # any failure of the probe means the dependency is down
-            return down(_describe(exc))
+            # The class name only (it names no host, user or database); the message to the log.
+            return down(f"{type(exc).__name__} (details in the log)", _describe(exc))
         elapsed = (time.perf_counter() - started) * 1000
-        return CheckResult(HealthStatus.OK, probe.required, round(elapsed, 2))
+        return CheckResult(HealthStatus.OK, probe.required, round(elapsed, 2)), None
+
+    def _log(self, name: str, detail: str | None) -> None:
+        with self._lock:
+            if self._logged.get(name) == detail:
+                return
+            previous, self._logged[name] = self._logged.get(name), detail
+        if detail is not None:
+            log.warning("readiness: %s is down: %s", name, detail)
+        elif previous is not None:
+            log.info("readiness: %s answers again", name)
 
     def close(self) -> None:
         """Stop the probe threads (they are daemons; this only avoids waiting on exit)."""
@@ -117,7 +143,7 @@ def _overall(results: Iterable[CheckResult]) -> HealthStatus:
 
 
 def _describe(exc: Exception) -> str:
-    # The class name and first line only: enough to diagnose (host and port at most), no trace.
+    # For the log: the class name and first line only, enough to diagnose, no trace.
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
     return text[:200]

@@ -1,8 +1,12 @@
 """Webhook endpoints, managed by administrators: subscribe, inspect deliveries, ping.
 
-An endpoint's secret is made here and shown once, in the result of ``create``; nothing else
-returns it. A URL is refused (ValidationFailed on ``url``) unless the UrlGuard admits it: a URL
-that reaches loopback, private, link-local or metadata addresses needs the configured allowlist.
+An endpoint's secret is made here and shown once, in the result of ``create`` (or of
+``rotate_secret``, which replaces it); nothing else returns it. It is stored sealed by the
+SecretBox (encrypted under the newest secret key), never in plaintext; ``reseal_secrets`` seals
+every stored secret again under the newest key, including those stored in plaintext before
+secrets were sealed. A URL is refused (ValidationFailed on ``url``) unless the UrlGuard admits
+it: a URL that reaches loopback, private, link-local or metadata addresses needs the configured
+allowlist (the worker checks again before every attempt, with its own).
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from helpdesk_core.ports.events import (
     Webhook,
     WebhookDelivery,
 )
+from helpdesk_core.ports.secretbox import SecretBox, SecretUnreadable
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
-from helpdesk_core.usecases.events import publish
+from helpdesk_core.usecases.events import is_plaintext_secret, publish
 
 DESCRIPTION_MAX = 500
 EVENTS_MAX = 50
@@ -66,6 +71,17 @@ class CreatedWebhook:
     secret: str = attrs.field(repr=False)
 
 
+@attrs.frozen
+class ResealReport:
+    """What ``reseal_secrets`` did: secrets sealed again under the newest key (``resealed``,
+    plaintext ones among them), those already current, and the endpoints whose secret no
+    configured key opens (rotate their secret: the old one is lost)."""
+
+    resealed: int
+    current: int
+    unreadable: tuple[uuid.UUID, ...]
+
+
 @attrs.define
 class WebhookService:
     """Every webhook use case; administrators only."""
@@ -74,6 +90,7 @@ class WebhookService:
     _clock: Clock
     _ids: IdGenerator
     _guard: UrlGuard
+    _box: SecretBox
 
     def create(self, actor: Principal, command: CreateWebhook) -> CreatedWebhook:
         require_admin(actor, "manage webhooks")
@@ -86,7 +103,7 @@ class WebhookService:
             id=self._ids.new_id(),
             url=url,
             events=events,
-            secret=secret,
+            secret=self._box.seal(secret),
             description=description,
             created_at=now,
             updated_at=now,
@@ -140,6 +157,56 @@ class WebhookService:
             if not tx.webhooks.delete(webhook_id):
                 raise NotFound("no such webhook")
             tx.commit()
+
+    def rotate_secret(self, actor: Principal, webhook_id: uuid.UUID) -> CreatedWebhook:
+        """Give the endpoint a new signing secret, shown once in the result; the old one
+        signs nothing from now on (deliveries not yet sent are signed with the new one)."""
+        require_admin(actor, "manage webhooks")
+        secret = new_secret()
+        sealed = self._box.seal(secret)
+        with self._uow.begin() as tx:
+            current = _webhook(tx, webhook_id)
+            updated = attrs.evolve(
+                current,
+                secret=sealed,
+                updated_at=self._clock.now(),
+                version=current.version + 1,
+            )
+            tx.webhooks.update(updated)
+            tx.commit()
+        return CreatedWebhook(updated, secret)
+
+    def reseal_secrets(self, actor: Principal) -> ResealReport:
+        """Seal every endpoint's secret again under the newest key: after a key rotation
+        (before the old key is removed), and for secrets stored in plaintext by a version
+        that did not seal them. The secrets themselves do not change."""
+        require_admin(actor, "manage webhooks")
+        resealed = current_count = 0
+        unreadable: builtins.list[uuid.UUID] = []
+        with self._uow.begin() as tx:
+            for webhook in tx.webhooks.list():
+                stored = webhook.secret
+                if is_plaintext_secret(stored):
+                    plaintext = stored
+                elif self._box.is_current(stored):
+                    current_count += 1
+                    continue
+                else:
+                    try:
+                        plaintext = self._box.open(stored)
+                    except SecretUnreadable:
+                        unreadable.append(webhook.id)
+                        continue
+                # Not an edit an administrator made: updated_at stays, the version moves on
+                # (an edit of the version read before this fails as stale, as it should).
+                tx.webhooks.update(
+                    attrs.evolve(
+                        webhook, secret=self._box.seal(plaintext), version=webhook.version + 1
+                    )
+                )
+                resealed += 1
+            tx.commit()
+        return ResealReport(resealed, current_count, tuple(unreadable))
 
     def deliveries(
         self,

@@ -11,11 +11,17 @@ from entrypoints.http.app import create_app
 from helpdesk_core.usecases.health import CheckReadiness
 from tests.conftest import make_settings
 
+# What a database driver says when it cannot connect: where, as whom, to which database.
+DRIVER_REFUSAL = (
+    'connection to server at "db.internal" (10.0.0.7), port 5432 failed: '
+    'FATAL: password authentication failed for user "helpdesk" (database "helpdesk_prod")'
+)
+
 
 def _helpdesk(database_answers: bool) -> falcon.testing.TestClient:
     database = StaticProbe("database")
     if not database_answers:
-        database.fail_with = ConnectionError("connection refused")
+        database.fail_with = ConnectionError(DRIVER_REFUSAL)
     readiness = CheckReadiness([database], 1.0, ["redis"])
     services = bootstrap(make_settings(), {CheckReadiness: readiness})
     return falcon.testing.TestClient(create_app(services))
@@ -61,6 +67,12 @@ def database_status(answer: falcon.testing.Result, status: str) -> None:
 @then(parsers.parse('Redis is reported as "{status}"'))
 def redis_status(answer: falcon.testing.Result, status: str) -> None:
     assert answer.json["checks"]["redis"]["status"] == status
+
+
+@then("the answer names no database host, user or database")
+def names_no_host(answer: falcon.testing.Result) -> None:
+    for detail in ("db.internal", "10.0.0.7", "5432", '"helpdesk"', "helpdesk_prod"):
+        assert detail not in answer.text, detail
 
 
 @then("the helpdesk still says it is alive")

@@ -110,6 +110,7 @@ class Hooks:
     clock: ShiftedClock = attrs.Factory(ShiftedClock)
     endpoint_id: str | None = None
     secret: str | None = None
+    old_secrets: list[str | None] = attrs.Factory(list)  # replaced by a new secret
     heard: int = 0  # the attempts the story has looked at
     last: Received | None = None  # the last delivery the story looked at
 

@@ -305,8 +305,11 @@ def test_a_refused_url_is_never_connected_to() -> None:
         result = send(sender(allowlist=[]), webhook(f"http://127.0.0.1:{port}/hook"))
 
         assert result.outcome is AttemptOutcome.REFUSED
+        # The guard's reason, and the setting the API and this worker must agree on.
         assert result.error == (
-            f"http://127.0.0.1:{port}/hook resolves to 127.0.0.1, a loopback address"
+            "refused by this process (the API and every worker must carry the same "
+            f"HELPDESK_WEBHOOK_ALLOWLIST): http://127.0.0.1:{port}/hook resolves to 127.0.0.1, "
+            "a loopback address"
         )
         with pytest.raises(TimeoutError):
             listener.accept()  # not even a TCP connection came

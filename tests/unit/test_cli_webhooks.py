@@ -327,3 +327,71 @@ def test_help(args: tuple[str, ...]) -> None:
     result = CliRunner().invoke(register_commands(), list(args))
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output
+
+
+# ---------------------------------------------------------------- secrets: rotate, reseal
+
+NEW_KEY = "a-newer-secret-key-for-the-cli-webhook-tests-0123456789"
+
+
+def test_rotate_secret_prints_a_new_secret_once(run: Run) -> None:
+    created = add(run)
+    result = run("webhooks", "rotate-secret", created["id"], "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: ")
+    rotated = json.loads(result.stdout)
+    assert rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != created["secret"]
+    assert {k: v for k, v in rotated.items() if k not in ("secret", "updated_at")} == {
+        k: v for k, v in created.items() if k not in ("secret", "updated_at")
+    }
+    plain = run("webhooks", "rotate-secret", HOOK_URL)
+    assert plain.exit_code == 0, plain.output
+    assert len(SECRET.findall(plain.stdout)) == 1
+    assert not SECRET.search(ok(run("webhooks", "list", "--json")))
+    refused(run("webhooks", "rotate-secret", str(uuid.uuid4())), "no such webhook")
+
+
+def test_reseal_moves_every_secret_to_the_newest_key(run: Run, env: dict[str, str]) -> None:
+    add(run)
+    add(run, OTHER_URL)
+    both = f"{NEW_KEY},{env['HELPDESK_SECRET_KEYS']}"
+    first = as_json(run("webhooks", "reseal", "--json", HELPDESK_SECRET_KEYS=both))
+    assert first == {"resealed": 2, "current": 0, "unreadable": []}
+    again = run("webhooks", "reseal", HELPDESK_SECRET_KEYS=NEW_KEY)  # the old key removed
+    assert ok(again) == "re-encrypted 0 webhook secrets; 2 already used the newest key\n"
+
+
+def test_reseal_names_secrets_no_key_opens_and_exits_1(run: Run) -> None:
+    created = add(run)
+    result = run("webhooks", "reseal", HELPDESK_SECRET_KEYS=NEW_KEY)  # the old key lost
+    refused(result, "1 webhook secrets open with no configured key")
+    assert created["id"] in result.stderr
+
+
+def test_add_without_keys_seals_with_the_development_key_file(
+    run: Run, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Not with a throwaway key: the server and the workers read the same key file."""
+    from adapters.security.secretbox import FernetSecretBox
+    from entrypoints.bootstrap import WEBHOOK_SECRET_PURPOSE
+
+    key_file = tmp_path / "dev-secret"
+    result = run(
+        "webhooks",
+        "add",
+        HOOK_URL,
+        "--event=*",
+        "--json",
+        HELPDESK_SECRET_KEYS="",
+        HELPDESK_SECRET_FILE=str(key_file),
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)
+    services = bootstrap(load_settings(env, env_file=None))
+    try:
+        stored = services.webhooks.get(SYSTEM_OPERATOR, uuid.UUID(created["id"])).secret
+    finally:
+        services.close()
+    box = FernetSecretBox([key_file.read_text().strip()], WEBHOOK_SECRET_PURPOSE)
+    assert box.open(stored) == created["secret"]
