@@ -1,8 +1,11 @@
-"""A seeded helpdesk for the schemathesis run: one account per role, ids that exist, no network.
+"""A seeded helpdesk for the schemathesis runs, and what the in-process and live runs share.
 
-The helpdesk is seeded once into a migrated SQLite file; each stage is a fresh copy of it (one
-for the module, one per stateful scenario, so every scenario starts from the same store and
-Hypothesis sees the same answers for the same steps). Each role keeps its token
+The in-process run (tests/http/test_schemathesis.py) seeds its helpdesk once into a migrated
+SQLite file; each stage is a fresh copy of it (one for the module, one per stateful scenario,
+so every scenario starts from the same store and Hypothesis sees the same answers for the same
+steps). The live run (tests/e2e/test_schemathesis_live.py) seeds a fresh PostgreSQL database
+the same way, beside the server that serves it (same database, Redis and signing keys: one more
+host of the deployment). Each role keeps its token
 while it still speaks for the account as seeded; when the run logged it out, ended its
 sessions, or (through ids it found in lists) deactivated, moved or demoted the account, the
 stage puts the account back and logs in again, so a request never fails only because an
@@ -14,27 +17,47 @@ for secrets in all of them afterwards.
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import falcon
+import falcon.testing
+import hypothesis.strategies as st
 import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.stateful import run_state_machine_as_test
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+    use_after_free,
+)
 
+from adapters.security.secretbox import FernetSecretBox
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.sql.tables import metadata
 from adapters.webhooks.guard import NetworkUrlGuard
-from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.bootstrap import WEBHOOK_SECRET_PURPOSE, Services, bootstrap, password_hasher
 from entrypoints.http.app import create_app
 from helpdesk_core.domain.errors import AuthenticationFailed
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.ports.events import UrlGuard
 from helpdesk_core.usecases.auth import Login, Register, reset_token
+from helpdesk_core.usecases.customers import is_erased
+from helpdesk_core.usecases.events import signing_secret
 from helpdesk_core.usecases.org import (
     CreateDepartment,
     CreateStaff,
@@ -46,6 +69,168 @@ from helpdesk_core.usecases.org import (
 from helpdesk_core.usecases.tickets import OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.conftest import make_settings
+
+# ------------------------------------------------------------------ how both runs fuzz
+
+# Every answer of both runs must pass exactly these checks.
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    ignored_auth,
+    use_after_free,
+]
+# Examples per operation and role (fuzzing phase; the coverage phase adds its own fixed set).
+# CI runs the default; HELPDESK_TEST_FUZZ_EXAMPLES=100 explores deeper, off CI.
+EXAMPLES = int(os.environ.get("HELPDESK_TEST_FUZZ_EXAMPLES", "5"))
+BOUNDED = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+STATEFUL = settings(
+    BOUNDED,
+    max_examples=2 * EXAMPLES,
+    stateful_step_count=6,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+# The stateful workflows: everything, and the one resource with a DELETE (create ->
+# read/change/ping -> delete -> read again), by the paths they include (None: all).
+WORKFLOWS: dict[str, str | None] = {
+    "everything": None,
+    "webhook-lifecycle": "^/api/v1/admin/webhooks",
+}
+HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
+
+
+def documented_operations(document: Mapping[str, Any]) -> set[str]:
+    """Every operation of an OpenAPI document, labelled as schemathesis labels them."""
+    return {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+def parametrized_operations(schema: Any) -> set[str]:
+    """The operations ``schema.parametrize()`` makes a test for, labelled like the document's."""
+    return {f"{op.ok().method.upper()} {op.ok().path}" for op in schema.get_all_operations()}
+
+
+def assert_sent(request: Any, exercised: Mapping[str, set[str]]) -> None:
+    """The item ``test[OPERATION][ROLE]`` that just ran sent OPERATION as ROLE at least once.
+
+    Checked per item, so it holds however pytest-xdist spreads the items over workers."""
+    match = re.fullmatch(r".+\[(.+)\]\[(.+)\]", request.node.name)
+    assert match, request.node.name
+    operation, role = match.groups()
+    assert operation in exercised.get(role, ()), f"{request.node.name} sent no request"
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(uuid.UUID(value))
+    except ValueError:
+        return False
+
+
+@attrs.define
+class Aim:
+    """Values of the seeded helpdesk that generated requests now and then aim at.
+
+    Path, query and body ids are swapped now and then for ids of the seeded helpdesk (``ids``,
+    by parameter name), and a few body texts for values the stage accepts (``text``, by field
+    name), so requests reach real tickets, departments, teams, staff and webhooks, not only
+    404s. Only well-formed ids are swapped, so a deliberately invalid value stays invalid.
+    """
+
+    text: Mapping[str, Sequence[str]]
+    ids: dict[str, list[str]] = attrs.Factory(dict)
+
+    def values(self, values: Any) -> st.SearchStrategy[Any]:
+        """``values`` as generated, or with one generated id (or text) swapped for a known one."""
+        if not isinstance(values, dict):
+            return st.just(values)
+        choices = [values]
+        for name, value in values.items():
+            if _is_uuid(value):
+                choices += [{**values, name: known} for known in self.ids.get(name, ())]
+            elif isinstance(value, str):
+                choices += [{**values, name: known} for known in self.text.get(name, ())]
+        return st.sampled_from(choices)
+
+    def install(self, schema: Any) -> Any:
+        """Register the swaps as ``schema``'s hooks (on its path parameters, query and body)."""
+        for place in ("path_parameters", "query", "body"):
+            schema.hook(f"flatmap_{place}")(lambda context, values: self.values(values))
+        return schema
+
+
+def credentials(case: Any, role: str, stage: Stage) -> dict[str, str]:
+    """The role's bearer header, unless the case deliberately goes without one (then none:
+    the header would undo the case's point, and the answer must be a 401)."""
+    if case.operation.schema.is_security_param_negated(case):
+        return {}
+    return stage.headers(role)
+
+
+def run_linked_workflows(
+    schema: Any,
+    headers: Callable[[Any], dict[str, str]],
+    *,
+    setup: Callable[[], None] | None = None,
+    teardown: Callable[[], None] | None = None,
+    **call_options: Any,
+) -> list[BaseException]:
+    """Follow ``schema``'s links (explicit and inferred) in STATEFUL scenarios, each answer
+    checked with CHECKS; the failures seen. ``setup`` and ``teardown`` run around every
+    scenario, ``headers(case)`` gives each request its credentials."""
+    base: Any = schema.as_state_machine()
+    failures: list[BaseException] = []
+
+    class Workflow(base):
+        def setup(self) -> None:
+            if setup is not None:
+                setup()
+
+        def teardown(self) -> None:
+            if teardown is not None:
+                teardown()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers(case), **call_options}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            try:
+                case.validate_response(
+                    response,
+                    checks=CHECKS,
+                    headers=kwargs.get("headers"),
+                    transport_kwargs=kwargs,
+                    recorder=self.recorder,
+                )
+            except FailureGroup as exc:
+                failures.append(exc)
+                raise
+
+    try:
+        run_state_machine_as_test(Workflow, settings=STATEFUL)
+    except Flaky:
+        if not failures:
+            raise
+        # A failing scenario Hypothesis could not replay: report the failure it saw.
+    return failures
+
+
+# ------------------------------------------------------------------ the seeded helpdesk
 
 PASSWORD = "correct horse battery"
 ROLES = ("anonymous", "customer", "agent", "lead", "admin")
@@ -90,12 +275,13 @@ class RecordingApp:
     the stage fixture points it at the seeded helpdesk for the run.
     """
 
-    def __init__(self, target: falcon.App) -> None:
+    def __init__(self, target: falcon.App | None) -> None:
         self.target = target
         self.answers: list[Answer] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         seen: dict[str, Any] = {}
+        assert self.target is not None, "a live stage has no app to call in process"
 
         def recording_start_response(status: str, headers: list[Any], *exc: Any) -> Any:
             seen["status"], seen["headers"] = status, headers
@@ -123,6 +309,18 @@ def schema_app() -> RecordingApp:
     return RecordingApp(create_app(bootstrap(make_settings())))
 
 
+def served_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves at /openapi.json (from an in-memory helpdesk)."""
+    services = bootstrap(make_settings())
+    try:
+        answer = falcon.testing.TestClient(create_app(services)).simulate_get("/openapi.json")
+    finally:
+        services.close()
+    assert answer.status_code == 200, answer.text
+    document: dict[str, Any] = answer.json
+    return document
+
+
 @attrs.frozen
 class Seeded:
     """A role account as seeded: what the stage restores when the run changed it."""
@@ -138,13 +336,14 @@ class Seeded:
 class Seed:
     """A seeded helpdesk kept as a SQLite file, to open as many fresh copies as needed."""
 
-    template: Path
+    template: Path | None  # None: seeded straight into a live server's database
     accounts: dict[str, Seeded]
     ids: dict[str, list[str]]
     org_ids: tuple[uuid.UUID, uuid.UUID]  # the department and team the role accounts live in
 
     def open(self, folder: Path) -> Stage:
         """A helpdesk over a new copy of the seeded store."""
+        assert self.template is not None, "only a seeded SQLite file has copies"
         target = folder / f"stage-{uuid.uuid4().hex}.db"
         source, copy = sqlite3.connect(self.template), sqlite3.connect(target)
         try:
@@ -161,9 +360,9 @@ class Stage:
     """The app under test, its services, the role accounts and the ids worth aiming at."""
 
     services: Services
-    app: falcon.App
+    app: falcon.App | None  # None: the app is a live server, reached over HTTP
     seed: Seed
-    path: Path  # its copy of the seeded store, removed by close()
+    path: Path | None  # its copy of the seeded store, removed by close()
     tokens: dict[str, str] = attrs.Factory(dict)
 
     @property
@@ -204,8 +403,9 @@ class Stage:
 
     def _restore(self, role: str) -> None:
         seeded = self.accounts[role]
-        if seeded.role is None:
-            return  # nothing in the API changes a customer but the customer
+        if seeded.role is None:  # an administrator may have deactivated or erased the customer
+            self._restore_customer(seeded)
+            return
         org, op = self.services.org, SYSTEM_OPERATOR
         department, team = self.seed.org_ids
         if not org.get_department(op, department).is_active:
@@ -224,6 +424,25 @@ class Stage:
                 change_team=True,
             ),
         )
+
+    def _restore_customer(self, seeded: Seeded) -> None:
+        customers, op = self.services.customers, SYSTEM_OPERATOR
+        user = customers.get(op, seeded.user_id)
+        if is_erased(user):  # no route undoes an erasure: put the account back in the store
+            restored = attrs.evolve(
+                user,
+                email=seeded.email,
+                display_name="Cus",
+                password_hash=password_hasher(self.services.settings).hash(PASSWORD),
+                is_active=True,
+                version=user.version + 1,
+            )
+            with self.services.uow.begin() as tx:
+                tx.users.update(restored)
+                tx.commit()
+        elif not user.is_active:
+            customers.set_active(op, user.id, True)
+        customers.unlock(op, user.id)
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of ``table`` as it is now (read straight from the database)."""
@@ -246,6 +465,8 @@ class Stage:
 
     def close(self) -> None:
         self.services.close()
+        if self.path is None:
+            return
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
@@ -272,7 +493,7 @@ class Secrets:
                 [reset_token(signer, r["id"]) for r in resets] + [r["token_hash"] for r in resets]
             ),
             frozenset(r["fingerprint"] for r in stage.rows("idempotency_keys")),
-            frozenset(r["secret"] for r in stage.rows("webhooks")),
+            frozenset(webhook_secrets(stage).values()),
         )
 
     def __or__(self, other: Secrets) -> Secrets:
@@ -281,10 +502,18 @@ class Secrets:
         )
 
 
-def open_services(database_url: str) -> Services:
-    """The helpdesk's services over ``database_url``, with the offline URL guard."""
+def webhook_secrets(stage: Stage) -> dict[str, str]:
+    """Every endpoint's signing secret by id, as the worker reads it (the store holds them
+    encrypted: looking for the stored value in answers would look for the wrong thing)."""
+    box = FernetSecretBox(stage.services.settings.secret_keys, WEBHOOK_SECRET_PURPOSE)
+    return {str(r["id"]): signing_secret(box, r["secret"]) for r in stage.rows("webhooks")}
+
+
+def open_services(database_url: str, **changes: Any) -> Services:
+    """The helpdesk's services over ``database_url`` (test settings with ``changes``), with
+    the offline URL guard."""
     guard = NetworkUrlGuard((), resolver=offline_resolver(PUBLIC_NAMES))
-    return bootstrap(make_settings(database_url=database_url), {UrlGuard: guard})
+    return bootstrap(make_settings(database_url=database_url, **changes), {UrlGuard: guard})
 
 
 def seed(template: Path) -> Seed:
@@ -297,7 +526,19 @@ def seed(template: Path) -> Seed:
         services.close()
 
 
-def _seed(services: Services, template: Path) -> Seed:
+def seed_live(database_url: str, **changes: Any) -> Stage:
+    """Seed the migrated database a live server serves, as ``seed`` seeds a file, and the
+    stage that restores its role accounts and logs them in; ``changes`` are the settings it
+    shares with the server (its Redis and prefix, its signing keys)."""
+    services = open_services(database_url, **changes)
+    try:
+        return Stage(services, None, _seed(services, None), None)
+    except BaseException:
+        services.close()
+        raise
+
+
+def _seed(services: Services, template: Path | None) -> Seed:
     org, op = services.org, SYSTEM_OPERATOR
     billing = org.create_department(op, CreateDepartment(name="Billing"))
     sales = org.create_department(op, CreateDepartment(name="Sales", auto_assign=True))
@@ -330,6 +571,10 @@ def _seed(services: Services, template: Path) -> Seed:
         Register(email="customer@stage.example.com", password=PASSWORD, display_name="Cus")
     )
     accounts["customer"] = Seeded(customer.user.email, customer.user.id, None, None, None)
+    # A customer the run may deactivate, erase and unlock at will (/admin/customers).
+    spare_customer = services.auth.register(
+        Register(email="spare-customer@stage.example.com", password=PASSWORD, display_name="Sp")
+    )
 
     as_customer = services.auth.authenticate(
         services.auth.login(
@@ -356,5 +601,6 @@ def _seed(services: Services, template: Path) -> Seed:
         "assignee_id": [str(accounts["agent"].user_id), "me"],
         "ticket_id": [str(t.id) for t in tickets],
         "webhook_id": [str(hook.webhook.id)],
+        "customer_id": [str(spare_customer.user.id)],
     }
     return Seed(template, accounts, ids, (billing.id, tier1.id))
