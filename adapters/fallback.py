@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from helpdesk_core.domain.errors import DependencyUnavailable
 from helpdesk_core.ports.cache import RateLimiter
 
 logger = logging.getLogger(__name__)
 
 
 class FallbackRateLimiter:
-    """A ``RateLimiter`` that asks ``primary`` (Redis) and, when it raises, ``fallback`` (SQL).
+    """A ``RateLimiter`` that asks ``primary`` (Redis) and, when it is unavailable, ``fallback``
+    (SQL). Only ``DependencyUnavailable`` switches over: any other error is a bug, and it
+    propagates rather than being answered by the fallback.
 
     The fallback counts for that call only; the next call tries the primary again. Login
     throttling so keeps working while Redis is down. The events counted during an outage live
@@ -27,7 +30,7 @@ class FallbackRateLimiter:
     def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
         try:
             wait = self._primary.retry_after(key, limit, window_seconds)
-        except Exception as exc:
+        except DependencyUnavailable as exc:
             self._warn("retry_after", exc)
         else:
             if wait:
@@ -37,18 +40,18 @@ class FallbackRateLimiter:
     def hit(self, key: str, window_seconds: int) -> None:
         try:
             self._primary.hit(key, window_seconds)
-        except Exception as exc:
+        except DependencyUnavailable as exc:
             self._warn("hit", exc)
             self._fallback.hit(key, window_seconds)
 
     def reset(self, key: str) -> None:
         try:
             self._primary.reset(key)
-        except Exception as exc:
+        except DependencyUnavailable as exc:
             self._warn("reset", exc)
         self._fallback.reset(key)  # it may hold events from an outage
 
-    def _warn(self, operation: str, exc: Exception) -> None:
+    def _warn(self, operation: str, exc: DependencyUnavailable) -> None:
         logger.warning(
             "rate limiter: the primary failed on %s (%s: %s); using the fallback",
             operation,

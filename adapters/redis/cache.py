@@ -6,10 +6,12 @@ rate limiter's failures propagate, so a ``FallbackRateLimiter`` can switch to SQ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -17,6 +19,7 @@ import redis
 from cattrs.preconf.json import JsonConverter, make_converter
 from redis.exceptions import RedisError
 
+from helpdesk_core.domain.errors import DependencyUnavailable
 from helpdesk_core.ports.cache import OrgSnapshot
 
 logger = logging.getLogger(__name__)
@@ -152,8 +155,8 @@ class RedisRateLimiter:
     """A ``RateLimiter``: a sorted set of event times per key, scored in seconds.
 
     Times come from this host's ``time.time()`` (hosts are assumed NTP-synchronized; a few
-    milliseconds of skew do not matter for windows of seconds to minutes). Redis errors
-    propagate as ``redis.exceptions.RedisError``.
+    milliseconds of skew do not matter for windows of seconds to minutes). A Redis failure
+    is raised as the port's ``DependencyUnavailable("redis")``; anything else (a bug) as itself.
     """
 
     def __init__(self, client: redis.Redis, prefix: str = "helpdesk:") -> None:
@@ -166,14 +169,15 @@ class RedisRateLimiter:
     def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
         now = time.time()
         # The limit-th newest event inside the window: once it leaves, fewer than limit remain.
-        found: Any = self._client.zrevrangebyscore(
-            self._key(key),
-            "+inf",
-            f"({now - window_seconds!r}",
-            start=max(1, limit) - 1,
-            num=1,
-            withscores=True,
-        )
+        with _redis_unavailable():
+            found: Any = self._client.zrevrangebyscore(
+                self._key(key),
+                "+inf",
+                f"({now - window_seconds!r}",
+                start=max(1, limit) - 1,
+                num=1,
+                withscores=True,
+            )
         if not found:
             return 0
         _member, score = found[0]
@@ -186,7 +190,19 @@ class RedisRateLimiter:
         pipe.zadd(name, {uuid.uuid4().hex: now})
         pipe.zremrangebyscore(name, "-inf", now - window_seconds)
         pipe.pexpire(name, int(window_seconds * 1000) + 1000)
-        pipe.execute()
+        with _redis_unavailable():
+            pipe.execute()
 
     def reset(self, key: str) -> None:
-        self._client.delete(self._key(key))
+        with _redis_unavailable():
+            self._client.delete(self._key(key))
+
+
+@contextlib.contextmanager
+def _redis_unavailable() -> Iterator[None]:
+    """Redis's own failures as the port's DependencyUnavailable; nothing else is translated,
+    so a fallback that takes over on the one never hides the other (a bug)."""
+    try:
+        yield
+    except RedisError as exc:
+        raise DependencyUnavailable(f"Redis failed: {type(exc).__name__}", "redis") from exc

@@ -20,9 +20,13 @@ import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
+from entrypoints.http.fields import body_error, invalid_body
 from helpdesk_core.domain.errors import FieldError, ValidationFailed
+from helpdesk_core.domain.values import unstorable
 
 T = TypeVar("T")
+# A string that is compared and never stored (a login's email and password): any JSON string.
+Credential = typing.NewType("Credential", str)
 _NOT_NULL = "helpdesk.not_null"
 # attrs field metadata of a body field that may be left out but never sent as null: where
 # null means nothing (a status, a priority, a role), it is a 422, not "no change".
@@ -37,8 +41,9 @@ class _WrongType(ValueError):
 def _strict(expected: type, name: str) -> Any:
     def hook(value: Any, _type: Any) -> Any:
         if expected is str and isinstance(value, str):
-            if not _encodable(value):
-                raise _WrongType("must be valid Unicode text")
+            reason = unstorable(value)
+            if reason is not None:
+                raise _WrongType(reason)
             return value
         if expected is int and isinstance(value, bool):
             raise _WrongType(f"must be {name}")
@@ -51,13 +56,10 @@ def _strict(expected: type, name: str) -> Any:
     return hook
 
 
-def _encodable(text: str) -> bool:
-    # JSON can carry lone surrogates ("\\ud800"); no database or log can store them.
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _credential(value: Any, _type: Any) -> str:
+    if not isinstance(value, str):
+        raise _WrongType("must be a string")
+    return value
 
 
 def _uuid(value: Any, _type: Any) -> uuid.UUID:
@@ -95,6 +97,7 @@ def make_http_converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _strict(int, "a whole number"))
     converter.register_structure_hook(float, _strict(float, "a number"))
     converter.register_structure_hook(bool, _strict(bool, "true or false"))
+    converter.register_structure_hook(Credential, _credential)
     # Dispatch follows the MRO: a StrEnum is also a str, so it needs its own, nearer hook.
     for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
         converter.register_structure_hook(base, _enum)
@@ -104,49 +107,56 @@ def make_http_converter() -> cattrs.Converter:
     return converter
 
 
-def _message(exc: BaseException, _type: Any = None) -> str:
+def _message(exc: BaseException) -> str:
     if isinstance(exc, _WrongType):
         return str(exc)
     if isinstance(exc, KeyError):
         return "is required"
-    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        return "unknown field(s): " + ", ".join(sorted(exc.extra_fields))
     if isinstance(exc, TypeError | ValueError):
         return "has the wrong type"
     return "is invalid"
 
 
-def _field_errors(exc: Exception) -> tuple[FieldError, ...]:
-    errors: list[FieldError] = []
-    for line in cattrs.transform_error(exc, format_exception=_message):
-        message, _, path = line.rpartition(" @ ")
-        field = path.removeprefix("$").removeprefix(".")
-        field = field.replace("[", ".").replace("]", "")
-        errors.append(FieldError(field or "body", message or line))
-    return tuple(errors)
+def _field_errors(exc: BaseException, at: tuple[str | int, ...] = ()) -> Iterator[FieldError]:
+    """Walk cattrs' exception tree: one error per bad value, at its exact place in the body
+    (keys holding dots or brackets stay whole), and one per unknown field, named by itself."""
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        for name in sorted(exc.extra_fields):
+            yield body_error((*at, name), "is not a known field")
+    elif isinstance(exc, cattrs.ClassValidationError):
+        with_notes, others = exc.group_exceptions()
+        for inner, note in with_notes:
+            yield from _field_errors(inner, (*at, note.name))
+        for inner in others:
+            yield from _field_errors(inner, at)
+    elif isinstance(exc, cattrs.IterableValidationError):
+        indexed, others = exc.group_exceptions()
+        for inner, item in indexed:
+            yield from _field_errors(inner, (*at, item.index))
+        for inner in others:
+            yield from _field_errors(inner, at)
+    elif isinstance(exc, BaseExceptionGroup):
+        for nested in exc.exceptions:
+            yield from _field_errors(nested, at)
+    else:
+        yield body_error(at, _message(exc))
 
 
 def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
     """``data`` as an instance of ``cls``, or ValidationFailed naming every bad field."""
     if not isinstance(data, dict):
-        raise ValidationFailed(
-            "the request body must be a JSON object", (FieldError("body", "must be an object"),)
-        )
-    shape_errors = tuple(_shape_errors(data, cls, ""))
+        raise invalid_body((), "must be a JSON object")
+    shape_errors = tuple(_shape_errors(data, cls, ()))
     if shape_errors:
         raise ValidationFailed(_summary(shape_errors), shape_errors)
     try:
         return converter.structure(data, cls)
     except (cattrs.BaseValidationError, _WrongType) as exc:
-        errors = (
-            _field_errors(exc)
-            if isinstance(exc, cattrs.BaseValidationError)
-            else (FieldError("body", str(exc)),)
-        )
+        errors = tuple(_field_errors(exc))
         raise ValidationFailed(_summary(errors), errors) from None
 
 
-def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
+def _shape_errors(data: Any, cls: Any, at: tuple[str | int, ...]) -> Iterator[FieldError]:
     """Lists where the API wants lists (cattrs would take any iterable: a string, an object),
     and no null in a ``NOT_NULL`` field."""
     if not attrs.has(cls) or not isinstance(data, dict):
@@ -155,21 +165,21 @@ def _shape_errors(data: Any, cls: Any, prefix: str) -> Iterator[FieldError]:
     for field in attrs.fields(cls):
         if field.name not in data:
             continue
-        value, path = data[field.name], f"{prefix}{field.name}"
+        value, path = data[field.name], (*at, field.name)
         if value is None:
             if field.metadata.get(_NOT_NULL):
-                yield FieldError(path, "must not be null (leave it out to keep the value)")
+                yield body_error(path, "must not be null (leave it out to keep the value)")
             continue
         kind = _unoptional(hints[field.name])
         if typing.get_origin(kind) in (tuple, list):
             if not isinstance(value, list):
-                yield FieldError(path, "must be a list")
+                yield body_error(path, "must be a list")
                 continue
             (item_type, *_rest) = typing.get_args(kind) or (Any,)
             for i, item in enumerate(value):
-                yield from _shape_errors(item, item_type, f"{path}.{i}.")
+                yield from _shape_errors(item, item_type, (*path, i))
         elif attrs.has(kind):
-            yield from _shape_errors(value, kind, f"{path}.")
+            yield from _shape_errors(value, kind, path)
 
 
 @functools.cache
@@ -188,4 +198,6 @@ def _unoptional(kind: Any) -> Any:
 
 
 def _summary(errors: tuple[FieldError, ...]) -> str:
-    return "; ".join(f"{e.field}: {e.message}" for e in errors) or "the request is invalid"
+    return (
+        "; ".join(f"{e.field or 'body'}: {e.message}" for e in errors) or "the request is invalid"
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import falcon
 
 from entrypoints.http.auth import log_authz_denied
+from entrypoints.http.fields import body_error, error_json
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -80,7 +81,7 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, exc: falcon.HT
         body["detail"] = exc.description
     errors = getattr(exc, "errors", ())
     if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        body["errors"] = [error_json(e, req.method) for e in errors]
     request_id = getattr(req.context, "request_id", None)
     if request_id:
         body["request_id"] = request_id
@@ -129,11 +130,29 @@ def handle_http_error(
     req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: dict[str, Any]
 ) -> None:
     """Falcon's own errors: keep them, but give a clearer detail where falcon gives none."""
+    if isinstance(exc, falcon.MediaMalformedError):
+        raise Problem(
+            400,
+            "The request body is not valid JSON.",
+            code="malformed-json",
+            errors=(body_error((), _json_error_message(exc)),),
+        )
     if exc.status_code == 404 and not exc.description:
         exc.description = f"No resource at {req.path}."
     elif exc.status_code == 405 and not exc.description:
         exc.description = f"{req.method} is not allowed on {req.path}."
     raise exc
+
+
+def _json_error_message(exc: falcon.MediaMalformedError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        return f"is not valid JSON: {cause.msg} (line {cause.lineno}, column {cause.colno})"
+    if isinstance(cause, UnicodeDecodeError):
+        return "is not valid JSON: it is not UTF-8 text"
+    if isinstance(cause, ValueError):  # app._loads: nesting beyond what the parser takes
+        return f"is not valid JSON: {cause}"
+    return "is not valid JSON"
 
 
 def register_error_handling(app: falcon.App) -> None:

@@ -12,9 +12,12 @@ from typing import Any
 
 import falcon
 
+from entrypoints.http.fields import HEADER, PATH, QUERY, RequestFieldError
 from entrypoints.observability.logging import request_id_var
 from entrypoints.observability.metrics import http_metrics
 from entrypoints.observability.tracing import NoopTracer, Tracer
+from helpdesk_core.domain.errors import ValidationFailed
+from helpdesk_core.domain.values import unstorable
 
 access_log = logging.getLogger("helpdesk.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -185,3 +188,38 @@ class Cors:
             resp.set_header("Access-Control-Allow-Methods", allow)
             resp.set_header("Access-Control-Allow-Headers", self.ALLOW_HEADERS)
             resp.set_header("Access-Control-Max-Age", self.MAX_AGE)
+
+
+class StorableInput:
+    """Refuses (422, naming the input) text that no store can hold (NUL, lone surrogates) in
+    the query string, the path and the headers the service reads, before any store sees it.
+    Bodies are held to the same rule by the converter. It runs after authentication, so an
+    anonymous caller learns nothing from it that a 401 would not tell."""
+
+    HEADERS = ("Idempotency-Key", "If-Match", "X-Request-ID")
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        if resource is None:
+            return  # no route: falcon answers 404
+        errors: list[RequestFieldError] = []
+        for name, value in req.params.items():
+            for text in (name, *(value if isinstance(value, list) else (value,))):
+                reason = unstorable(text)
+                if reason is not None:
+                    errors.append(RequestFieldError(name, reason, QUERY))
+                    break
+        for name, value in params.items():
+            reason = unstorable(value) if isinstance(value, str) else None
+            if reason is not None:
+                errors.append(RequestFieldError(name, reason, PATH))
+        for name in self.HEADERS:
+            header = req.get_header(name)
+            reason = unstorable(header) if header is not None else None
+            if reason is not None:
+                errors.append(RequestFieldError(name, reason, HEADER))
+        if errors:
+            raise ValidationFailed(
+                "; ".join(f"{e.field}: {e.message}" for e in errors), tuple(errors)
+            )

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import attrs
 import falcon
 
-from helpdesk_core.domain.errors import ValidationFailed
+from entrypoints.http.fields import invalid_input
+from helpdesk_core.domain.values import storable
 
 T = TypeVar("T")
 
@@ -38,13 +39,14 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed.field("cursor", "is not a cursor this API issued") from None
+        raise invalid_input("cursor", "is not a cursor this API issued") from None
     if (
         not isinstance(value, list)
         or not value
         or not all(isinstance(p, str | int | float) and not isinstance(p, bool) for p in value)
+        or not all(storable(p) for p in value if isinstance(p, str))
     ):
-        raise ValidationFailed.field("cursor", "is not a cursor this API issued")
+        raise invalid_input("cursor", "is not a cursor this API issued")
     return tuple(value)
 
 
@@ -54,10 +56,10 @@ def page_request(req: falcon.Request, default: int, maximum: int) -> PageRequest
     limit = default
     if raw is not None:
         if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-            raise ValidationFailed.field("limit", "must be a whole number")
+            raise invalid_input("limit", "must be a whole number")
         limit = int(raw)
         if not 1 <= limit <= maximum:
-            raise ValidationFailed.field("limit", f"must be from 1 to {maximum}")
+            raise invalid_input("limit", f"must be from 1 to {maximum}")
     cursor = req.get_param("cursor")
     return PageRequest(limit, decode_cursor(cursor) if cursor else None)
 
@@ -80,7 +82,7 @@ def paginate(
         if len(key_) != len(page.after) or any(
             _kind(a) != _kind(b) for a, b in zip(key_, page.after, strict=True)
         ):
-            raise ValidationFailed.field("cursor", "is not a cursor of this list")
+            raise invalid_input("cursor", "is not a cursor of this list")
         return key_ > page.after
 
     remaining = [i for i in items if after_cursor(i)]

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import falcon
 
-from helpdesk_core.domain.errors import ValidationFailed
+from entrypoints.http.fields import invalid_input
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -21,7 +21,7 @@ def bool_param(req: falcon.Request, name: str) -> bool | None:
         return True
     if raw.lower() in {"false", "0"}:
         return False
-    raise ValidationFailed.field(name, "must be true or false")
+    raise invalid_input(name, "must be true or false")
 
 
 def uuid_param(req: falcon.Request, name: str) -> uuid.UUID | None:
@@ -31,7 +31,7 @@ def uuid_param(req: falcon.Request, name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ValidationFailed.field(name, "must be an id (a UUID string)") from None
+        raise invalid_input(name, "must be an id (a UUID string)") from None
 
 
 def enum_param(req: falcon.Request, name: str, cls: type[E]) -> E | None:
@@ -42,7 +42,7 @@ def enum_param(req: falcon.Request, name: str, cls: type[E]) -> E | None:
         return cls(raw)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in cls)
-        raise ValidationFailed.field(name, f"must be one of {allowed}") from None
+        raise invalid_input(name, f"must be one of {allowed}") from None
 
 
 def path_uuid(value: str, name: str = "id") -> uuid.UUID:

@@ -98,6 +98,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def unstorable(text: str) -> str | None:
+    """Why no store can hold ``text`` (a field error's message), or None when every one can.
+
+    SQLite stores any string; PostgreSQL ``text`` refuses U+0000, and no UTF-8 encoder takes a
+    lone surrogate (JSON can carry ``"\\ud800"``). Input is held to the strictest store before
+    any store sees it, so it is accepted or refused alike on every backend.
+    """
+    if "\x00" in text:
+        return "must not contain NUL characters (U+0000)"
+    if _SURROGATE.search(text):
+        return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+def storable(text: str) -> bool:
+    """True when every store can hold ``text``."""
+    return unstorable(text) is None
+
+
 def name_key(name: str) -> str:
     """The case- and space-insensitive key that makes names unique (``Billing`` == ``billing``)."""
     return " ".join(name.split()).casefold()

@@ -20,6 +20,7 @@ from adapters.redis.client import create_client
 from adapters.sql.engine import create_engine
 from adapters.sql.ratelimit import SqlRateLimiter
 from adapters.sql.tables import rate_limit_events
+from helpdesk_core.domain.errors import DependencyUnavailable
 from helpdesk_core.ports.cache import RateLimiter
 from tests.support.services import redis_url
 
@@ -186,18 +187,41 @@ def test_the_sql_limiter_drops_rows_that_left_the_window(sql_engine: sa.Engine) 
     assert rows == ["k", "other"]  # the other key is left for its own next hit
 
 
-def test_the_redis_limiter_lets_errors_through() -> None:
+def test_the_redis_limiter_reports_redis_failures_as_unavailable() -> None:
     client = create_client(dead_redis_url(), timeout_seconds=0.3)
     limiter = RedisRateLimiter(client)
     try:
-        with pytest.raises(redis.exceptions.RedisError):
-            limiter.retry_after("k", 3, WINDOW)
-        with pytest.raises(redis.exceptions.RedisError):
-            limiter.hit("k", WINDOW)
-        with pytest.raises(redis.exceptions.RedisError):
-            limiter.reset("k")
+        for call in (
+            lambda: limiter.retry_after("k", 3, WINDOW),
+            lambda: limiter.hit("k", WINDOW),
+            lambda: limiter.reset("k"),
+        ):
+            with pytest.raises(DependencyUnavailable) as caught:
+                call()
+            assert caught.value.dependency == "redis"
+            assert isinstance(caught.value.__cause__, redis.exceptions.RedisError)
     finally:
         client.close()
+
+
+class _BrokenLimiter(MemoryRateLimiter):
+    """A primary with a bug: it raises something that is not an outage."""
+
+    def retry_after(self, key: str, limit: int, window_seconds: int) -> int:
+        raise TypeError("a bug in the primary")
+
+    def hit(self, key: str, window_seconds: int) -> None:
+        raise TypeError("a bug in the primary")
+
+
+def test_the_fallback_never_hides_a_bug_of_the_primary() -> None:
+    backup = MemoryRateLimiter()
+    limiter = FallbackRateLimiter(_BrokenLimiter(), backup)
+    with pytest.raises(TypeError, match="a bug"):
+        limiter.retry_after("k", 2, WINDOW)
+    with pytest.raises(TypeError, match="a bug"):
+        limiter.hit("k", WINDOW)
+    assert backup.retry_after("k", 1, WINDOW) == 0  # nothing was counted behind its back
 
 
 @pytest.mark.redis

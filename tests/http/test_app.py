@@ -108,8 +108,38 @@ def test_readiness_is_503_while_a_required_dependency_is_down() -> None:
     assert result.headers["retry-after"] == "5"
     assert result.json["status"] == "down"
     assert result.json["checks"]["database"]["status"] == "down"
-    assert "connection refused" in result.json["checks"]["database"]["error"]
+    assert result.json["checks"]["database"]["error"] == "ConnectionError (details in the log)"
     assert client.simulate_get("/health/live").status_code == 200
+
+
+@pytest.mark.postgres
+def test_readiness_names_no_database_host_user_or_name(
+    postgres_databases: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real driver's refusal names the host, the user and the database: the public answer
+    carries none of them (the log does)."""
+    from sqlalchemy.engine import make_url
+
+    from adapters.sql.engine import create_engine
+    from adapters.sql.health import DatabaseProbe
+
+    server = make_url(postgres_databases.url_for("postgres"))
+    url = server.set(username="hd_no_such_user", database="hd_no_such_database")
+    engine = create_engine(url.render_as_string(hide_password=False))
+    readiness = CheckReadiness([DatabaseProbe(engine)], 5)
+    services = bootstrap(make_settings(), {CheckReadiness: readiness})
+    try:
+        with caplog.at_level(logging.WARNING, logger="helpdesk.health"):
+            result = falcon.testing.TestClient(create_app(services)).simulate_get("/health/ready")
+    finally:
+        readiness.close()
+        engine.dispose()
+    assert result.status_code == 503
+    assert result.json["checks"]["database"]["status"] == "down"
+    for secret in ("hd_no_such_user", "hd_no_such_database", str(server.host), "5432"):
+        assert secret not in result.text, secret
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "helpdesk.health")
+    assert "hd_no_such_user" in logged
 
 
 def test_unknown_routes_and_wrong_methods_are_problems(client: falcon.testing.TestClient) -> None:
@@ -149,7 +179,9 @@ def test_domain_errors_map_to_their_status(
 
 def test_validation_errors_name_each_field(client: falcon.testing.TestClient) -> None:
     body = assert_problem(client.simulate_post("/test/echo", params={"raise": "invalid"}), 422)
-    assert body["errors"] == [{"field": "subject", "message": "must not be empty"}]
+    assert body["errors"] == [
+        {"field": "subject", "in": "body", "message": "must not be empty", "pointer": "/subject"}
+    ]
 
 
 def test_retry_and_authenticate_headers(client: falcon.testing.TestClient) -> None:

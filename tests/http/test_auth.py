@@ -83,7 +83,7 @@ def test_an_email_registers_once_whatever_its_case(desk: Helpdesk) -> None:
         ({"display_name": "   "}, "display_name"),
         ({"display_name": "x" * 201}, "display_name"),
         ({"email": 42}, "email"),
-        ({"unexpected": True}, "body"),
+        ({"unexpected": True}, "unexpected"),
     ],
 )
 def test_bad_registrations_name_the_field_and_store_nothing(

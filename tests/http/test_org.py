@@ -86,7 +86,9 @@ def test_lists_page_with_a_cursor_and_refuse_a_limit_over_the_maximum(
     assert seen == ["A", "B", "C", "D", "E"]
     over = sql_helpdesk.get("/api/v1/departments", params={"limit": "101"})
     assert over.status_code == 422
-    assert over.json["errors"] == [{"field": "limit", "message": "must be from 1 to 100"}]
+    assert over.json["errors"] == [
+        {"field": "limit", "in": "query", "message": "must be from 1 to 100"}
+    ]
 
 
 def test_teams_are_unique_within_their_department(sql_helpdesk: Helpdesk, admin: Person) -> None:

@@ -8,7 +8,7 @@ import falcon
 
 from entrypoints.http.auth import login_attempt, principal
 from entrypoints.http.client import client_address
-from entrypoints.http.converter import structure
+from entrypoints.http.converter import Credential, structure
 from entrypoints.http.views import account_json
 from helpdesk_core.usecases.auth import (
     AuthService,
@@ -27,8 +27,10 @@ FORGOT_ANSWER = {
 
 @attrs.frozen
 class LoginBody:
-    email: str
-    password: str = attrs.field(repr=False)
+    # Credentials are only compared, never stored: text no store could hold (NUL) makes an
+    # ordinary failed login, not a 422 that would tell a guesser anything.
+    email: Credential
+    password: Credential = attrs.field(repr=False)
 
 
 @attrs.define

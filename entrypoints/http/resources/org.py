@@ -11,6 +11,7 @@ import falcon
 
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import NOT_NULL, structure
+from entrypoints.http.fields import invalid_body
 from entrypoints.http.pagination import page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
 from entrypoints.http.views import (
@@ -19,7 +20,6 @@ from entrypoints.http.views import (
     staff_json,
     team_json,
 )
-from helpdesk_core.domain.errors import ValidationFailed
 from helpdesk_core.domain.values import StaffRole, name_key
 from helpdesk_core.ports.repositories import StaffFilter
 from helpdesk_core.usecases.org import (
@@ -179,7 +179,7 @@ class StaffMember:
         media = req.get_media()
         patch = self._s.body(req, StaffPatch)
         if not isinstance(media, dict) or not media:
-            raise ValidationFailed.field("body", "name at least one field to change")
+            raise invalid_body((), "name at least one field to change")
         command = UpdateStaff(
             role=patch.role,
             department_id=patch.department_id,
