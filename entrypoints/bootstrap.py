@@ -22,6 +22,7 @@ from adapters.memory.health import StaticProbe
 from adapters.memory.uow import MemoryUnitOfWork
 from adapters.roundrobin import FallbackRoundRobin, TransactionalRoundRobin
 from adapters.security.passwords import LibpassHasher
+from adapters.security.secretbox import FernetSecretBox
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
 from adapters.webhooks.guard import NetworkUrlGuard
@@ -32,10 +33,12 @@ from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
 from helpdesk_core.ports.events import EventSink, UrlGuard, WebhookSender
 from helpdesk_core.ports.health import DependencyProbe
 from helpdesk_core.ports.notifications import Mailer
+from helpdesk_core.ports.secretbox import SecretBox
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import AuthPolicy, AuthService
+from helpdesk_core.usecases.customers import CustomerService
 from helpdesk_core.usecases.events import (
     Dispatcher,
     EventWorker,
@@ -50,6 +53,7 @@ from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
 from helpdesk_core.usecases.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
+WEBHOOK_SECRET_PURPOSE = "webhook-secret"  # noqa: S105 - the HKDF label, not a secret
 
 
 @attrs.frozen
@@ -62,6 +66,7 @@ class Services:
     org: OrgService
     tickets: TicketService
     webhooks: WebhookService
+    customers: CustomerService
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
@@ -108,7 +113,10 @@ def build_container(
         ),
     )
     container.register(PasswordHasher, instance=password_hasher(settings))
-    container.register(TokenSigner, instance=ItsdangerousSigner(_secret_keys(settings)))
+    keys = _secret_keys(settings)
+    container.register(TokenSigner, instance=ItsdangerousSigner(keys))
+    # Webhook signing secrets are stored sealed with keys derived from the same secret keys.
+    container.register(SecretBox, instance=FernetSecretBox(keys, WEBHOOK_SECRET_PURPOSE))
 
     probes: list[DependencyProbe] = []
     not_configured: list[str] = []
@@ -204,6 +212,7 @@ def build_container(
     container.register(OrgService)
     container.register(TicketService)
     container.register(WebhookService)
+    container.register(CustomerService)
     container.register(NotificationService)
     container.register(WebhookFanout)
 
@@ -227,6 +236,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
             dispatcher,
             container.resolve(WebhookSender),
             container.resolve(WorkerPolicy),
+            container.resolve(SecretBox),
             container.resolve(EventSink),
         )
         if name:
@@ -240,6 +250,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         org=container.resolve(OrgService),
         tickets=container.resolve(TicketService),
         webhooks=container.resolve(WebhookService),
+        customers=container.resolve(CustomerService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),
@@ -257,6 +268,8 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         password_max_length=settings.password_max_length,
         login_rate_limit=settings.login_rate_limit,
         login_rate_window=settings.login_rate_window,
+        login_address_rate_limit=settings.login_address_rate_limit,
+        login_address_rate_window=settings.login_address_rate_window,
         public_url=settings.public_url,
     )
 
@@ -271,6 +284,7 @@ def worker_policy(settings: Settings) -> WorkerPolicy:
         webhook_timeout_seconds=settings.webhook_timeout,
         webhook_max_attempts=settings.webhook_max_attempts,
         webhook_disable_after=settings.webhook_disable_after,
+        retention_days=settings.event_retention_days,
     )
 
 
@@ -310,7 +324,8 @@ def _mailer(settings: Settings) -> Mailer:
     if settings.smtp_url:
         return SmtpMailer(settings.smtp_url, settings.mail_from, timeout=10.0)
     if settings.is_production:
-        log.warning("HELPDESK_SMTP_URL is not set: mail is not sent (only logged, without body)")
+        # No warning here: every CLI command bootstraps, and most send no mail. The commands
+        # that do (serve, worker) warn at start (entrypoints/cli/failures.py).
         return LogMailer(include_body=False)
     return LogMailer()
 

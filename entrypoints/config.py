@@ -394,10 +394,22 @@ VARIABLES: tuple[Variable, ...] = (
         "login_rate_limit",
         "5",
         _int_range(1, 1000),
-        "failed logins allowed per account and per address in the window",
+        "failed logins allowed per account in the window",
     ),
     Variable(
         "login_rate_window", "300", _int_range(1, 86400), "seconds of the failed-login window"
+    ),
+    Variable(
+        "login_address_rate_limit",
+        "50",
+        _int_range(1, 100000),
+        "failed logins allowed per client address (any accounts) in its window",
+    ),
+    Variable(
+        "login_address_rate_window",
+        "300",
+        _int_range(1, 86400),
+        "seconds of the per-address failed-login window",
     ),
     Variable("page_size_default", "25", _int_range(1, 1000), "items in a list page by default"),
     Variable(
@@ -475,7 +487,8 @@ VARIABLES: tuple[Variable, ...] = (
         "webhook_allowlist",
         "",
         _allowlist,
-        "hosts or CIDRs a webhook may reach although private or loopback",
+        "hosts or CIDRs a webhook may reach although private or loopback; give every process "
+        "(API and workers) the same list: a worker refusing an endpoint disables it",
     ),
     Variable(
         "webhook_timeout",
@@ -512,6 +525,13 @@ VARIABLES: tuple[Variable, ...] = (
         "10",
         _int_range(1, 100),
         "attempts to handle one event (mail, fan-out) before it is marked failed",
+    ),
+    Variable(
+        "event_retention_days",
+        "30",
+        _float_range(0, 36500),
+        "days finished events and webhook deliveries (with their attempts) are kept before "
+        "the worker deletes them; 0 keeps them forever",
     ),
     Variable(
         "worker_batch_size",
@@ -572,6 +592,8 @@ class Settings:
     password_reset_ttl: int = 3600
     login_rate_limit: int = 5
     login_rate_window: int = 300
+    login_address_rate_limit: int = 50
+    login_address_rate_window: int = 300
     page_size_default: int = 25
     page_size_max: int = 100
     max_body_bytes: int = _MIB
@@ -595,6 +617,7 @@ class Settings:
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
     event_max_attempts: int = 10
+    event_retention_days: float = 30.0
     worker_batch_size: int = 50
     worker_lease: float = 60.0
     worker_poll_interval: float = 0.5

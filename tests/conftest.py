@@ -17,7 +17,14 @@ from entrypoints.observability.logging import JsonFormatter
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.services import postgres_url
 
-pytest_plugins = ["tests.bdd.steps_identity", "tests.bdd.steps_tickets", "tests.bdd.steps_events"]
+pytest_plugins = [
+    "tests.bdd.steps_identity",
+    "tests.bdd.steps_tickets",
+    "tests.bdd.steps_events",
+    "tests.bdd.steps_customers",
+    "tests.bdd.steps_webhook_secrets",
+    "tests.bdd.steps_cli_failures",
+]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 

@@ -16,8 +16,15 @@ from entrypoints.http.auth import Authentication, SecurityLog
 from entrypoints.http.client import ClientAddress
 from entrypoints.http.converter import make_http_converter
 from entrypoints.http.errors import register_error_handling
-from entrypoints.http.middleware import BodyLimits, Cors, RequestContext, SecurityHeaders
+from entrypoints.http.middleware import (
+    BodyLimits,
+    Cors,
+    RequestContext,
+    SecurityHeaders,
+    StorableInput,
+)
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
+from entrypoints.http.resources.customers import CustomerResources, add_customer_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
@@ -78,6 +85,7 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
         BodyLimits(services.settings.max_body_bytes),
         UnitOfWorkScope(services.uow),
         Authentication(services.auth, SecurityLog(_hint_key(services.settings))),
+        StorableInput(),
     ]
     cors = services.settings.cors_origins
     if cors:  # off unless origins are configured
@@ -121,6 +129,13 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
         API_PREFIX,
         WebhookResources(
             services.webhooks, converter, settings.page_size_default, settings.page_size_max
+        ),
+    )
+    add_customer_routes(
+        app,
+        API_PREFIX,
+        CustomerResources(
+            services.customers, converter, settings.page_size_default, settings.page_size_max
         ),
     )
     return app

@@ -22,7 +22,7 @@ from helpdesk_core.domain.errors import (
 )
 from helpdesk_core.domain.events import user_data, user_key
 from helpdesk_core.domain.principal import Principal
-from helpdesk_core.domain.values import Role, clean_text, normalize_email
+from helpdesk_core.domain.values import Role, clean_text, normalize_email, storable
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
@@ -66,8 +66,13 @@ class AuthPolicy:
     password_reset_ttl: int = 3600
     password_min_length: int = 10
     password_max_length: int = 256
+    # Failed logins per account (guessing one password) and per client address (guessing
+    # many): the address allows far more, so one person's typos do not lock out everyone
+    # behind the same NAT or proxy.
     login_rate_limit: int = 5
     login_rate_window: int = 300
+    login_address_rate_limit: int = 50
+    login_address_rate_window: int = 300
     public_url: str = "http://127.0.0.1:8000"
 
 
@@ -155,6 +160,25 @@ RESET_PURPOSE = "password-reset"
 def reset_token(signer: TokenSigner, reset_id: uuid.UUID) -> str:
     """The token of a reset request: derived from its id with the newest secret key."""
     return signer.derive(RESET_PURPOSE, str(reset_id))[0]
+
+
+def login_account_key(email: str) -> str:
+    """The rate limiter's key for the failed logins of one account: a digest of its email, so
+    no address (nor any text a store could refuse, such as NUL) is written to the limiter."""
+    normalized = email.strip().lower().encode("utf-8", "surrogatepass")
+    return f"login:account:{hashlib.sha256(normalized).hexdigest()}"
+
+
+def login_address_key(address: str) -> str:
+    """The rate limiter's key for the failed logins from one client address."""
+    return f"login:address:{address}"
+
+
+@attrs.frozen
+class _Throttle:
+    key: str
+    limit: int
+    window: int
 
 
 def load_account(tx: Transaction, user: User) -> Account:
@@ -246,27 +270,37 @@ class AuthService:
     def login(self, command: Login) -> LoginResult:
         """A bearer token bound to a new session; AuthenticationFailed or RateLimited otherwise.
 
-        Failed attempts are limited per account and per client address. The message is the
-        same whether or not the email is registered, and an unknown email costs one dummy
-        verify, so timing tells nothing either.
+        Failed attempts are limited per account (a handful per window) and, separately, per
+        client address (many more), so guessing is stopped without locking out the other
+        people behind the same address; each limit holds even for the right password. The
+        message is the same whether or not the email is registered, and an unknown email
+        costs one dummy verify, so timing tells nothing either.
         """
         email = command.email.strip().lower()
-        keys = (f"login:account:{email}", f"login:address:{command.client_address}")
-        wait = max(
-            self._rate_limiter.retry_after(
-                key, self._policy.login_rate_limit, self._policy.login_rate_window
-            )
-            for key in keys
+        policy = self._policy
+        account_throttle = _Throttle(
+            login_account_key(email), policy.login_rate_limit, policy.login_rate_window
         )
+        keys = (
+            account_throttle,
+            _Throttle(
+                login_address_key(command.client_address),
+                policy.login_address_rate_limit,
+                policy.login_address_rate_window,
+            ),
+        )
+        wait = max(self._rate_limiter.retry_after(t.key, t.limit, t.window) for t in keys)
         if wait:
             raise RateLimited("too many failed logins; try again later", wait)
 
         if len(command.password) > self._policy.password_max_length:
             self._hasher.dummy_verify()
             self._fail_login(keys, "bad_password")
-        with self._uow.begin(read_only=True) as tx:
-            user = tx.users.get_by_email(email)
-            account = load_account(tx, user) if user is not None else None
+        account = None
+        if storable(email):  # text no store holds names no account: no store is asked
+            with self._uow.begin(read_only=True) as tx:
+                user = tx.users.get_by_email(email)
+                account = load_account(tx, user) if user is not None else None
         # Hashing takes ~100 ms by design: never inside a transaction.
         if account is None:
             self._hasher.dummy_verify()
@@ -289,7 +323,7 @@ class AuthService:
             tx.commit()
         if new_hash is not None:  # an older scheme or cost: upgrade the stored hash now
             account = self._upgrade_hash(account, new_hash, now)
-        self._rate_limiter.reset(keys[0])
+        self._rate_limiter.reset(account_throttle.key)  # never the address: see _fail_login
         token = self._signer.sign(ACCESS, session.id.hex)
         return LoginResult(token, self._policy.access_token_ttl, account)
 
@@ -305,9 +339,11 @@ class AuthService:
             return account
         return Account(user=user, staff=account.staff)
 
-    def _fail_login(self, keys: tuple[str, str], reason: str) -> NoReturn:
-        for key in keys:
-            self._rate_limiter.hit(key, self._policy.login_rate_window)
+    def _fail_login(self, keys: tuple[_Throttle, ...], reason: str) -> NoReturn:
+        # A success resets its account's count only: were the address's reset too, one valid
+        # account would let its holder guess other accounts' passwords without limit.
+        for throttle in keys:
+            self._rate_limiter.hit(throttle.key, throttle.window)
         raise AuthenticationFailed(WRONG_CREDENTIALS, reason)
 
     def authenticate(self, token: str) -> Principal:

@@ -15,6 +15,7 @@ import falcon
 
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import NOT_NULL, structure
+from entrypoints.http.fields import HEADER, invalid_body, invalid_input
 from entrypoints.http.pagination import decode_cursor, encode_cursor
 from entrypoints.http.params import bool_param, path_uuid, uuid_param
 from entrypoints.http.views import timestamp
@@ -24,7 +25,6 @@ from helpdesk_core.domain.entities import (
     Ticket,
     TicketMessage,
 )
-from helpdesk_core.domain.errors import ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
 from helpdesk_core.policies import require_customer, require_staff
@@ -239,7 +239,7 @@ def _multi(req: falcon.Request, name: str, cls: Any) -> frozenset[Any]:
         return frozenset(cls(v) for v in values)
     except ValueError:
         allowed = ", ".join(m.value for m in cls)
-        raise ValidationFailed.field(name, f"must be one or more of {allowed}") from None
+        raise invalid_input(name, f"must be one or more of {allowed}") from None
 
 
 def _datetime_param(req: falcon.Request, name: str) -> datetime | None:
@@ -251,7 +251,7 @@ def _datetime_param(req: falcon.Request, name: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or not _representable(value):
-        raise ValidationFailed.field(name, "must be an ISO 8601 timestamp with an offset")
+        raise invalid_input(name, "must be an ISO 8601 timestamp with an offset")
     return value
 
 
@@ -268,10 +268,10 @@ def _limit(req: falcon.Request, default: int, maximum: int) -> int:
     if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise ValidationFailed.field("limit", "must be a whole number")
+        raise invalid_input("limit", "must be a whole number")
     value = int(raw)
     if not 1 <= value <= maximum:
-        raise ValidationFailed.field("limit", f"must be from 1 to {maximum}")
+        raise invalid_input("limit", f"must be from 1 to {maximum}")
     return value
 
 
@@ -281,7 +281,7 @@ def _after(req: falcon.Request, sort: TicketSort, has_text: bool) -> tuple[Any, 
     if raw is None:
         return None
     value = decode_cursor(raw)
-    bad = ValidationFailed.field("cursor", "is not a cursor of this list")
+    bad = invalid_input("cursor", "is not a cursor of this list")
 
     def is_time(part: Any) -> bool:
         try:
@@ -322,7 +322,15 @@ def _sort(req: falcon.Request) -> TicketSort:
         return TicketSort(raw)
     except ValueError:
         allowed = ", ".join(m.value for m in TicketSort)
-        raise ValidationFailed.field("sort", f"must be one of {allowed}") from None
+        raise invalid_input("sort", f"must be one of {allowed}") from None
+
+
+def path_number(value: str) -> int:
+    """A ticket number from the path (digits, 1 to 2**63 - 1); anything else names no ticket:
+    404, as a malformed id is."""
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise falcon.HTTPNotFound(description="No resource: number must be a ticket number.")
+    return int(value)  # out of range (0, beyond 64 bits): the use case's NotFound
 
 
 def if_match(req: falcon.Request) -> int | None:
@@ -366,7 +374,7 @@ class CustomerTickets:
         actor = _customer(req, "open tickets")
         key = req.get_header("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.match(key):
-            raise ValidationFailed.field("Idempotency-Key", "must be 1-200 visible characters")
+            raise invalid_input("Idempotency-Key", "must be 1-200 visible characters", HEADER)
         command = self._s.body(req, OpenTicket)
         detail = self._s.tickets.open_ticket(actor, command, key)
         resp.media = self._s.render_detail(detail, actor)
@@ -386,6 +394,21 @@ class CustomerTicket:
         detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
         resp.media = self._s.render_detail(detail, actor)
         resp.etag = etag(detail.ticket)
+
+
+class CustomerTicketByNumber:
+    """GET /tickets/by-number/{number}: one own ticket found by its number, as by its id."""
+
+    def __init__(self, shared: TicketResources, by_id: str) -> None:
+        self._s = shared
+        self._by_id = by_id  # the path of the ticket's own route, without its id
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, number: str) -> None:
+        actor = _customer(req, "read their tickets")
+        detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
+        resp.media = self._s.render_detail(detail, actor)
+        resp.etag = etag(detail.ticket)
+        resp.content_location = f"{self._by_id}/{detail.ticket.id}"
 
 
 class CustomerMessages:
@@ -486,7 +509,7 @@ class StaffTicket:
         media = req.get_media()
         patch = self._s.body(req, TicketPatch)
         if not media:
-            raise ValidationFailed.field("body", "name at least one field to change")
+            raise invalid_body((), "name at least one field to change")
         command = ChangeTicket(
             status=patch.status,
             priority=patch.priority,
@@ -498,6 +521,21 @@ class StaffTicket:
         ticket = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
         resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
         resp.etag = etag(ticket)
+
+
+class StaffTicketByNumber:
+    """GET /staff/tickets/by-number/{number}: a ticket of the caller's scope by its number."""
+
+    def __init__(self, shared: TicketResources, by_id: str) -> None:
+        self._s = shared
+        self._by_id = by_id
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, number: str) -> None:
+        actor = _staff(req, "work tickets")
+        detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
+        resp.media = self._s.render_detail(detail, actor)
+        resp.etag = etag(detail.ticket)
+        resp.content_location = f"{self._by_id}/{detail.ticket.id}"
 
 
 class StaffAssign:
@@ -569,11 +607,19 @@ class StaffQueueCounts:
 def add_ticket_routes(app: falcon.App, prefix: str, shared: TicketResources) -> None:
     app.add_route(f"{prefix}/tickets", CustomerTickets(shared))
     app.add_route(f"{prefix}/tickets/{{ticket_id}}", CustomerTicket(shared))
+    app.add_route(
+        f"{prefix}/tickets/by-number/{{number}}",
+        CustomerTicketByNumber(shared, f"{prefix}/tickets"),
+    )
     app.add_route(f"{prefix}/tickets/{{ticket_id}}/messages", CustomerMessages(shared))
     app.add_route(f"{prefix}/tickets/{{ticket_id}}/close", CustomerStatus(shared, reopen=False))
     app.add_route(f"{prefix}/tickets/{{ticket_id}}/reopen", CustomerStatus(shared, reopen=True))
     app.add_route(f"{prefix}/staff/tickets", StaffTickets(shared))
     app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}", StaffTicket(shared))
+    app.add_route(
+        f"{prefix}/staff/tickets/by-number/{{number}}",
+        StaffTicketByNumber(shared, f"{prefix}/staff/tickets"),
+    )
     app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/assign", StaffAssign(shared))
     app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/messages", StaffMessages(shared))
     app.add_route(f"{prefix}/staff/tickets/{{ticket_id}}/history", StaffHistory(shared))

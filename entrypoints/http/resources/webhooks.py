@@ -1,7 +1,8 @@
 """Webhook endpoints: /api/v1/admin/webhooks, their deliveries, and a test ping (administrators).
 
-The signing secret is in the answer to ``POST /admin/webhooks`` and nowhere else: every other
-answer renders an endpoint through ``webhook_json``, which has no field for it.
+The signing secret is in the answer to ``POST /admin/webhooks`` (and a new one in the answer
+to ``POST /admin/webhooks/{id}/rotate-secret``) and nowhere else: every other answer renders an
+endpoint through ``webhook_json``, which has no field for it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import falcon
 
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
+from entrypoints.http.fields import invalid_input
 from entrypoints.http.pagination import PageRequest, encode_cursor, page_request, paginate
 from entrypoints.http.params import path_uuid
 from entrypoints.http.views import delivery_json, webhook_json
-from helpdesk_core.domain.errors import ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.ports.events import DeliveryCursor, WebhookDelivery
 from helpdesk_core.usecases.webhooks import CreateWebhook, UpdateWebhook, WebhookService
@@ -94,6 +95,17 @@ class Deliveries:
         resp.media = {"items": [delivery_json(d) for d in items], "next_cursor": next_cursor}
 
 
+class RotateSecret:
+    """POST: a new signing secret for the endpoint, in this answer only."""
+
+    def __init__(self, shared: WebhookResources) -> None:
+        self._s = shared
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        rotated = self._s.webhooks.rotate_secret(principal(req), path_uuid(webhook_id))
+        resp.media = webhook_json(rotated.webhook) | {"secret": rotated.secret}
+
+
 class Ping:
     def __init__(self, shared: WebhookResources) -> None:
         self._s = shared
@@ -123,7 +135,7 @@ def delivery_page(
 
 def delivery_cursor(value: tuple[Any, ...]) -> DeliveryCursor:
     """The keyset position a deliveries page's ``next_cursor`` encodes: (created_at, id)."""
-    bad = ValidationFailed.field("cursor", "is not a cursor of this list")
+    bad = invalid_input("cursor", "is not a cursor of this list")
     if len(value) != 2 or not all(isinstance(part, str) for part in value):
         raise bad
     try:
@@ -149,3 +161,4 @@ def add_webhook_routes(app: falcon.App, prefix: str, shared: WebhookResources) -
     app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}", Webhook(shared))
     app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}/deliveries", Deliveries(shared))
     app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}/ping", Ping(shared))
+    app.add_route(f"{prefix}/admin/webhooks/{{webhook_id}}/rotate-secret", RotateSecret(shared))
