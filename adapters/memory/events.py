@@ -178,7 +178,7 @@ class MemoryOutboxRepository:
                 and row.entry.processed_at < before
                 and row.entry.event.id not in referred
             ),
-            key=lambda entry: entry.seq,
+            key=lambda entry: (entry.processed_at, entry.seq),
         )[:limit]
         for entry in expired:
             del self._rows[entry.event.id]

@@ -299,7 +299,7 @@ class SqlOutboxRepository:
                 outbox.c.processed_at < before,
                 ~referred,
             )
-            .order_by(outbox.c.seq)
+            .order_by(outbox.c.processed_at, outbox.c.seq)
             .limit(limit)
         )
         if self._postgres():  # two workers purging at once pass each other's rows by

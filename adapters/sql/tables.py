@@ -406,6 +406,13 @@ def _where_state(state: str) -> dict[str, Any]:
 
 _PENDING = _where_state("pending")
 
+
+def _finished(column: str) -> dict[str, Any]:
+    """A partial index over the finished rows: those that carry the time they finished."""
+    where = f"{column} IS NOT NULL"
+    return {"sqlite_where": sa.text(where), "postgresql_where": sa.text(where)}
+
+
 # The recording order of events on PostgreSQL (SQLite, whose writers are serialized, takes it
 # from `counters`). ``outbox.add`` first takes a transaction-scoped advisory lock on the
 # event's ordering key, so one key's events commit in the order of their numbers.
@@ -438,6 +445,8 @@ outbox = sa.Table(
     sa.Index("ix_outbox_pending_seq", "seq", **_PENDING),
     sa.Index("ix_outbox_pending_key_seq", "ordering_key", "seq", **_PENDING),
     sa.Index("ix_outbox_failed_seq", "seq", **_where_state("failed")),  # stats: count failed
+    # Retention: finished events, oldest first (without it every pass read the whole outbox).
+    sa.Index("ix_outbox_processed_seq", "processed_at", "seq", **_finished("processed_at")),
 )
 
 # Endpoints that receive the events they subscribe to.
@@ -496,6 +505,10 @@ webhook_deliveries = sa.Table(
     # An endpoint's deliveries, newest first (keyset pages).
     sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
     sa.Index("ix_webhook_deliveries_event_id", "event_id"),
+    # Retention: finished deliveries, oldest first.
+    sa.Index(
+        "ix_webhook_deliveries_completed_id", "completed_at", "id", **_finished("completed_at")
+    ),
 )
 
 # Every try of every delivery: outcome, status code, duration, error.

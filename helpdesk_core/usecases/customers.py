@@ -20,6 +20,7 @@ from helpdesk_core.domain.entities import HistoryEntry, User
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
 from helpdesk_core.domain.events import user_data, user_key
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
+from helpdesk_core.domain.values import unstorable
 from helpdesk_core.policies import require_admin
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.repositories import CustomerFilter
@@ -93,8 +94,9 @@ class CustomerService:
                 raise ValidationFailed.field(
                     "email", f"must be at most {EMAIL_FILTER_MAX} characters"
                 )
-            if "\x00" in needle:
-                raise ValidationFailed.field("email", "must not contain NUL characters")
+            reason = unstorable(needle)
+            if reason is not None:
+                raise ValidationFailed.field("email", reason)
             where = attrs.evolve(where, email_contains=needle or None)
         with self._uow.begin(read_only=True) as tx:
             found = list(tx.users.list_customers(where, after, limit + 1))
@@ -112,7 +114,7 @@ class CustomerService:
         """The customer with this email (any case); NotFound otherwise."""
         require_admin(actor, "read customers")
         with self._uow.begin(read_only=True) as tx:
-            user = tx.users.get_by_email(email.strip().lower())
+            user = _by_email(tx, email)
             if user is None or tx.staff.get(user.id) is not None:
                 raise NotFound(f"no customer with email {email.strip()!r}")
             return user
@@ -187,7 +189,7 @@ class CustomerService:
         operator's way back in after their own lockout)."""
         require_admin(actor, "unlock accounts")
         with self._uow.begin(read_only=True) as tx:
-            user = tx.users.get_by_email(email.strip().lower())
+            user = _by_email(tx, email)
         if user is None:
             raise NotFound(f"no account with email {email.strip()!r}")
         self._rate_limiter.reset(login_account_key(user.email))
@@ -244,3 +246,9 @@ def _customer(tx: Transaction, customer_id: uuid.UUID) -> User:
     if user is None or tx.staff.get(customer_id) is not None:
         raise NotFound("no such customer")
     return user
+
+
+def _by_email(tx: Transaction, email: str) -> User | None:
+    """The account with this email (any case); None, asking no store, for text none holds."""
+    normalized = email.strip().lower()
+    return tx.users.get_by_email(normalized) if unstorable(normalized) is None else None

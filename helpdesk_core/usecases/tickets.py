@@ -45,6 +45,7 @@ from helpdesk_core.domain.values import (
     TicketStatus,
     clean_text,
     is_web_url,
+    unstorable,
 )
 from helpdesk_core.policies import require_lead, require_staff
 from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
@@ -241,6 +242,8 @@ class TicketService:
         subject = _text(command.subject, "subject", SUBJECT_MAX)
         description = _text(command.description, "description", BODY_MAX)
         attachments = validate_attachments(command.attachments, self._policy)
+        if idempotency_key is not None and (reason := unstorable(idempotency_key)) is not None:
+            raise ValidationFailed.field("Idempotency-Key", reason)
         # Only an idempotency key needs it (JSON and SHA-256 of the whole request: tens of us).
         fingerprint = _fingerprint(command) if idempotency_key is not None else ""
         now = self._clock.now()
@@ -325,6 +328,9 @@ class TicketService:
             text = query.text.strip()
             if len(text) > 200:
                 raise ValidationFailed.field("q", "must be at most 200 characters")
+            reason = unstorable(text)
+            if reason is not None:
+                raise ValidationFailed.field("q", reason)
             query = attrs.evolve(query, text=text or None)
         with self._uow.begin(read_only=True) as tx:
             return tx.tickets.list(query)

@@ -43,7 +43,7 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as ReferenceWebhook
 
-from tests.e2e.pgcluster import free_port
+from tests.e2e.pgcluster import free_port, running_cluster
 from tests.e2e.servers import (
     Answer,
     Server,
@@ -590,25 +590,55 @@ def test_failing_redis_and_smtp_do_not_reveal_their_passwords(
     _assert_nothing_reveals(server, answers, passwords)
 
 
-def test_an_unreachable_database_does_not_reveal_its_password(tmp_path: Path) -> None:
+def test_a_database_gone_while_serving_does_not_reveal_its_password(tmp_path: Path) -> None:
+    password = canary("db-pw")
+    with running_cluster() as cluster:  # trust auth: the password is accepted, and carried
+        url = cluster.url.replace("postgres@", f"postgres:{password}@", 1)
+        env = server_env(
+            tmp_path,
+            HELPDESK_DATABASE_URL=url,
+            HELPDESK_AUTO_MIGRATE="true",
+            HELPDESK_DB_CONNECT_TIMEOUT="2",
+            HELPDESK_HEALTH_TIMEOUT="3",
+            HELPDESK_LOG_LEVEL="DEBUG",
+            HELPDESK_LOG_FORMAT="json",
+        )
+        with running_server(env, tmp_path / "server", workers=1, threads=2) as server:
+            cluster.stop("immediate")
+            body = {"email": "someone@example.com", "password": canary("unused")}
+            answers = [
+                server.request("GET", "/health/ready"),
+                server.request("POST", f"{API}/auth/login", body),
+            ]
+            assert [a.status for a in answers] == [503, 503], [a.text() for a in answers]
+            assert answers[0].json["checks"]["database"]["error"], answers[0].text()
+    _assert_nothing_reveals(server, answers, [password])
+
+
+def test_a_server_refusing_an_unreachable_database_does_not_reveal_its_password(
+    tmp_path: Path,
+) -> None:
+    """``helpdesk serve`` will not start on a database it cannot reach: its one-line reason
+    names the cause and the server, never the password."""
     password = canary("db-pw")
     env = server_env(
         tmp_path,
         HELPDESK_DATABASE_URL=f"postgresql+psycopg://helpdesk:{password}@127.0.0.1:{free_port()}/x",
         HELPDESK_DB_CONNECT_TIMEOUT="2",
-        HELPDESK_HEALTH_TIMEOUT="3",
-        HELPDESK_LOG_LEVEL="DEBUG",
-        HELPDESK_LOG_FORMAT="json",
     )
-    with running_server(env, tmp_path / "server", workers=1, threads=2) as server:
-        body = {"email": "someone@example.com", "password": canary("unused")}
-        answers = [
-            server.request("GET", "/health/ready"),
-            server.request("POST", f"{API}/auth/login", body),
-        ]
-        assert [a.status for a in answers] == [503, 503], [a.text() for a in answers]
-        assert answers[0].json["checks"]["database"]["error"], answers[0].text()
-    _assert_nothing_reveals(server, answers, [password])
+    done = subprocess.run(
+        [helpdesk_executable(), "serve", "--wait", "0", "--workers", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "connection refused" in output, output
+    assert password not in output
+    assert "Traceback" not in output
 
 
 def test_production_never_writes_a_reset_token_to_the_log(sqlite_url: str, tmp_path: Path) -> None:

@@ -918,6 +918,7 @@ WEBHOOK_ROUTES = [
     ("delete-webhook", "DELETE", f"{WEBHOOKS}/{{}}", ABSENT),
     ("webhook-deliveries", "GET", f"{WEBHOOKS}/{{}}/deliveries", ABSENT),
     ("ping-webhook", "POST", f"{WEBHOOKS}/{{}}/ping", ABSENT),
+    ("rotate-webhook-secret", "POST", f"{WEBHOOKS}/{{}}/rotate-secret", ABSENT),
 ]
 WEBHOOK_PATH_CASES = [
     Case(f"{name}-{label}", method, path.format(marker), "admin", 404, json=body)

@@ -62,6 +62,7 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",   "/api/v1/tickets"):                        (401,  200, 403,  403, 403,  401),
     ("POST",  "/api/v1/tickets"):                        (401,  201, 403,  403, 403,  401),
     ("GET",   "/api/v1/tickets/{ticket_id}"):            (401,  200, 403,  403, 403,  401),
+    ("GET",   "/api/v1/tickets/by-number/{number}"):     (401,  200, 403,  403, 403,  401),
     ("GET",   "/api/v1/tickets/{ticket_id}/messages"):   (401,  200, 403,  403, 403,  401),
     ("POST",  "/api/v1/tickets/{ticket_id}/messages"):   (401,  201, 403,  403, 403,  401),
     ("POST",  "/api/v1/tickets/{ticket_id}/close"):      (401,  200, 403,  403, 403,  401),
@@ -69,6 +70,7 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     # ---- tickets: the staff routes
     ("GET",   "/api/v1/staff/tickets"):                  (401,  403, 200,  200, 200,  401),
     ("GET",   "/api/v1/staff/tickets/{ticket_id}"):      (401,  403, 200,  200, 200,  401),
+    ("GET",   "/api/v1/staff/tickets/by-number/{number}"): (401, 403, 200,  200, 200,  401),
     ("PATCH", "/api/v1/staff/tickets/{ticket_id}"):      (401,  403, 200,  200, 200,  401),
     ("POST",  "/api/v1/staff/tickets/{ticket_id}/assign"): (401, 403, 403, 200, 200,  401),
     ("POST",  "/api/v1/staff/tickets/{ticket_id}/messages"): (401, 403, 201, 201, 201, 401),
@@ -82,6 +84,7 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("DELETE", "/api/v1/admin/webhooks/{webhook_id}"):   (401,  403, 403,  403, 204,  401),
     ("GET",   "/api/v1/admin/webhooks/{webhook_id}/deliveries"): (401, 403, 403, 403, 200, 401),
     ("POST",  "/api/v1/admin/webhooks/{webhook_id}/ping"): (401, 403, 403,  403, 202,  401),
+    ("POST",  "/api/v1/admin/webhooks/{webhook_id}/rotate-secret"): (401, 403, 403, 403, 200, 401),
     # ---- customer accounts: administrators only
     ("GET",   "/api/v1/admin/customers"):                (401,  403, 403,  403, 200,  401),
     ("GET",   "/api/v1/admin/customers/{customer_id}"):  (401,  403, 403,  403, 200,  401),
@@ -120,6 +123,7 @@ class World:
     requester: Person
     ticket_id: str
     webhook_id: str
+    ticket_number: int
 
     def closed_ticket(self) -> str:
         """The ticket, closed by its requester first (so that it can be reopened)."""
@@ -214,6 +218,10 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         {"subject": "Printer", "description": "It is on fire.", "department_id": w.department_id},
     ),
     ("GET", "/api/v1/tickets/{ticket_id}"): lambda w: (f"/api/v1/tickets/{w.ticket_id}", None),
+    ("GET", "/api/v1/tickets/by-number/{number}"): lambda w: (
+        f"/api/v1/tickets/by-number/{w.ticket_number}",
+        None,
+    ),
     ("GET", "/api/v1/tickets/{ticket_id}/messages"): lambda w: (
         f"/api/v1/tickets/{w.ticket_id}/messages",
         None,
@@ -233,6 +241,10 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("GET", "/api/v1/staff/tickets"): lambda w: ("/api/v1/staff/tickets", None),
     ("GET", "/api/v1/staff/tickets/{ticket_id}"): lambda w: (
         f"/api/v1/staff/tickets/{w.ticket_id}",
+        None,
+    ),
+    ("GET", "/api/v1/staff/tickets/by-number/{number}"): lambda w: (
+        f"/api/v1/staff/tickets/by-number/{w.ticket_number}",
         None,
     ),
     ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): lambda w: (
@@ -279,6 +291,10 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ),
     ("POST", "/api/v1/admin/webhooks/{webhook_id}/ping"): lambda w: (
         f"/api/v1/admin/webhooks/{w.webhook_id}/ping",
+        None,
+    ),
+    ("POST", "/api/v1/admin/webhooks/{webhook_id}/rotate-secret"): lambda w: (
+        f"/api/v1/admin/webhooks/{w.webhook_id}/rotate-secret",
         None,
     ),
     ("GET", "/api/v1/admin/customers"): lambda w: ("/api/v1/admin/customers", None),
@@ -356,6 +372,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         requester,
         opened.json["id"],
         str(webhook.id),
+        opened.json["number"],
     )
     services.close()
 

@@ -1,4 +1,5 @@
-"""``TicketService.get_ticket_by_number`` on the in-memory adapters: the scope rule.
+"""``TicketService.get_ticket_by_number`` on the in-memory adapters: the scope rule; and the
+core's refusal of text no store can hold in searches, idempotency keys and filters.
 
 A ticket found by its number is the ticket found by its id, with what the actor may see of it
 (internal notes for staff only). Outside the actor's scope (another customer's ticket, another
@@ -14,9 +15,11 @@ import attrs
 import pytest
 
 from entrypoints.bootstrap import Services, bootstrap
-from helpdesk_core.domain.errors import NotFound
+from helpdesk_core.domain.errors import NotFound, ValidationFailed
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
 from helpdesk_core.domain.values import MessageVisibility, Role, StaffRole
+from helpdesk_core.ports.repositories import CustomerFilter
+from helpdesk_core.ports.tickets import TicketQuery
 from helpdesk_core.usecases.auth import Register
 from helpdesk_core.usecases.org import CreateDepartment, CreateStaff
 from helpdesk_core.usecases.tickets import TICKET_NUMBER_MAX, OpenTicket, PostMessage
@@ -121,3 +124,33 @@ def test_a_ticket_in_no_department_is_found_by_staff_of_any(desk: Desk) -> None:
 def test_a_number_no_ticket_can_have_is_not_found(desk: Desk, number: int) -> None:
     with pytest.raises(NotFound, match="no such ticket"):
         desk.services.tickets.get_ticket_by_number(SYSTEM_OPERATOR, number)
+
+
+# ---------------------------------------------------------------- text no store can hold
+# The HTTP edge refuses it first; the core refuses it too, for the CLI and the library.
+
+
+@pytest.mark.parametrize("text", ["print\x00er", "x\ud800"])
+def test_a_search_with_unstorable_text_is_refused_before_any_store(desk: Desk, text: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        desk.services.tickets.list_tickets(desk.billing_agent, TicketQuery(text=text))
+    assert [e.field for e in caught.value.errors] == ["q"]
+
+
+def test_an_idempotency_key_with_unstorable_text_is_refused(desk: Desk) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        desk.services.tickets.open_ticket(desk.ann, OpenTicket("S", "D"), "key\x00")
+    assert [e.field for e in caught.value.errors] == ["Idempotency-Key"]
+
+
+def test_a_customer_filter_with_unstorable_text_is_refused(desk: Desk) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        desk.services.customers.list(SYSTEM_OPERATOR, CustomerFilter(email_contains="a\ud800"))
+    assert [e.field for e in caught.value.errors] == ["email"]
+
+
+def test_an_email_no_store_can_hold_names_no_account(desk: Desk) -> None:
+    with pytest.raises(NotFound):
+        desk.services.customers.find_by_email(SYSTEM_OPERATOR, "ann\x00@x.example")
+    with pytest.raises(NotFound):
+        desk.services.customers.unlock_account(SYSTEM_OPERATOR, "ann\x00@x.example")
