@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from entrypoints.cli.read_deadline import ReadDeadlineWorker
 
 SLOTS = 64  # as many workers as `helpdesk serve --workers` allows
 PASS_PAUSE = 0.002  # seconds a worker that passed on a connection stops listening
@@ -108,8 +108,9 @@ def master_hooks() -> tuple[Hook, Hook]:
     return pre_fork, child_exit
 
 
-class FairThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker that passes new connections to a less loaded worker."""
+class FairThreadWorker(ReadDeadlineWorker):
+    """gunicorn's gthread worker that passes new connections to a less loaded worker (and
+    reads requests in its poller under a deadline: entrypoints/cli/read_deadline.py)."""
 
     def run(self) -> None:
         self._passing_since: float | None = None

@@ -75,12 +75,16 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         release_slot(server, worker)
         mark_process_dead(worker.pid)
 
+    # gthread keeps connections alive; FairThreadWorker spreads them evenly (fair_accept) and
+    # reads each request in its poller, under a deadline, before a thread takes it (read_deadline)
+    worker_class = FairThreadWorker.configured(
+        read_timeout=settings.request_read_timeout, max_body_bytes=settings.max_body_bytes
+    )
     return {
         "bind": [settings.bind],
         "workers": settings.workers,
         "threads": settings.threads,
-        # gthread keeps connections alive; FairThreadWorker spreads them evenly (fair_accept)
-        "worker_class": FairThreadWorker if settings.threads > 1 else "sync",
+        "worker_class": worker_class if settings.threads > 1 else "sync",
         "timeout": settings.worker_timeout,
         "graceful_timeout": 20,
         "keepalive": 5,
@@ -121,6 +125,11 @@ def run_gunicorn(settings: Settings) -> None:
     "--threads", type=click.IntRange(1, 64), help="Threads per worker [HELPDESK_THREADS]."
 )
 @click.option(
+    "--read-timeout",
+    type=click.FloatRange(1, 300),
+    help="Seconds a client has to send a whole request [HELPDESK_REQUEST_READ_TIMEOUT].",
+)
+@click.option(
     "--migrate/--no-migrate",
     default=None,
     help="Apply migrations before starting [HELPDESK_AUTO_MIGRATE].",
@@ -133,10 +142,14 @@ def serve(
     bind: str | None,
     workers: int | None,
     threads: int | None,
+    read_timeout: float | None,
     migrate: bool | None,
     wait: float,
 ) -> None:
     """Serve the REST API with gunicorn.
+
+    Each worker reads a request whole before a thread takes it; one not whole within
+    --read-timeout seconds of the connection's start is answered 408 and closed.
 
     Before starting, every configured backend's driver must load and the database must answer
     (one that refuses or does not answer yet is awaited for --wait seconds); otherwise it exits
@@ -157,6 +170,8 @@ def serve(
         changes["workers"] = workers
     if threads is not None:
         changes["threads"] = threads
+    if read_timeout is not None:
+        changes["request_read_timeout"] = read_timeout
     if migrate is not None:
         changes["auto_migrate"] = migrate
     settings = attrs.evolve(settings, **changes)
