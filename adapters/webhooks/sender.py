@@ -11,7 +11,10 @@ Standard library only (http.client, ssl, hmac). Every attempt:
   most 64 KiB of the answer, and is bounded by ``timeout_seconds`` as a whole, not per read,
   so a server trickling bytes cannot hold a worker;
 * reports every failure of the endpoint in the :class:`SendResult`, never raising for it, and
-  never puts the secret or the body in an error.
+  never puts the secret or the body in an error;
+* sends the URL as ``values.web_url`` encodes it (IDNA host, percent-encoded path and query),
+  also for URLs stored before they were normalized when saved; a URL with no such form, or a
+  request http.client cannot encode, is refused (``REFUSED``: no retry would send it).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from adapters.webhooks.guard import AddressGuard, Unresolved
+from helpdesk_core.domain.values import web_url
 from helpdesk_core.ports.events import AttemptOutcome, SendResult, Webhook
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
@@ -219,7 +223,11 @@ class HttpWebhookSender:
             elapsed = round((time.monotonic() - started) * 1000)
             return SendResult(outcome=outcome, duration_ms=elapsed, status_code=status, error=error)
 
-        reason, addresses = self._guard.resolve_allowed(webhook.url)
+        try:  # http.client sends ASCII only: an IDNA host, a percent-encoded path and query
+            url = web_url(webhook.url)
+        except ValueError as exc:
+            return result(AttemptOutcome.REFUSED, error=f"the URL cannot be encoded: {exc}")
+        reason, addresses = self._guard.resolve_allowed(url)
         if reason is not None:
             if isinstance(reason, Unresolved):  # DNS: may pass, a network error
                 return result(AttemptOutcome.NETWORK_ERROR, error=reason)
@@ -240,7 +248,7 @@ class HttpWebhookSender:
             "webhook-timestamp": str(ts),
             "webhook-signature": sign(webhook.secret, message_id, ts, body),
         }
-        parts = urlsplit(webhook.url)
+        parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -275,6 +283,8 @@ class HttpWebhookSender:
                     status = response.status
                 except http.client.InvalidURL as exc:
                     return result(AttemptOutcome.REFUSED, error=f"invalid URL: {exc}")
+                except UnicodeError as exc:  # the request line or a header is not ASCII
+                    return result(AttemptOutcome.REFUSED, error=f"cannot be encoded: {exc}")
                 except (OSError, http.client.HTTPException) as exc:  # ssl errors are OSErrors
                     if watchdog.fired or isinstance(exc, TimeoutError):
                         return result(

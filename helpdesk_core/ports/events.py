@@ -275,13 +275,24 @@ class SendResult:
         return self.outcome is AttemptOutcome.SUCCESS
 
 
+class Undeliverable(Exception):
+    """This mail or delivery can never be sent as it is: it cannot be built (a header no
+    encoding holds, a URL no encoding reaches), so every retry would fail alike.
+
+    A Mailer or WebhookSender raises it; the event worker then fails that one mail or
+    delivery at once, with this error, instead of retrying it (any other exception is
+    retried)."""
+
+
 class WebhookSender(Protocol):
     """Signs (Standard Webhooks) and POSTs one event to one endpoint."""
 
     def send(
         self, webhook: Webhook, message_id: str, body: bytes, timestamp: datetime
     ) -> SendResult:
-        """One attempt; never raises for the endpoint's failures, it reports them."""
+        """One attempt; never raises for the endpoint's failures, it reports them (an
+        exception it raises anyway is recorded as that delivery's failed attempt, and
+        :class:`Undeliverable` fails the delivery at once)."""
         ...
 
 

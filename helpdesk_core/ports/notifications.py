@@ -20,5 +20,6 @@ class Mailer(Protocol):
     """Sends e-mail (SMTP in production, a log or folder in the embedded default)."""
 
     def send(self, message: MailMessage) -> None:
-        """Deliver ``message`` or raise."""
+        """Deliver ``message`` or raise: ``Undeliverable`` (``ports.events``) when it can
+        never be sent as it is, anything else when a later try may succeed."""
         ...

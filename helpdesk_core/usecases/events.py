@@ -4,16 +4,22 @@ Publishing is recording: ``publish(tx, ...)`` adds the event to the outbox insid
 transaction, so an event exists if and only if its change committed. The worker claims events
 from the outbox (several workers on several hosts never hold one event at once; one ordering
 key's events are handled one after another), hands each to its subscribers through the
-Dispatcher, and marks it done. A subscriber that fails makes the event retry with exponential
-backoff and jitter; after the configured attempts the event is marked failed, and the next
-event of its key goes on.
+Dispatcher, and marks it done. Every subscriber runs even when another failed (a mail that
+cannot be sent does not keep the event from the webhook fan-out); a failure makes the event
+retry with exponential backoff and jitter, and after the configured attempts the event is
+marked failed and the next event of its key goes on. A failure no retry can mend (a mail that
+cannot be built: ``Undeliverable``) fails the event at once.
 
 Webhooks ride on this: the fan-out subscriber turns an event into one pending delivery per
 subscribed endpoint (idempotent, so a retried event adds none twice), and the worker's second
 loop sends due deliveries, records every attempt, retries failures on the same schedule and
 disables an endpoint after a run of failures. A delivery this worker refuses to send (its URL
-guard refuses the address, or no key opens the endpoint's secret) fails at once and disables
-the endpoint: the same refusal would come at every retry.
+guard refuses the address, the URL cannot be encoded, or no key opens the endpoint's secret)
+fails at once and disables the endpoint: the same refusal would come at every retry.
+
+Poison-proof: whatever one event, delivery or mail raises (but a lost database) is recorded as
+that item's failed attempt, with the error, and the pass goes on with the others; nothing one
+item does keeps the other items of a batch leased.
 
 Retention: finished events and deliveries (and their attempts) older than the configured days
 are deleted by the worker, a bounded batch per pass; nothing pending, and no event a remaining
@@ -34,8 +40,9 @@ from typing import Any
 import attrs
 
 from helpdesk_core.domain.errors import DependencyUnavailable
-from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
+from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.domain.values import one_line, web_url
 from helpdesk_core.ports.events import (
     AttemptOutcome,
     ClaimedDelivery,
@@ -44,16 +51,18 @@ from helpdesk_core.ports.events import (
     EventSink,
     OutboxEntry,
     SendResult,
+    Undeliverable,
     WebhookDelivery,
     WebhookSender,
 )
 from helpdesk_core.ports.secretbox import SecretBox, SecretUnreadable
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
+from helpdesk_core.usecases.dispatch import ERROR_MAX, SubscriberFailures, describe_error
+from helpdesk_core.usecases.dispatch import Dispatcher as Dispatcher  # where it used to live
+from helpdesk_core.usecases.dispatch import Handler as Handler
 
-Handler = Callable[[Event], None]
 log = logging.getLogger("helpdesk.events")
-ERROR_MAX = 500
 # Webhook secrets begin so ("whsec_" + base64); a stored secret that does is one stored in
 # plaintext before secrets were sealed (a sealed value never begins so).
 PLAINTEXT_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format's prefix, not a secret
@@ -94,32 +103,6 @@ def publish(
     return event
 
 
-class Dispatcher:
-    """Subscribers by event type (``"*"``: every type), called in subscription order."""
-
-    def __init__(self) -> None:
-        self._subscribers: list[tuple[str, str, Handler]] = []
-
-    def subscribe(self, event_type: str, handler: Handler, name: str | None = None) -> None:
-        """Call ``handler(event)`` for every event of ``event_type``."""
-        if event_type != ALL_EVENTS and event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event_type!r}")
-        self._subscribers.append((event_type, name or repr(handler), handler))
-
-    def subscribers(self, event_type: str) -> list[tuple[str, Handler]]:
-        return [
-            (name, handler)
-            for wanted, name, handler in self._subscribers
-            if wanted in (ALL_EVENTS, event_type)
-        ]
-
-    def dispatch(self, event: Event) -> None:
-        """Hand ``event`` to each subscriber; the first failure propagates (the worker
-        retries the whole event, so subscribers must tolerate seeing an event twice)."""
-        for _name, handler in self.subscribers(event.type):
-            handler(event)
-
-
 @attrs.frozen
 class WorkerPolicy:
     """The worker's knobs, from configuration."""
@@ -143,11 +126,6 @@ def backoff(attempt: int, policy: WorkerPolicy, rand: Callable[[], float]) -> fl
     """Seconds before try ``attempt + 1``: base * 2**(attempt-1), capped, minus jitter."""
     nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2.0 ** (attempt - 1))
     return nominal * (1.0 - policy.jitter * rand())
-
-
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= ERROR_MAX else text[: ERROR_MAX - 1] + "…"
 
 
 class NullSink:
@@ -278,6 +256,8 @@ class EventWorker:
             except DependencyUnavailable:
                 self._stranded_events = [(token, rest.event.id) for rest in entries[done:]]
                 raise
+            except Exception:  # recording it failed: its lease runs out, the others go on
+                log.exception("event %s: its outcome could not be recorded", entry.event.id)
         if entries:
             self._sink.batch("events", len(entries), time.monotonic() - started)
         return len(entries)
@@ -296,34 +276,44 @@ class EventWorker:
             # The database went away under the subscriber: not the event's fault, so no
             # failure is recorded, no backoff delays it and it is never given up for it.
             raise
-        except Exception as exc:  # a subscriber failed: retry later, or give up
-            now = self._clock.now()
-            event, error = entry.event, _short(exc)
-            with self._uow.begin() as tx:
-                if entry.attempts >= self._policy.max_attempts:
-                    tx.outbox.fail(event.id, token, error, now)
-                    log.error(
-                        "event %s (%s) could not be handled after %d attempts, giving up: %s",
-                        event.id,
-                        event.type,
-                        entry.attempts,
-                        error,
-                    )
-                else:
-                    delay = backoff(entry.attempts, self._policy, self._rand)
-                    tx.outbox.retry(event.id, token, error, now + timedelta(seconds=delay))
-                    log.warning(
-                        "event %s (%s) could not be handled (attempt %d), retrying in %.1fs: %s",
-                        event.id,
-                        event.type,
-                        entry.attempts,
-                        delay,
-                        error,
-                    )
-                tx.commit()
+        except Exception as exc:  # subscribers failed: retry later, or give up
+            self._failed(entry, token, exc)
             return
         with self._uow.begin() as tx:
             tx.outbox.complete(entry.event.id, token, self._clock.now())
+            tx.commit()
+
+    def _failed(self, entry: OutboxEntry, token: str, exc: Exception) -> None:
+        """Record a failed attempt of ``entry``: retried after a backoff, or failed for good
+        after the last attempt or when no retry can help (every failure Undeliverable)."""
+        now = self._clock.now()
+        event = entry.event
+        if isinstance(exc, SubscriberFailures):
+            error, permanent = one_line(str(exc))[:ERROR_MAX], exc.permanent
+        else:  # pragma: no cover - the Dispatcher reports failures so; a stand-in may not
+            error, permanent = describe_error(exc), isinstance(exc, Undeliverable)
+        with self._uow.begin() as tx:
+            if permanent or entry.attempts >= self._policy.max_attempts:
+                tx.outbox.fail(event.id, token, error, now)
+                log.error(
+                    "event %s (%s) could not be handled (attempt %d), giving up%s: %s",
+                    event.id,
+                    event.type,
+                    entry.attempts,
+                    ": no retry can help" if permanent else "",
+                    error,
+                )
+            else:
+                delay = backoff(entry.attempts, self._policy, self._rand)
+                tx.outbox.retry(event.id, token, error, now + timedelta(seconds=delay))
+                log.warning(
+                    "event %s (%s) could not be handled (attempt %d), retrying in %.1fs: %s",
+                    event.id,
+                    event.type,
+                    entry.attempts,
+                    delay,
+                    error,
+                )
             tx.commit()
 
     # ------------------------------------------------------------ webhook deliveries
@@ -353,25 +343,61 @@ class EventWorker:
                 # The one in hand may have been sent: at least once, it is sent again.
                 self._stranded_deliveries = [(token, rest.delivery.id) for rest in claimed[done:]]
                 raise
+            except Exception:  # recording it failed: hand it back, the others go on
+                log.exception("delivery %s: its attempt could not be recorded", item.delivery.id)
+                self._hand_back_delivery(item, token)
         if claimed:
             self._sink.batch("webhooks", len(claimed), time.monotonic() - started)
         return len(claimed)
 
-    def _deliver(self, item: ClaimedDelivery, token: str) -> None:
-        delivery, webhook, event = item.delivery, item.webhook, item.event
-        body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True).encode()
+    def _hand_back_delivery(self, item: ClaimedDelivery, token: str) -> None:
+        try:
+            with self._uow.begin() as tx:
+                tx.deliveries.release(item.delivery.id, token)
+                tx.commit()
+        except Exception:  # its lease runs out instead
+            log.exception("delivery %s could not be handed back", item.delivery.id)
+
+    def _attempt(self, item: ClaimedDelivery) -> tuple[SendResult, bool]:
+        """One attempt of ``item``, whatever building or sending it raises, and whether a
+        failure is the endpoint's own (disable it now) rather than this delivery's."""
+        webhook, event = item.webhook, item.event
+        try:
+            body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True).encode()
+        except Exception as exc:  # the event's data: no other delivery is concerned
+            why = f"not sent: the message cannot be built ({describe_error(exc)})"
+            return SendResult(AttemptOutcome.REFUSED, 0, error=why), False
+        try:
+            url = web_url(webhook.url)  # stored before URLs were normalized when saved
+        except ValueError as exc:
+            why = f"not sent: the URL cannot be encoded ({exc}); give the webhook a valid url"
+            return SendResult(AttemptOutcome.REFUSED, 0, error=why), True
         try:
             secret = signing_secret(self._box, webhook.secret)
         except SecretUnreadable:
-            result = SendResult(
-                AttemptOutcome.REFUSED,
-                0,
-                error="not sent: no configured secret key opens the endpoint's signing secret "
-                "(restore the old key, or rotate the endpoint's secret)",
+            why = (
+                "not sent: no configured secret key opens the endpoint's signing secret "
+                "(restore the old key, or rotate the endpoint's secret)"
             )
-        else:
-            signing = attrs.evolve(webhook, secret=secret)
+            return SendResult(AttemptOutcome.REFUSED, 0, error=why), True
+        signing = attrs.evolve(webhook, url=url, secret=secret)
+        try:
             result = self._sender.send(signing, str(event.id), body, self._clock.now())
+        except DependencyUnavailable:
+            raise
+        except Undeliverable as exc:
+            why = f"not sent: {describe_error(exc)}"
+            return SendResult(AttemptOutcome.REFUSED, 0, error=why), False
+        except Exception as exc:  # a fault of the sender: recorded, retried like a network one
+            log.exception("webhook %s: sending event %s failed", webhook.id, event.id)
+            why = f"unexpected error while sending: {describe_error(exc)}"
+            return SendResult(AttemptOutcome.NETWORK_ERROR, 0, error=why), False
+        # The sender's refusals are its URL guard's verdict on the endpoint's address.
+        return result, result.outcome is AttemptOutcome.REFUSED
+
+    def _deliver(self, item: ClaimedDelivery, token: str) -> None:
+        delivery, webhook, event = item.delivery, item.webhook, item.event
+        result, endpoint_refused = self._attempt(item)
         now = self._clock.now()
         attempt_no = delivery.attempts + 1
         attempt = DeliveryAttempt(
@@ -382,11 +408,12 @@ class EventWorker:
             created_at=now,
             duration_ms=result.duration_ms,
             status_code=result.status_code,
-            error=result.error[:ERROR_MAX] if result.error else None,
+            error=one_line(result.error)[:ERROR_MAX] if result.error else None,
         )
-        # A refusal is this worker's own verdict (its URL guard, its keys): every retry would
-        # be refused alike, so the delivery fails now and the endpoint is disabled at once,
-        # saying why, instead of retrying a delivery that can never leave.
+        # A refusal is this worker's own verdict (its URL guard, its keys, a URL or message
+        # it cannot encode): every retry would be refused alike, so the delivery fails now
+        # and, when the verdict is on the endpoint, the endpoint is disabled at once, saying
+        # why, instead of retrying deliveries that can never leave.
         refused = result.outcome is AttemptOutcome.REFUSED
         if result.ok:
             state, next_at = DeliveryState.DELIVERED, None
@@ -397,7 +424,7 @@ class EventWorker:
             state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         with self._uow.begin() as tx:
             if tx.deliveries.finish(delivery.id, token, attempt, state, next_at):
-                if refused:
+                if endpoint_refused:
                     disable_after = 1
                     reason = f"disabled: the worker refused to send to it ({attempt.error})"
                 else:

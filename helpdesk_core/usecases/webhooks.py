@@ -4,9 +4,11 @@ An endpoint's secret is made here and shown once, in the result of ``create`` (o
 ``rotate_secret``, which replaces it); nothing else returns it. It is stored sealed by the
 SecretBox (encrypted under the newest secret key), never in plaintext; ``reseal_secrets`` seals
 every stored secret again under the newest key, including those stored in plaintext before
-secrets were sealed. A URL is refused (ValidationFailed on ``url``) unless the UrlGuard admits
-it: a URL that reaches loopback, private, link-local or metadata addresses needs the configured
-allowlist (the worker checks again before every attempt, with its own).
+secrets were sealed. A URL is stored as it goes on the wire (``values.web_url``: an IDNA
+host name, a percent-encoded path and query), and refused (ValidationFailed on ``url``) when
+it has no such form or the UrlGuard does not admit it: a URL that reaches loopback, private,
+link-local or metadata addresses needs the configured allowlist (the worker checks again
+before every attempt, with its own).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import attrs
 from helpdesk_core.domain.errors import NotFound, ValidationFailed
 from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
 from helpdesk_core.domain.principal import Principal
-from helpdesk_core.domain.values import clean_text, is_web_url
+from helpdesk_core.domain.values import clean_text, web_url
 from helpdesk_core.policies import require_admin
 from helpdesk_core.ports.events import (
     DeliveryCursor,
@@ -248,9 +250,12 @@ class WebhookService:
             return tx.outbox.stats(), tx.deliveries.count_pending()
 
     def _url(self, raw: str) -> str:
-        url = raw.strip()
-        if not is_web_url(url):
-            raise ValidationFailed.field("url", "must be an absolute http(s) URL")
+        """The URL as it will be sent to (``values.web_url``: IDNA host, percent-encoded
+        path and query), if the guard admits it."""
+        try:
+            url = web_url(raw.strip())
+        except ValueError as exc:
+            raise ValidationFailed.field("url", str(exc)) from None
         reason = self._guard.check(url)
         if reason is not None:
             raise ValidationFailed.field("url", reason)

@@ -92,10 +92,13 @@ class RecordingSender:
     script: list[SendResult] = attrs.Factory(list)
     otherwise: SendResult = OK
     received: list[Received] = attrs.Factory(list)
+    breaks_for: str | None = None  # a URL whose sending raises (features/events/poison_proof)
 
     def send(
         self, webhook: Webhook, message_id: str, body: bytes, timestamp: datetime
     ) -> SendResult:
+        if webhook.url == self.breaks_for:
+            raise RuntimeError("the sender broke down")
         ts = int(timestamp.timestamp())
         signature = sign(webhook.secret, message_id, ts, body)
         self.received.append(Received(webhook.url, message_id, ts, signature, body))

@@ -23,6 +23,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from adapters.mail.mailers import FolderMailer, LogMailer, SmtpMailer
 from adapters.memory.mail import MemoryMailer
+from helpdesk_core.ports.events import Undeliverable
 from helpdesk_core.ports.notifications import MailMessage
 
 MESSAGE = MailMessage(
@@ -183,12 +184,33 @@ def test_the_password_never_shows_in_the_repr() -> None:
     assert "25" in repr(SmtpMailer("smtp://mail.example.org"))
 
 
-def test_a_header_injection_is_refused(smtp_server: tuple[Collector, int]) -> None:
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\r", "\u2028", "\u2029", "\x85", "\x0b"])
+def test_a_line_break_in_a_subject_cannot_add_a_header_or_a_recipient(
+    smtp_server: tuple[Collector, int], brk: str
+) -> None:
+    """Issue 20, finding 3: a subject stored with a line break (before subjects had to be one
+    line) used to fail its mail ("Header values may not contain linefeed") at every retry;
+    it is made one line, so the mail goes, to its one recipient, with no header added."""
     collector, port = smtp_server
-    evil = MailMessage(to="ada@example.com", subject="hi\r\nBcc: eve@example.com", body="x")
-    with pytest.raises(ValueError, match="linefeed"):
-        SmtpMailer(f"smtp://127.0.0.1:{port}", timeout=5).send(evil)
+    evil = MailMessage(to="ada@example.com", subject=f"hi{brk}Bcc: eve@example.com", body="x")
+    SmtpMailer(f"smtp://127.0.0.1:{port}", timeout=5).send(evil)
+    (received,) = collector.messages
+    assert received["Subject"] == "hi Bcc: eve@example.com"
+    assert received["Bcc"] is None
+    assert collector.envelopes[0].rcpt_tos == ["ada@example.com"]
+
+
+def test_a_mail_that_cannot_be_built_is_undeliverable_and_never_sent(
+    smtp_server: tuple[Collector, int], tmp_path: Path
+) -> None:
+    """No retry builds it either: Undeliverable, so the worker fails it at once."""
+    collector, port = smtp_server
+    broken = MailMessage(to="ada@example.com", subject="hi", body="half \udce9 a character")
+    for mailer in (SmtpMailer(f"smtp://127.0.0.1:{port}", timeout=5), FolderMailer(tmp_path)):
+        with pytest.raises(Undeliverable, match="cannot be built"):
+            mailer.send(broken)
     assert collector.messages == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def rendered(exc: BaseException) -> str:

@@ -450,3 +450,39 @@ def test_https_refuses_a_certificate_for_another_name(
     assert result.error is not None
     assert "other.test" in result.error or "mismatch" in result.error.lower()
     assert tls_receiver.received == []
+
+
+# ------------------------------------------------------------------ URLs stored before encoding
+
+
+def test_a_url_stored_with_non_ascii_text_is_sent_percent_encoded(receiver: Receiver) -> None:
+    """Issue 20, finding 2: ``http://host/é`` (accepted before URLs were normalized when
+    saved) made http.client raise UnicodeEncodeError out of the sender at every pass."""
+    hook = webhook(f"http://127.0.0.1:{receiver.port}/caf\u00e9?q=\u00e9t\u00e9#\u00e9")
+    result = send(sender(), hook)
+    assert result.outcome is AttemptOutcome.SUCCESS
+    [request] = receiver.received
+    assert request.path == "/caf%C3%A9?q=%C3%A9t%C3%A9"
+
+
+def test_an_international_host_name_is_asked_for_in_idna() -> None:
+    resolver = FakeResolver({})
+    result = send(sender(resolver=resolver), webhook("https://b\u00fccher.example/in"))
+    assert resolver.asked == ["xn--bcher-kva.example"]
+    assert result.outcome is AttemptOutcome.NETWORK_ERROR  # it does not resolve: may pass
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/\udce9",  # a lone surrogate (SQLite stored it)
+        "http://xn--\u00e9.example/in",  # an IDNA label no encoder takes
+        "http://" + "\u00e9" * 64 + ".example/in",  # a label over 63 characters
+    ],
+)
+def test_a_url_no_encoding_reaches_is_refused_without_a_connection(url: str) -> None:
+    resolver = FakeResolver({})
+    result = send(sender(resolver=resolver), webhook(url))
+    assert result.outcome is AttemptOutcome.REFUSED
+    assert "cannot be encoded" in (result.error or "")
+    assert resolver.asked == []
