@@ -8,11 +8,15 @@ import smtplib
 import ssl
 import tempfile
 import uuid
+from email import errors as email_errors
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from helpdesk_core.domain.errors import ValidationFailed
+from helpdesk_core.domain.values import normalize_email, one_line
+from helpdesk_core.ports.events import Undeliverable
 from helpdesk_core.ports.notifications import MailMessage
 
 logger = logging.getLogger("helpdesk.mail")
@@ -21,15 +25,26 @@ DEFAULT_SENDER = "helpdesk@localhost"
 
 
 def build_email(message: MailMessage, sender: str) -> EmailMessage:
-    """The RFC 5322 message for ``message``: From, To, Subject, Date, Message-ID, plain text."""
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to
-    email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
-    email["Message-ID"] = make_msgid(domain=domain)
-    email.set_content(message.body)
+    """The RFC 5322 message for ``message``: From, To, Subject, Date, Message-ID, plain text.
+
+    No stored text can break a header: every header value is made one line first
+    (``values.one_line``: line breaks, controls and invisible formatting become spaces), so a
+    subject holding CR LF or U+2028 cannot end the header or add another. A message that
+    still cannot be built raises ``Undeliverable``: no retry would build it either.
+    """
+    try:
+        email = EmailMessage()
+        email["From"] = one_line(sender)
+        email["To"] = one_line(message.to)
+        email["Subject"] = one_line(message.subject)
+        email["Date"] = formatdate(localtime=False, usegmt=True)
+        domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
+        email["Message-ID"] = make_msgid(domain=one_line(domain))
+        email.set_content(message.body)
+        email.as_bytes()  # what a header or the body cannot encode fails here, not mid-send
+    except (ValueError, TypeError, LookupError, email_errors.MessageError) as exc:
+        # UnicodeError and the header errors are ValueErrors; MessageError: parse errors
+        raise Undeliverable(f"the mail cannot be built: {type(exc).__name__}: {exc}") from exc
     return email
 
 
@@ -123,9 +138,24 @@ class SmtpMailer:
         return client
 
     def send(self, message: MailMessage) -> None:
-        """Deliver ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
+        """Deliver ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure,
+        ``Undeliverable`` for a recipient that is not one plain mailbox."""
         email = build_email(message, self._sender)
+        recipient = envelope_recipient(message.to)
         with self._connect() as client:
             if self._username is not None:
                 client.login(self._username, self._password)
-            client.send_message(email)
+            # The envelope names the one address, never what smtplib would read out of the
+            # To header (PITFALLS 13: it takes a list or a display name apart).
+            client.send_message(email, to_addrs=[recipient])
+
+
+def envelope_recipient(address: str) -> str:
+    """``address`` when it is one plain mailbox (the rule every address passes at input,
+    ``values.normalize_email``); Undeliverable otherwise: one stored before that rule (say
+    ``a,b@x.example``) would reach whoever smtplib's parsing makes of it."""
+    try:
+        normalize_email(address)
+    except ValidationFailed:
+        raise Undeliverable("the recipient is not one plain e-mail address") from None
+    return address.strip()

@@ -40,6 +40,9 @@ EVENT_TYPES: dict[str, str] = {
     "ticket.closed": "the ticket was closed",
     "ticket.reopened": "a resolved or closed ticket was reopened",
     "user.registered": "a customer registered",
+    "user.registration_attempted": (
+        "someone tried to register an address that has an account (its owner is mailed)"
+    ),
     "user.updated": "a user changed their profile",
     "user.password_changed": "a user changed or reset their password",
     "user.password_reset_requested": "someone asked for a password reset link",

@@ -2,23 +2,26 @@
 
 An access token names a server-side session (signed, so it cannot be forged); every request
 looks the session up, so revoking it takes effect everywhere on the next request.
+
+Nothing a stranger can ask tells them whether an address has an account: a registration of a
+taken address answers like a new one (its owner is told by mail instead), a reset request does
+the same work whichever way, and a login fails with one message. Every route that costs a
+password hash or sends mail is throttled (``credentials.Throttle``): 429 with Retry-After.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 import attrs
 
-from helpdesk_core.domain.entities import PasswordResetToken, Session, StaffMember, User
+from helpdesk_core.domain.entities import Session, User
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
-    RateLimited,
+    Conflict,
     StaleVersion,
-    ValidationFailed,
 )
 from helpdesk_core.domain.events import user_data, user_key
 from helpdesk_core.domain.principal import Principal
@@ -27,7 +30,30 @@ from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
+
+# Re-exported (``x as x``): other modules import these from here.
+from helpdesk_core.usecases.credentials import RESET_PURPOSE as RESET_PURPOSE
+from helpdesk_core.usecases.credentials import Account as Account
+from helpdesk_core.usecases.credentials import AuthPolicy as AuthPolicy
+from helpdesk_core.usecases.credentials import (
+    Throttle,
+    enforce,
+    hit_all,
+    register_address_key,
+    register_recipient_key,
+    wait_for,
+)
+from helpdesk_core.usecases.credentials import check_password as check_password
+from helpdesk_core.usecases.credentials import hash_reset_token as hash_reset_token
+from helpdesk_core.usecases.credentials import load_account as load_account
+from helpdesk_core.usecases.credentials import login_account_key as login_account_key
+from helpdesk_core.usecases.credentials import login_address_key as login_address_key
+from helpdesk_core.usecases.credentials import reset_token as reset_token
 from helpdesk_core.usecases.events import publish
+from helpdesk_core.usecases.passwords import ChangePassword as ChangePassword
+from helpdesk_core.usecases.passwords import ForgotPassword as ForgotPassword
+from helpdesk_core.usecases.passwords import PasswordUseCases
+from helpdesk_core.usecases.passwords import ResetPassword as ResetPassword
 
 ACCESS = "access"
 WRONG_CREDENTIALS = "the email or password is wrong"
@@ -36,63 +62,13 @@ WRONG_CREDENTIALS = "the email or password is wrong"
 ORG_GENERATION = "org-generation"
 DISPLAY_NAME_MAX = 200
 
-# Passwords so common that length alone does not make them safe.
-_COMMON = frozenset(
-    {
-        "password123",
-        "password1234",
-        "1234567890",
-        "12345678910",
-        "qwertyuiop",
-        "123456789a",
-        "iloveyou123",
-        "passw0rd123",
-        "letmein1234",
-        "welcome123",
-        "administrator",
-        "changeme123",
-        "qwerty123456",
-        "abc1234567",
-        "0987654321",
-    }
-)
-
-
-@attrs.frozen
-class AuthPolicy:
-    """The knobs of authentication, from configuration."""
-
-    access_token_ttl: int = 3600
-    password_reset_ttl: int = 3600
-    password_min_length: int = 10
-    password_max_length: int = 256
-    # Failed logins per account (guessing one password) and per client address (guessing
-    # many): the address allows far more, so one person's typos do not lock out everyone
-    # behind the same NAT or proxy.
-    login_rate_limit: int = 5
-    login_rate_window: int = 300
-    login_address_rate_limit: int = 50
-    login_address_rate_window: int = 300
-    public_url: str = "http://127.0.0.1:8000"
-
-
-@attrs.frozen
-class Account:
-    """A user with their staff profile when they have one: what /me and login answer."""
-
-    user: User
-    staff: StaffMember | None = None
-
-    @property
-    def role(self) -> Role:
-        return Role(self.staff.role.value) if self.staff else Role.CUSTOMER
-
 
 @attrs.frozen
 class Register:
     email: str
     password: str = attrs.field(repr=False)
     display_name: str
+    client_address: str = "unknown"
 
 
 @attrs.frozen
@@ -110,84 +86,12 @@ class LoginResult:
 
 
 @attrs.frozen
-class ChangePassword:
-    current_password: str = attrs.field(repr=False)
-    new_password: str = attrs.field(repr=False)
-
-
-@attrs.frozen
-class ForgotPassword:
-    email: str
-
-
-@attrs.frozen
-class ResetPassword:
-    token: str = attrs.field(repr=False)
-    new_password: str = attrs.field(repr=False)
-
-
-@attrs.frozen
 class UpdateProfile:
     display_name: str | None = None
 
 
-def check_password(password: str, policy: AuthPolicy, field: str, email: str = "") -> None:
-    """ValidationFailed naming ``field`` unless the password is long and uncommon enough."""
-    if len(password) > policy.password_max_length:
-        raise ValidationFailed.field(
-            field, f"must be at most {policy.password_max_length} characters"
-        )
-    if len(password) < policy.password_min_length:
-        raise ValidationFailed.field(
-            field, f"must be at least {policy.password_min_length} characters"
-        )
-    lowered = password.lower()
-    if lowered in _COMMON or len(set(password)) < 4:
-        raise ValidationFailed.field(field, "is too easy to guess")
-    local = email.split("@", 1)[0].lower()
-    if len(local) >= 4 and local in lowered:
-        raise ValidationFailed.field(field, "must not contain the email address")
-
-
-def hash_reset_token(token: str) -> str:
-    """What is stored for a reset token: its SHA-256 (the token itself is never stored)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-RESET_PURPOSE = "password-reset"
-
-
-def reset_token(signer: TokenSigner, reset_id: uuid.UUID) -> str:
-    """The token of a reset request: derived from its id with the newest secret key."""
-    return signer.derive(RESET_PURPOSE, str(reset_id))[0]
-
-
-def login_account_key(email: str) -> str:
-    """The rate limiter's key for the failed logins of one account: a digest of its email, so
-    no address (nor any text a store could refuse, such as NUL) is written to the limiter."""
-    normalized = email.strip().lower().encode("utf-8", "surrogatepass")
-    return f"login:account:{hashlib.sha256(normalized).hexdigest()}"
-
-
-def login_address_key(address: str) -> str:
-    """The rate limiter's key for the failed logins from one client address."""
-    return f"login:address:{address}"
-
-
-@attrs.frozen
-class _Throttle:
-    key: str
-    limit: int
-    window: int
-
-
-def load_account(tx: Transaction, user: User) -> Account:
-    """The user with their staff profile."""
-    return Account(user=user, staff=tx.staff.get(user.id))
-
-
 @attrs.define
-class AuthService:
+class AuthService(PasswordUseCases):
     """The authentication use cases."""
 
     _uow: UnitOfWork
@@ -200,33 +104,97 @@ class AuthService:
 
     # ------------------------------------------------------------ accounts
 
+    def sign_up(self, command: Register) -> None:
+        """Registration as the public asks for it: the same answer, and the same work,
+        whether or not the address is taken.
+
+        A free address gets its account (``user.registered``); a taken one gets none, and its
+        owner is told by mail (``user.registration_attempted``, at most the reset-link limit
+        per window, so nobody can flood an inbox this way). Bad input is refused alike either
+        way, and registrations are limited per client address: RateLimited beyond that.
+        """
+        policy = self._policy
+        from_address = (
+            Throttle(
+                register_address_key(command.client_address),
+                policy.register_address_rate_limit,
+                policy.register_address_rate_window,
+            ),
+        )
+        enforce(self._rate_limiter, from_address, "too many registrations; try again later")
+        user = self._new_user(command)  # 422 before anything is counted or written
+        hit_all(self._rate_limiter, from_address)
+        recipient = (
+            Throttle(
+                register_recipient_key(user.email),
+                policy.forgot_rate_limit,
+                policy.forgot_rate_window,
+            ),
+        )
+        tell_owner = wait_for(self._rate_limiter, recipient) == 0
+        hit_all(self._rate_limiter, recipient)
+        try:
+            with self._uow.begin() as tx:
+                owner = tx.users.get_by_email(user.email)
+                if owner is None:
+                    self._add_user(tx, user)
+                elif tell_owner:
+                    self._registration_attempted(tx, owner, user.created_at)
+                tx.commit()
+        except Conflict:  # a racing registration of the same address won: as if it was taken
+            with self._uow.begin() as tx:
+                owner = tx.users.get_by_email(user.email)
+                if owner is not None and tell_owner:
+                    self._registration_attempted(tx, owner, user.created_at)
+                tx.commit()
+
     def register(self, command: Register) -> Account:
-        """A new customer account; Conflict when the email is registered."""
+        """A new customer account; Conflict when the email is registered.
+
+        For callers that may know (seeding, the operator's tools); the public registration
+        route calls :meth:`sign_up`, which tells nobody whether an address is taken."""
+        user = self._new_user(command)
+        with self._uow.begin() as tx:
+            self._add_user(tx, user)
+            tx.commit()
+        return Account(user=user)
+
+    def _new_user(self, command: Register) -> User:
+        """The user ``command`` asks for, its password hashed; ValidationFailed otherwise."""
         email = normalize_email(command.email)
         display_name = clean_text(command.display_name, "display_name", max_length=DISPLAY_NAME_MAX)
         check_password(command.password, self._policy, "password", email)
         now = self._clock.now()
-        user = User(
+        return User(
             id=self._ids.new_id(),
             email=email,
             display_name=display_name,
-            password_hash=self._hasher.hash(command.password),
+            password_hash=self._hasher.hash(command.password),  # ~100 ms: outside transactions
             created_at=now,
             updated_at=now,
         )
-        with self._uow.begin() as tx:
-            tx.users.add(user)
-            publish(
-                tx,
-                self._ids,
-                now,
-                "user.registered",
-                user_key(user.id),
-                {"user": user_data(user)},
-                user.id,
-            )
-            tx.commit()
-        return Account(user=user)
+
+    def _add_user(self, tx: Transaction, user: User) -> None:
+        tx.users.add(user)
+        publish(
+            tx,
+            self._ids,
+            user.created_at,
+            "user.registered",
+            user_key(user.id),
+            {"user": user_data(user)},
+            user.id,
+        )
+
+    def _registration_attempted(self, tx: Transaction, owner: User, now: datetime) -> None:
+        publish(
+            tx,
+            self._ids,
+            now,
+            "user.registration_attempted",
+            user_key(owner.id),
+            {"user": user_data(owner)},
+        )
 
     def me(self, actor: Principal) -> Account:
         """The actor's own account."""
@@ -278,20 +246,18 @@ class AuthService:
         """
         email = command.email.strip().lower()
         policy = self._policy
-        account_throttle = _Throttle(
+        account_throttle = Throttle(
             login_account_key(email), policy.login_rate_limit, policy.login_rate_window
         )
         keys = (
             account_throttle,
-            _Throttle(
+            Throttle(
                 login_address_key(command.client_address),
                 policy.login_address_rate_limit,
                 policy.login_address_rate_window,
             ),
         )
-        wait = max(self._rate_limiter.retry_after(t.key, t.limit, t.window) for t in keys)
-        if wait:
-            raise RateLimited("too many failed logins; try again later", wait)
+        enforce(self._rate_limiter, keys, "too many failed logins; try again later")
 
         if len(command.password) > self._policy.password_max_length:
             self._hasher.dummy_verify()
@@ -308,13 +274,12 @@ class AuthService:
         ok, new_hash = self._hasher.verify(command.password, account.user.password_hash)
         if not ok:
             self._fail_login(keys, "bad_password")
-        user, staff = account.user, account.staff
-        if not user.is_active or (staff is not None and not staff.is_active):
+        if not account.is_active:
             raise AuthenticationFailed("this account is deactivated", "disabled")
         now = self._clock.now()
         session = Session(
             id=self._ids.new_id(),
-            user_id=user.id,
+            user_id=account.user.id,
             created_at=now,
             expires_at=now + timedelta(seconds=self._policy.access_token_ttl),
         )
@@ -339,11 +304,10 @@ class AuthService:
             return account
         return Account(user=user, staff=account.staff)
 
-    def _fail_login(self, keys: tuple[_Throttle, ...], reason: str) -> NoReturn:
+    def _fail_login(self, keys: tuple[Throttle, ...], reason: str) -> NoReturn:
         # A success resets its account's count only: were the address's reset too, one valid
         # account would let its holder guess other accounts' passwords without limit.
-        for throttle in keys:
-            self._rate_limiter.hit(throttle.key, throttle.window)
+        hit_all(self._rate_limiter, keys)
         raise AuthenticationFailed(WRONG_CREDENTIALS, reason)
 
     def authenticate(self, token: str) -> Principal:
@@ -380,101 +344,3 @@ class AuthService:
         with self._uow.begin() as tx:
             tx.sessions.revoke(actor.session_id, self._clock.now())
             tx.commit()
-
-    # ------------------------------------------------------------ passwords
-
-    def change_password(self, actor: Principal, command: ChangePassword) -> None:
-        """Replace the password after checking the current one; every other session ends."""
-        with self._uow.begin(read_only=True) as tx:
-            user = tx.users.get(actor.user_id)
-        if user is None:
-            raise AuthenticationFailed("the account no longer exists")
-        too_long = len(command.current_password) > self._policy.password_max_length
-        if too_long or not self._hasher.verify(command.current_password, user.password_hash)[0]:
-            raise ValidationFailed.field("current_password", "is wrong")
-        check_password(command.new_password, self._policy, "new_password", user.email)
-        new_hash = self._hasher.hash(command.new_password)
-        now = self._clock.now()
-        with self._uow.begin() as tx:
-            tx.users.update(
-                attrs.evolve(user, password_hash=new_hash, updated_at=now, version=user.version + 1)
-            )
-            tx.sessions.revoke_all(user.id, now, keep=actor.session_id)
-            self._password_changed(tx, user, now, "change")
-            tx.commit()
-
-    def forgot_password(self, command: ForgotPassword) -> None:
-        """Mail a single-use reset link if the email is registered; silent either way."""
-        try:
-            email = normalize_email(command.email)
-        except ValidationFailed:
-            return
-        now = self._clock.now()
-        with self._uow.begin() as tx:
-            user = tx.users.get_by_email(email)
-            if user is None or not user.is_active:
-                return
-            reset = PasswordResetToken(
-                id=self._ids.new_id(),
-                user_id=user.id,
-                token_hash="",
-                created_at=now,
-                expires_at=now + timedelta(seconds=self._policy.password_reset_ttl),
-            )
-            # The token is derived from the reset's id with the secret keys; only its hash is
-            # stored, and the worker derives it again to mail the link.
-            token = reset_token(self._signer, reset.id)
-            tx.password_resets.add(attrs.evolve(reset, token_hash=hash_reset_token(token)))
-            publish(
-                tx,
-                self._ids,
-                now,
-                "user.password_reset_requested",
-                user_key(user.id),
-                {
-                    "user": user_data(user),
-                    "reset_id": str(reset.id),
-                    "expires_at": reset.expires_at.isoformat(),
-                },
-                user.id,
-            )
-            tx.commit()
-
-    def reset_password(self, command: ResetPassword) -> None:
-        """Set a new password with a reset token: single use, expiring; all sessions end."""
-        invalid = ValidationFailed.field("token", "is invalid or has expired")
-        token_hash = hash_reset_token(command.token)
-        with self._uow.begin(read_only=True) as tx:
-            token = tx.password_resets.get_by_hash(token_hash)
-            user = tx.users.get(token.user_id) if token is not None else None
-        now = self._clock.now()
-        if token is None or user is None or not token.is_usable(now) or not user.is_active:
-            raise invalid
-        check_password(command.new_password, self._policy, "new_password", user.email)
-        new_hash = self._hasher.hash(command.new_password)
-        with self._uow.begin() as tx:
-            if not tx.password_resets.mark_used(token.id, now):  # a racing reset won
-                raise invalid
-            tx.password_resets.invalidate_all(user.id, now)
-            current = tx.users.get(user.id)
-            if current is None:
-                raise invalid
-            tx.users.update(
-                attrs.evolve(
-                    current, password_hash=new_hash, updated_at=now, version=current.version + 1
-                )
-            )
-            tx.sessions.revoke_all(user.id, now)
-            self._password_changed(tx, current, now, "reset")
-            tx.commit()
-
-    def _password_changed(self, tx: Transaction, user: User, now: datetime, how: str) -> None:
-        publish(
-            tx,
-            self._ids,
-            now,
-            "user.password_changed",
-            user_key(user.id),
-            {"user": user_data(user), "how": how},
-            user.id,
-        )

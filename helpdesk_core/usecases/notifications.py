@@ -5,9 +5,14 @@
   reply's mail says enough);
 - the assignee, when a ticket is assigned to them by someone else;
 - the user, with a single-use reset link, when a password reset is requested.
+- the owner of an address, when someone tries to register it again (the registration
+  answers as for a new address, so only the owner learns it was taken).
 
 Mail is read back from the database when the event is handled, so it names people as they are
-now; an event whose recipient is gone or deactivated sends nothing. The reset link's token is
+now; an event whose recipient is gone or deactivated sends nothing. A subject is made one line
+(``values.one_line``) whatever the stored text it quotes holds; a mail that still cannot be
+built fails its event at once (``Undeliverable``), and a mail that fails never keeps the
+event from its other subscribers (the webhook fan-out). The reset link's token is
 never stored anywhere: the database keeps its SHA-256, and the worker derives the token again
 from the reset's id with the secret keys (``TokenSigner.derive``).
 """
@@ -20,6 +25,7 @@ from typing import Any
 import attrs
 
 from helpdesk_core.domain.events import Event
+from helpdesk_core.domain.values import one_line
 from helpdesk_core.ports.notifications import Mailer, MailMessage
 from helpdesk_core.ports.security import TokenSigner
 from helpdesk_core.ports.system import Clock
@@ -50,6 +56,9 @@ class NotificationService:
         dispatcher.subscribe("ticket.assigned", self.on_assigned, "mail-assignee")
         dispatcher.subscribe(
             "user.password_reset_requested", self.on_reset_requested, "mail-reset-link"
+        )
+        dispatcher.subscribe(
+            "user.registration_attempted", self.on_registration_attempted, "mail-already-registered"
         )
 
     # ------------------------------------------------------------ tickets
@@ -133,6 +142,20 @@ class NotificationService:
             )
         )
 
+    def on_registration_attempted(self, event: Event) -> None:
+        # The registration answered as for a new address; the owner alone learns it was not.
+        base = self._policy.public_url.rstrip("/")
+        self._to_user(
+            event.data["user"]["id"],
+            "Someone tried to register with your address",
+            lambda name: (
+                f"Hello {name},\n\nsomeone tried to register a helpdesk account with this "
+                "address, which already has one: no new account was made. If it was you, log "
+                f"in at {base}/ with your password (forgotten? ask there for a reset link).\n\n"
+                "If it was not you, ignore this message: nothing has changed.\n"
+            ),
+        )
+
     # ------------------------------------------------------------ helpers
 
     def _to_user(self, user_id: Any, subject: str, body: Any) -> None:
@@ -140,7 +163,12 @@ class NotificationService:
             user = tx.users.get(uuid.UUID(str(user_id)))
         if user is None or not user.is_active:
             return
-        self._mailer.send(MailMessage(to=user.email, subject=subject, body=body(user.display_name)))
+        # A subject quotes stored text (a ticket's subject, stored before subjects had to be
+        # one line, may hold a line break): one line, whatever it holds.
+        message = MailMessage(
+            to=user.email, subject=one_line(subject), body=body(user.display_name)
+        )
+        self._mailer.send(message)
 
     def _ticket_link(self, ticket: dict[str, Any], staff: bool = False) -> str:
         base = self._policy.public_url.rstrip("/")

@@ -358,8 +358,9 @@ class OrgService:
                 updated, updated_at=self._clock.now(), version=current.version + 1
             )
             tx.staff.update(updated)
-            if not active and current.is_active:
+            if not active and current.is_active:  # every session ends, open reset links die
                 tx.sessions.revoke_all(user_id, self._clock.now())
+                tx.password_resets.invalidate_all(user_id, self._clock.now())
             data = {"user": user_data(profile.user), "staff": staff_data(updated)}
             if (role, department_id, team_id) != (
                 current.role,

@@ -214,7 +214,7 @@ def register_customer(server: Server, name: str) -> Customer:
         f"{API}/auth/register",
         {"email": email, "password": PASSWORD, "display_name": f"Fault {name}"},
     )
-    assert answer.status == 201, answer.text()
+    assert answer.status == 202, answer.text()
     login = server.request("POST", f"{API}/auth/login", {"email": email, "password": PASSWORD})
     assert login.status == 200, login.text()
     token = login.json["access_token"]

@@ -81,7 +81,7 @@ def register(server: Server, email: str, password: str = PASSWORD) -> None:
         f"{API}/auth/register",
         {"email": email, "password": password, "display_name": "Revocation Tester"},
     )
-    assert answer.status == 201, answer.text()
+    assert answer.status == 202, answer.text()
 
 
 def login(server: Server, email: str, password: str = PASSWORD) -> str:

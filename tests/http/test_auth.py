@@ -12,6 +12,7 @@ import pytest
 from adapters.memory.mail import MemoryMailer
 from entrypoints.bootstrap import bootstrap
 from entrypoints.http.app import create_app
+from entrypoints.http.resources.auth import REGISTER_ANSWER
 from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.ports.system import Clock
 from tests.conftest import make_settings
@@ -46,30 +47,35 @@ def register(
     return desk.client.simulate_post(REGISTER, json=body)
 
 
-def test_registering_answers_the_account_without_secrets(desk: Helpdesk) -> None:
+def test_registering_answers_202_and_the_account_logs_in(desk: Helpdesk) -> None:
     result = register(desk, email="  Ann@Example.com ")
-    assert result.status_code == 201
-    assert result.json["email"] == "ann@example.com"
-    assert result.json["role"] == "customer"
-    assert set(result.json) == {
-        "id",
-        "email",
-        "display_name",
-        "role",
-        "department_id",
-        "team_id",
-        "active",
-        "created_at",
-    }
+    assert result.status_code == 202
+    assert result.json == REGISTER_ANSWER
     assert "argon2" not in result.text
     assert PASSWORD not in result.text
+    login = desk.login("ann@example.com")
+    assert login.status_code == 200
+    assert login.json["user"]["email"] == "ann@example.com"
+    assert login.json["user"]["role"] == "customer"
 
 
-def test_an_email_registers_once_whatever_its_case(desk: Helpdesk) -> None:
-    assert register(desk).status_code == 201
-    again = register(desk, email="ANN@example.com")
-    assert again.status_code == 409
-    assert again.headers["content-type"] == "application/problem+json"
+def test_registering_a_taken_address_answers_exactly_as_a_new_one(
+    desk: Helpdesk, mailbox: MemoryMailer
+) -> None:
+    # Issue 20, finding 8: it answered 409 "the email is already registered".
+    first = register(desk)
+    again = register(desk, email="ANN@example.com", password="another password 42")
+    assert (again.status_code, again.headers["content-type"], again.json) == (
+        first.status_code,
+        first.headers["content-type"],
+        first.json,
+    )
+    assert desk.login("ann@example.com", "another password 42").status_code == 401  # no account
+    assert desk.login("ann@example.com").status_code == 200  # the owner's is untouched
+    drain(desk.services)
+    told = [m for m in mailbox.sent if m.to == "ann@example.com"]
+    assert [m.subject for m in told] == ["Someone tried to register with your address"]
+    assert "another password 42" not in told[0].body
 
 
 @pytest.mark.parametrize(

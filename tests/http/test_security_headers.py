@@ -112,12 +112,12 @@ CASES: dict[str, tuple[int, Case]] = {
         lambda d: d.get(f"{API}/tickets/{uuid.uuid4()}", d.customer()),
     ),
     "405 method": (405, lambda d: d.client.simulate_delete("/health/live")),
-    "409 register twice": (
+    "409 department twice": (  # registering twice is a 202 now (issue 20, enumeration)
         409,
-        lambda d: d.post(
-            f"{API}/auth/register",
-            json={"email": d.customer().email, "password": "x CANARY 12345", "display_name": "A"},
-        ),
+        lambda d: (
+            d.department("Twice"),
+            d.post(f"{API}/admin/departments", d.staff("admin"), json={"name": "Twice"}),
+        )[1],
     ),
     "413 too large": (
         413,

@@ -23,6 +23,14 @@ from helpdesk_core.usecases.auth import (
 FORGOT_ANSWER = {
     "detail": "If an account uses that address, a reset link is on its way to it.",
 }
+# The one answer to every registration that passes validation, whether the address was free
+# (the account now exists: log in) or taken (no account was made; its owner was mailed).
+REGISTER_ANSWER = {
+    "detail": (
+        "Registration received. If the address was free, the account is ready: log in with "
+        "it. If it already has an account, its owner has been told by mail."
+    ),
+}
 
 
 @attrs.frozen
@@ -31,6 +39,18 @@ class LoginBody:
     # ordinary failed login, not a 422 that would tell a guesser anything.
     email: Credential
     password: Credential = attrs.field(repr=False)
+
+
+@attrs.frozen
+class RegisterBody:
+    email: str
+    password: str = attrs.field(repr=False)
+    display_name: str
+
+
+@attrs.frozen
+class ForgotBody:
+    email: str
 
 
 @attrs.define
@@ -48,9 +68,12 @@ class RegisterResource:
         self._s = shared
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        command = structure(self._s.converter, req.get_media(), Register)
-        resp.media = account_json(self._s.auth.register(command))
-        resp.status = falcon.HTTP_201
+        body = structure(self._s.converter, req.get_media(), RegisterBody)
+        self._s.auth.sign_up(
+            Register(body.email, body.password, body.display_name, client_address(req))
+        )
+        resp.media = REGISTER_ANSWER
+        resp.status = falcon.HTTP_202
 
 
 class LoginResource:
@@ -90,7 +113,8 @@ class ForgotPasswordResource:
         self._s = shared
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self._s.auth.forgot_password(structure(self._s.converter, req.get_media(), ForgotPassword))
+        body = structure(self._s.converter, req.get_media(), ForgotBody)
+        self._s.auth.forgot_password(ForgotPassword(body.email, client_address(req)))
         resp.media = FORGOT_ANSWER
         resp.status = falcon.HTTP_202
 
