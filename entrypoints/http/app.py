@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -14,7 +15,7 @@ from entrypoints.bootstrap import Services
 from entrypoints.config import Settings
 from entrypoints.http.auth import Authentication, SecurityLog
 from entrypoints.http.client import ClientAddress
-from entrypoints.http.converter import make_http_converter
+from entrypoints.http.converter import NUMBER_MAX_CHARS, OutOfRange, make_http_converter
 from entrypoints.http.errors import register_error_handling
 from entrypoints.http.middleware import (
     BodyLimits,
@@ -46,12 +47,50 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
+def _whole(text: str) -> int | OutOfRange:
+    return OutOfRange(text) if len(text) > NUMBER_MAX_CHARS else int(text)
+
+
+def _real(text: str) -> float | OutOfRange:
+    value = float(text)
+    return value if math.isfinite(value) else OutOfRange(text)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _loads(text: str) -> Any:
-    """json.loads, with absurd nesting reported as malformed (400) rather than a crash."""
+    """json.loads, with absurd nesting reported as malformed (400) rather than a crash, NaN and
+    Infinity (not JSON) refused likewise, and a number too long for any field kept as text
+    (``OutOfRange``: its field's 422 says "is too large", never Python's digit limit)."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_whole, parse_float=_real, parse_constant=_not_json)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+class _App(falcon.App):
+    """``falcon.App`` whose routes answer HEAD wherever they answer GET.
+
+    falcon answers 405 to a HEAD a resource has no ``on_head`` for. Every route is added
+    through here, so every GET responder doubles as the HEAD one (public where GET is): falcon
+    runs it, sends its status and headers, Content-Length included, and drops the body."""
+
+    def add_route(self, uri_template: str, resource: object, **kwargs: Any) -> None:
+        _head_as_get(resource, kwargs.get("suffix"))
+        super().add_route(uri_template, resource, **kwargs)
+
+
+def _head_as_get(resource: object, suffix: str | None) -> None:
+    tail = f"_{suffix}" if suffix else ""
+    get, head = f"on_get{tail}", f"on_head{tail}"
+    if not hasattr(resource, get) or hasattr(resource, head):
+        return
+    setattr(resource, head, getattr(resource, get))
+    public: frozenset[str] = frozenset(getattr(resource, "public", ()))
+    if get in public:
+        setattr(resource, "public", public | {head})  # noqa: B010 - any resource object
 
 
 def outbox_readings(services: Services) -> list[Reading]:
@@ -90,7 +129,7 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
     cors = services.settings.cors_origins
     if cors:  # off unless origins are configured
         middleware.insert(3, Cors(cors, services.settings.cors_allow_credentials))
-    app = falcon.App(middleware=middleware, cors_enable=False)
+    app = _App(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     json_handler = falcon.media.JSONHandler(
         dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")),

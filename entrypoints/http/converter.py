@@ -38,8 +38,24 @@ class _WrongType(ValueError):
     pass
 
 
+@attrs.frozen
+class OutOfRange:
+    """A JSON number no field takes: longer than ``NUMBER_MAX_CHARS`` or beyond a double.
+
+    The app's JSON loader (``app._loads``) puts one in place of such a number, so that it is
+    never handed to ``int()`` (whose 4,300-digit limit raises an error quoting Python's
+    internals) and its field answers an ordinary 422: "is too large"."""
+
+    text: str
+
+
+NUMBER_MAX_CHARS = 32  # a 64-bit integer and any double's repr fit with room to spare
+
+
 def _strict(expected: type, name: str) -> Any:
     def hook(value: Any, _type: Any) -> Any:
+        if isinstance(value, OutOfRange):
+            raise _WrongType("is too large" if expected in (int, float) else f"must be {name}")
         if expected is str and isinstance(value, str):
             reason = unstorable(value)
             if reason is not None:

@@ -3,6 +3,8 @@
 Scope (ARCHITECTURE.md section 5): customers see their own tickets, agents and leads the
 tickets of their department (and tickets not yet routed to any), administrators everything.
 A ticket outside the actor's scope is NotFound on every use case, never PermissionDenied.
+Agents route a ticket into their own department only; unrouting it or moving it to a department
+one does not work in is for leads and administrators (PermissionDenied, ``_may_route``).
 Every change writes one history entry per changed field in the same transaction.
 """
 
@@ -31,6 +33,7 @@ from helpdesk_core.domain.errors import (
     Conflict,
     FieldError,
     NotFound,
+    PermissionDenied,
     PreconditionRequired,
     StaleVersion,
     ValidationFailed,
@@ -43,6 +46,8 @@ from helpdesk_core.domain.values import (
     StaffRole,
     TicketPriority,
     TicketStatus,
+    clean_body,
+    clean_filename,
     clean_text,
     is_web_url,
     unstorable,
@@ -160,13 +165,6 @@ def can_see(actor: Principal, ticket: Ticket) -> bool:
 # ---------------------------------------------------------------- validation
 
 
-def sanitize_filename(raw: str) -> str:
-    """The last path segment, without control characters or leading dots, spaces collapsed."""
-    name = re.split(r"[\\/]", raw)[-1]
-    name = "".join(ch for ch in name if ord(ch) >= 32 and ord(ch) != 0x7F)
-    return " ".join(name.split()).lstrip(".").strip()
-
-
 def validate_attachments(
     inputs: Sequence[AttachmentInput], policy: TicketPolicy, field: str = "attachments"
 ) -> list[AttachmentInput]:
@@ -182,13 +180,11 @@ def validate_attachments(
         url = item.url.strip()
         if not is_web_url(url):
             errors.append(FieldError(f"{where}.url", "must be an http(s) URL"))
-        filename = sanitize_filename(item.filename)
-        if not filename:
-            errors.append(FieldError(f"{where}.filename", "must name a file"))
-        elif len(filename) > FILENAME_MAX:
-            errors.append(
-                FieldError(f"{where}.filename", f"must be at most {FILENAME_MAX} characters")
-            )
+        filename = ""
+        try:  # the text rules of a file name: values.clean_filename
+            filename = clean_filename(item.filename, f"{where}.filename", max_length=FILENAME_MAX)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
         mime = item.mime_type.split(";")[0].strip().lower()
         if mime not in allowed:
             errors.append(FieldError(f"{where}.mime_type", f"{mime or 'this type'} is not allowed"))
@@ -215,7 +211,13 @@ def _fingerprint(command: OpenTicket) -> str:
 
 
 def _text(value: str, field: str, max_length: int) -> str:
+    """One line of text (a subject): no line breaks, controls or invisible formatting."""
     return clean_text(value, field, max_length=max_length)
+
+
+def _body(value: str, field: str, max_length: int) -> str:
+    """Prose (a description, a message's body): line breaks allowed, other controls not."""
+    return clean_body(value, field, max_length=max_length)
 
 
 # ---------------------------------------------------------------- the service
@@ -240,7 +242,7 @@ class TicketService:
         """A new ticket requested by ``actor``; replayed when the idempotency key was used
         with the same request, Conflict when it was used with another."""
         subject = _text(command.subject, "subject", SUBJECT_MAX)
-        description = _text(command.description, "description", BODY_MAX)
+        description = _body(command.description, "description", BODY_MAX)
         attachments = validate_attachments(command.attachments, self._policy)
         if idempotency_key is not None and (reason := unstorable(idempotency_key)) is not None:
             raise ValidationFailed.field("Idempotency-Key", reason)
@@ -385,7 +387,7 @@ class TicketService:
     ) -> TicketMessage:
         """A public reply or (staff only) an internal note. A customer's reply to a pending
         or resolved ticket reopens it; a staff reply to a new ticket opens it."""
-        body = _text(command.body, "body", BODY_MAX)
+        body = _body(command.body, "body", BODY_MAX)
         internal = command.visibility is MessageVisibility.INTERNAL
         if internal and not actor.is_staff:
             raise ValidationFailed.field("visibility", "only staff may post internal notes")
@@ -505,6 +507,7 @@ class TicketService:
             )
             team_id = command.team_id if command.change_team else ticket.team_id
             if department_id != ticket.department_id:
+                _may_route(actor, department_id)
                 if department_id is not None:
                     _active_department(tx, department_id, "department_id")
                 changes["department_id"] = department_id
@@ -807,6 +810,20 @@ def _str(value: Any) -> str | None:
     if value is None:
         return None
     return str(value.value) if hasattr(value, "value") else str(value)
+
+
+def _may_route(actor: Principal, department_id: uuid.UUID | None) -> None:
+    """Agents route a ticket into their own department only. Taking it out of every department
+    (an unrouted ticket is seen, internal notes included, by the staff of every department) or
+    moving it to a department one does not work in is for leads and administrators."""
+    if actor.role in {Role.LEAD, Role.ADMIN}:
+        return
+    if department_id is None:
+        raise PermissionDenied("only leads and administrators may unroute a ticket")
+    if department_id != actor.department_id:
+        raise PermissionDenied(
+            "only leads and administrators may move a ticket to a department they do not work in"
+        )
 
 
 def _active_department(tx: Transaction, department_id: uuid.UUID, field: str) -> Department:

@@ -466,3 +466,42 @@ def is_assigned(scene: Scene, name: str, count: int) -> None:
 @then(parsers.parse("{name} is assigned no tickets"))
 def is_assigned_none(scene: Scene, name: str) -> None:
     assert _assigned_count(scene, name) == 0
+
+
+# ------------------------------------------------------------------ routing
+
+
+def _route(scene: Scene, tickets: Tickets, name: str, subject: str, department: str | None) -> Any:
+    department_id = scene.departments[department] if department else None
+    return _change(scene, tickets, name, subject, {"department_id": department_id})
+
+
+@when(parsers.parse('{name} moves "{subject}" to "{department}"'))
+def moves(scene: Scene, tickets: Tickets, name: str, subject: str, department: str) -> None:
+    _ok(_route(scene, tickets, name, subject, department))
+
+
+@when(parsers.parse('{name} tries to move "{subject}" to "{department}"'))
+def tries_to_move(scene: Scene, tickets: Tickets, name: str, subject: str, department: str) -> None:
+    _route(scene, tickets, name, subject, department)
+
+
+@when(parsers.parse('{name} unroutes "{subject}"'))
+def unroutes(scene: Scene, tickets: Tickets, name: str, subject: str) -> None:
+    _ok(_route(scene, tickets, name, subject, None))
+
+
+@when(parsers.parse('{name} tries to unroute "{subject}"'))
+def tries_to_unroute(scene: Scene, tickets: Tickets, name: str, subject: str) -> None:
+    _route(scene, tickets, name, subject, None)
+
+
+@then(parsers.parse('"{subject}" is in the department "{department}"'))
+def in_department(scene: Scene, tickets: Tickets, subject: str, department: str) -> None:
+    expected = {"id": scene.departments[department], "name": department}
+    assert _as_admin(scene, tickets, subject)["department"] == expected
+
+
+@then(parsers.parse('"{subject}" is in no department'))
+def in_no_department(scene: Scene, tickets: Tickets, subject: str) -> None:
+    assert _as_admin(scene, tickets, subject)["department"] is None

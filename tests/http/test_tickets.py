@@ -215,9 +215,24 @@ def test_staff_scope_is_their_department(office: Office) -> None:
 def test_unrouted_tickets_are_seen_by_every_agent(office: Office) -> None:
     ticket = office.open(department_id=None)
     assert office.staff_get(ticket["id"], office.tech_agent).status_code == 200
-    routed = office.patch(ticket["id"], {"department_id": office.billing}, 1, office.tech_agent)
+    routed = office.patch(ticket["id"], {"department_id": office.tech}, 1, office.tech_agent)
     assert routed.status_code == 200
-    assert office.staff_get(ticket["id"], office.tech_agent).status_code == 404
+    assert office.staff_get(ticket["id"], office.agent).status_code == 404
+
+
+def test_only_leads_and_admins_unroute_or_route_elsewhere(office: Office) -> None:
+    """An agent's PATCH that unroutes a ticket, or sends it to a department the agent does
+    not work in, is a 403 problem and changes nothing; a lead's is a 200."""
+    ticket = office.open()
+    for department in (None, office.tech):
+        refused = office.patch(ticket["id"], {"department_id": department}, 1, office.agent)
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "only leads and administrators" in refused.json["detail"]
+    assert office.staff_get(ticket["id"], office.admin).json["version"] == 1
+    unrouted = office.patch(ticket["id"], {"department_id": None}, 1, office.lead)
+    assert unrouted.status_code == 200, unrouted.text
+    assert unrouted.json["department"] is None
 
 
 def test_assignment_modes(office: Office) -> None:

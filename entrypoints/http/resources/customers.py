@@ -18,12 +18,13 @@ import falcon
 
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
-from entrypoints.http.fields import invalid_input
-from entrypoints.http.pagination import decode_cursor, encode_cursor, page_request
+from entrypoints.http.pagination import decode_cursor, encode_cursor, is_id, is_time, page_request
 from entrypoints.http.params import bool_param, path_uuid
 from entrypoints.http.views import customer_json
 from helpdesk_core.ports.repositories import CustomerFilter
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage, CustomerService
+
+BY_CREATION = (is_time, is_id)  # the list's order and its cursor: (created_at, id)
 
 
 @attrs.frozen
@@ -34,16 +35,11 @@ class CustomerPatch:
 def customer_cursor(raw: str) -> CustomerCursor:
     """A cursor of the customer list back into its keyset position; 422 on ``cursor`` for
     anything the list did not issue."""
-    parts = decode_cursor(raw)
-    try:
-        if len(parts) != 2:
-            raise ValueError(parts)
-        created_at = datetime.fromisoformat(str(parts[0]))
-        if created_at.tzinfo is None:
-            raise ValueError(parts)
-        return (created_at, uuid.UUID(str(parts[1])))
-    except ValueError:
-        raise invalid_input("cursor", "is not a cursor of this list") from None
+    return _typed(decode_cursor(raw, BY_CREATION))
+
+
+def _typed(parts: tuple[Any, ...]) -> CustomerCursor:
+    return (datetime.fromisoformat(parts[0]), uuid.UUID(parts[1]))
 
 
 def page_json(page: CustomerPage) -> dict[str, Any]:
@@ -70,15 +66,14 @@ class Customers:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        page = page_request(req, self._s.page_default, self._s.page_max)
-        raw_cursor = req.get_param("cursor")
+        page = page_request(req, self._s.page_default, self._s.page_max, BY_CREATION)
         where = CustomerFilter(
             active=bool_param(req, "active"), email_contains=req.get_param("email")
         )
         result = self._s.customers.list(
             principal(req),
             where,
-            customer_cursor(raw_cursor) if raw_cursor else None,
+            _typed(page.after) if page.after is not None else None,
             page.limit,
         )
         resp.media = page_json(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -12,7 +13,7 @@ import falcon
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.fields import invalid_body
-from entrypoints.http.pagination import page_request, paginate
+from entrypoints.http.pagination import Part, is_id, is_text, is_time, page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
 from entrypoints.http.views import (
     department_json,
@@ -32,6 +33,8 @@ from helpdesk_core.usecases.org import (
     UpdateTeam,
 )
 
+BY_NAME: tuple[Part, ...] = (is_text, is_id)  # a department list's cursor: (name key, id)
+
 
 @attrs.frozen
 class StaffPatch:
@@ -50,8 +53,8 @@ class OrgResources:
     page_default: int
     page_max: int
 
-    def page(self, req: falcon.Request) -> Any:
-        return page_request(req, self.page_default, self.page_max)
+    def page(self, req: falcon.Request, shape: Sequence[Part]) -> Any:
+        return page_request(req, self.page_default, self.page_max, shape)
 
     def body(self, req: falcon.Request, cls: type[Any]) -> Any:
         return structure(self.converter, req.get_media(), cls)
@@ -70,7 +73,7 @@ class PublicDepartments:
         resp.media = paginate(
             departments,
             lambda d: (name_key(d.name), str(d.id)),
-            self._s.page(req),
+            self._s.page(req, BY_NAME),
             public_department_json,
         )
 
@@ -80,7 +83,7 @@ class Departments:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        page = self._s.page(req)
+        page = self._s.page(req, BY_NAME)
         items = self._s.org.list_departments(principal(req), bool_param(req, "active"))
         resp.media = paginate(items, lambda d: (name_key(d.name), str(d.id)), page, department_json)
 
@@ -115,7 +118,7 @@ class Teams:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        page = self._s.page(req)
+        page = self._s.page(req, (is_id, is_text, is_id))  # (department, name, id)
         items = self._s.org.list_teams(
             principal(req), uuid_param(req, "department_id"), bool_param(req, "active")
         )
@@ -148,7 +151,7 @@ class StaffList:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        page = self._s.page(req)
+        page = self._s.page(req, (is_time, is_id))  # (created_at, id)
         where = StaffFilter(
             department_id=uuid_param(req, "department_id"),
             team_id=uuid_param(req, "team_id"),

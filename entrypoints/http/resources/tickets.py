@@ -16,7 +16,15 @@ import falcon
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.fields import HEADER, invalid_body, invalid_input
-from entrypoints.http.pagination import decode_cursor, encode_cursor
+from entrypoints.http.pagination import (
+    Part,
+    decode_cursor,
+    encode_cursor,
+    is_id,
+    is_number,
+    is_time,
+    whole,
+)
 from entrypoints.http.params import bool_param, path_uuid, uuid_param
 from entrypoints.http.views import timestamp
 from helpdesk_core.domain.entities import (
@@ -280,38 +288,16 @@ def _after(req: falcon.Request, sort: TicketSort, has_text: bool) -> tuple[Any, 
     raw = req.get_param("cursor")
     if raw is None:
         return None
-    value = decode_cursor(raw)
-    bad = invalid_input("cursor", "is not a cursor of this list")
+    return decode_cursor(raw, ticket_cursor_shape(sort, has_text))
 
-    def is_time(part: Any) -> bool:
-        try:
-            parsed = datetime.fromisoformat(part) if isinstance(part, str) else None
-            return parsed is not None and parsed.tzinfo is not None and _representable(parsed)
-        except ValueError:
-            return False
 
-    def is_id(part: Any) -> bool:
-        try:
-            return isinstance(part, str) and bool(uuid.UUID(part))
-        except ValueError:
-            return False
-
+def ticket_cursor_shape(sort: TicketSort, has_text: bool) -> tuple[Part, ...]:
+    """The parts of a ticket list's cursor in ``sort``: the store's sort key of a ticket."""
     if sort is TicketSort.RELEVANCE and has_text:
-        ok = len(value) == 2 and isinstance(value[0], int | float) and is_id(value[1])
-    elif sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
-        ok = (
-            len(value) == 3
-            and isinstance(value[0], int)
-            and not isinstance(value[0], bool)
-            and 0 <= value[0] <= 3
-            and is_time(value[1])
-            and is_id(value[2])
-        )
-    else:
-        ok = len(value) == 2 and is_time(value[0]) and is_id(value[1])
-    if not ok:
-        raise bad
-    return value
+        return (is_number, is_id)  # (the search's cost, id)
+    if sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
+        return (whole(0, 3), is_time, is_id)  # (priority rank, created_at, id)
+    return (is_time, is_id)  # (created_at or updated_at, id)
 
 
 def _sort(req: falcon.Request) -> TicketSort:

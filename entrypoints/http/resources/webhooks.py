@@ -8,7 +8,7 @@ endpoint through ``webhook_json``, which has no field for it.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -18,7 +18,15 @@ import falcon
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
 from entrypoints.http.fields import invalid_input
-from entrypoints.http.pagination import PageRequest, encode_cursor, page_request, paginate
+from entrypoints.http.pagination import (
+    OF_THIS_LIST,
+    PageRequest,
+    encode_cursor,
+    is_id,
+    is_time,
+    page_request,
+    paginate,
+)
 from entrypoints.http.params import path_uuid
 from entrypoints.http.views import delivery_json, webhook_json
 from helpdesk_core.domain.principal import Principal
@@ -36,7 +44,8 @@ class WebhookResources:
     page_max: int
 
     def page(self, req: falcon.Request) -> PageRequest:
-        return page_request(req, self.page_default, self.page_max)
+        """Both lists are newest first by ``(created_at, id)``: so are their cursors."""
+        return page_request(req, self.page_default, self.page_max, (is_time, is_id))
 
     def body(self, req: falcon.Request, cls: type[Any]) -> Any:
         return structure(self.converter, req.get_media(), cls)
@@ -135,25 +144,9 @@ def delivery_page(
 
 def delivery_cursor(value: tuple[Any, ...]) -> DeliveryCursor:
     """The keyset position a deliveries page's ``next_cursor`` encodes: (created_at, id)."""
-    bad = invalid_input("cursor", "is not a cursor of this list")
-    if len(value) != 2 or not all(isinstance(part, str) for part in value):
-        raise bad
-    try:
-        created_at = datetime.fromisoformat(value[0])
-        delivery_id = uuid.UUID(value[1])
-    except ValueError:
-        raise bad from None
-    if created_at.tzinfo is None or not _representable(created_at):
-        raise bad
-    return DeliveryCursor(created_at, delivery_id)
-
-
-def _representable(value: datetime) -> bool:
-    """Convertible to UTC without leaving the years databases store."""
-    try:
-        return 1900 <= value.astimezone(UTC).year <= 9998
-    except OverflowError:
-        return False
+    if len(value) != 2 or not is_time(value[0]) or not is_id(value[1]):
+        raise invalid_input("cursor", OF_THIS_LIST)
+    return DeliveryCursor(datetime.fromisoformat(value[0]), uuid.UUID(value[1]))
 
 
 def add_webhook_routes(app: falcon.App, prefix: str, shared: WebhookResources) -> None:
