@@ -270,6 +270,14 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         login_rate_window=settings.login_rate_window,
         login_address_rate_limit=settings.login_address_rate_limit,
         login_address_rate_window=settings.login_address_rate_window,
+        forgot_rate_limit=settings.forgot_password_rate_limit,
+        forgot_rate_window=settings.forgot_password_rate_window,
+        forgot_address_rate_limit=settings.forgot_password_address_rate_limit,
+        forgot_address_rate_window=settings.forgot_password_address_rate_window,
+        register_address_rate_limit=settings.register_address_rate_limit,
+        register_address_rate_window=settings.register_address_rate_window,
+        password_change_rate_limit=settings.password_change_rate_limit,
+        password_change_rate_window=settings.password_change_rate_window,
         public_url=settings.public_url,
     )
 

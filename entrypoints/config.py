@@ -286,6 +286,13 @@ VARIABLES: tuple[Variable, ...] = (
         "seconds gunicorn waits on a silent worker before restarting it",
     ),
     Variable(
+        "request_read_timeout",
+        "10",
+        _float_range(1, 300),
+        "seconds a client has to send a whole request (line, headers and body) before its"
+        " connection is closed (408)",
+    ),
+    Variable(
         "database_url",
         "sqlite:///./helpdesk.db",
         _database_url,
@@ -410,6 +417,54 @@ VARIABLES: tuple[Variable, ...] = (
         "300",
         _int_range(1, 86400),
         "seconds of the per-address failed-login window",
+    ),
+    Variable(
+        "forgot_password_rate_limit",
+        "3",
+        _int_range(1, 1000),
+        "reset links asked for one email address (registered or not) in the window",
+    ),
+    Variable(
+        "forgot_password_rate_window",
+        "3600",
+        _int_range(1, 86400),
+        "seconds of the per-recipient reset-link window",
+    ),
+    Variable(
+        "forgot_password_address_rate_limit",
+        "20",
+        _int_range(1, 100000),
+        "reset links asked for from one client address (any emails) in its window",
+    ),
+    Variable(
+        "forgot_password_address_rate_window",
+        "3600",
+        _int_range(1, 86400),
+        "seconds of the per-address reset-link window",
+    ),
+    Variable(
+        "register_address_rate_limit",
+        "10",
+        _int_range(1, 100000),
+        "registrations sent from one client address in its window",
+    ),
+    Variable(
+        "register_address_rate_window",
+        "3600",
+        _int_range(1, 86400),
+        "seconds of the per-address registration window",
+    ),
+    Variable(
+        "password_change_rate_limit",
+        "5",
+        _int_range(1, 1000),
+        "wrong current passwords allowed per session in the window",
+    ),
+    Variable(
+        "password_change_rate_window",
+        "300",
+        _int_range(1, 86400),
+        "seconds of the per-session password-change window",
     ),
     Variable("page_size_default", "25", _int_range(1, 1000), "items in a list page by default"),
     Variable(
@@ -569,6 +624,7 @@ class Settings:
     workers: int = 2
     threads: int = 3  # docs/operations.md (sizing), docs/performance.md
     worker_timeout: int = 30
+    request_read_timeout: float = 10.0  # docs/operations.md, slow clients
     database_url: str = attrs.field(default="sqlite:///./helpdesk.db", repr=False)
     db_pool_size: int = 5
     db_max_overflow: int = 10
@@ -594,6 +650,14 @@ class Settings:
     login_rate_window: int = 300
     login_address_rate_limit: int = 50
     login_address_rate_window: int = 300
+    forgot_password_rate_limit: int = 3
+    forgot_password_rate_window: int = 3600
+    forgot_password_address_rate_limit: int = 20
+    forgot_password_address_rate_window: int = 3600
+    register_address_rate_limit: int = 10
+    register_address_rate_window: int = 3600
+    password_change_rate_limit: int = 5
+    password_change_rate_window: int = 300
     page_size_default: int = 25
     page_size_max: int = 100
     max_body_bytes: int = _MIB

@@ -37,7 +37,7 @@ HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "opti
 # fmt: off
 #  (method, path as documented)                         anon  cust agent lead admin deact
 STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
-    ("POST",  "/api/v1/auth/register"):                  (201,  201, 201,  201, 201,  201),
+    ("POST",  "/api/v1/auth/register"):                  (202,  202, 202,  202, 202,  202),
     ("POST",  "/api/v1/auth/login"):                     (401,  401, 401,  401, 401,  401),
     ("POST",  "/api/v1/auth/password/forgot"):           (202,  202, 202,  202, 202,  202),
     ("POST",  "/api/v1/auth/password/reset"):            (422,  422, 422,  422, 422,  422),
@@ -104,8 +104,12 @@ ASSIGN_MODES: dict[str, tuple[int, ...]] = {
 }
 # fmt: on
 
+# HEAD is answered wherever GET is, as GET is: the same status for every caller, no body.
+HEAD_AS_GET = {("HEAD", path): row for (method, path), row in STATUSES.items() if method == "GET"}
+
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
-    route: dict(zip(ACTORS, statuses, strict=True)) for route, statuses in STATUSES.items()
+    route: dict(zip(ACTORS, statuses, strict=True))
+    for route, statuses in (STATUSES | HEAD_AS_GET).items()
 }
 
 
@@ -316,6 +320,8 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ),
 }
 
+REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}
+
 # Headers a well-formed request of the row carries besides the caller's token.
 EXTRA_HEADERS: dict[tuple[str, str], dict[str, str]] = {
     ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): {"If-Match": '"1"'},  # the version seen
@@ -397,6 +403,9 @@ def test_each_caller_gets_exactly_the_status_in_the_table(
         kwargs["json"] = body
     result = world.desk.client.simulate_request(method, concrete, **kwargs)
     assert_status(result, status)
+    if method == "HEAD":
+        assert result.content == b"", "a HEAD answer carries no body"
+        assert int(result.headers["content-length"]) > 0, "but says how long GET's would be"
 
 
 def assert_status(result: Any, status: int) -> None:
