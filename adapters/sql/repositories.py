@@ -698,6 +698,13 @@ def _reset_token_from_row(row: sa.Row[Any]) -> PasswordResetToken:
     )
 
 
+_RESET_REFUSALS = {
+    "pk_password_reset_tokens": "a reset token with this id already exists",
+    "uq_password_reset_tokens_token_hash": "a reset token with this hash already exists",
+    "fk_password_reset_tokens_user_id_users": "no such user",
+}
+
+
 class SqlPasswordResetRepository:
     """Reset tokens by hash; using one up is a single conditional UPDATE (one racer wins)."""
 
@@ -713,7 +720,11 @@ class SqlPasswordResetRepository:
             expires_at=token.expires_at,
             used_at=token.used_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, token)):
+        # No savepoint on PostgreSQL (two round trips): a reset's transaction only records it
+        # and its event, so a refusal may end it (see ``_refused_as_conflict``).
+        with _refused_as_conflict(
+            self._connection, partial(self._why_refused, token), _RESET_REFUSALS
+        ):
             self._connection.execute(statement)
 
     def get_by_hash(self, token_hash: str) -> PasswordResetToken | None:

@@ -148,8 +148,10 @@ class PasswordUseCases:
                 created_at=now,
                 expires_at=now + timedelta(seconds=policy.password_reset_ttl),
             )
-            if found is not None:  # a stand-in's row would break the foreign key
+            if found is not None:
                 tx.password_resets.add(reset)
+            else:  # a stand-in's row would break the foreign key: a lookup of the same cost
+                tx.password_resets.get_by_hash(token_hash)
             publish(
                 tx,
                 self._ids,
