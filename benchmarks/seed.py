@@ -65,7 +65,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from adapters.sql.tickets import search_text
+from helpdesk_core.domain.search import search_text
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DATABASE = "helpdesk_bench"

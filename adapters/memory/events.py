@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from adapters.memory.repositories import _stale, _utc, _utc_or_none
-from adapters.sql.events import OUTBOX_SEQ_COUNTER
-from helpdesk_core.domain.errors import Conflict
+from adapters.memory.shared import utc, utc_or_none
+from helpdesk_core.domain.errors import Conflict, stale_version
 from helpdesk_core.domain.events import Event
 from helpdesk_core.ports.events import (
     ClaimedDelivery,
@@ -33,6 +32,7 @@ from helpdesk_core.ports.events import (
     Webhook,
     WebhookDelivery,
 )
+from helpdesk_core.ports.uow import OUTBOX_SEQ_COUNTER
 
 if TYPE_CHECKING:
     from adapters.memory.uow import MemoryState
@@ -67,7 +67,7 @@ def _json_copy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _stored_event(event: Event) -> Event:
-    return attrs.evolve(event, occurred_at=_utc(event.occurred_at), data=_json_copy(event.data))
+    return attrs.evolve(event, occurred_at=utc(event.occurred_at), data=_json_copy(event.data))
 
 
 def _copy_event(event: Event) -> Event:
@@ -130,7 +130,7 @@ class MemoryOutboxRepository:
                 and oldest_of_key[entry.event.ordering_key] == entry.seq
             ):
                 entry = attrs.evolve(entry, attempts=entry.attempts + 1)
-                self._rows[entry.event.id] = OutboxRow(entry, Lease(token, _utc(lease_until)))
+                self._rows[entry.event.id] = OutboxRow(entry, Lease(token, utc(lease_until)))
                 claimed.append(_copy_entry(entry))
         return claimed
 
@@ -146,14 +146,14 @@ class MemoryOutboxRepository:
         return True
 
     def complete(self, event_id: uuid.UUID, token: str, now: datetime) -> bool:
-        return self._finish(event_id, token, state=OutboxState.DONE, processed_at=_utc(now))
+        return self._finish(event_id, token, state=OutboxState.DONE, processed_at=utc(now))
 
     def retry(self, event_id: uuid.UUID, token: str, error: str, available_at: datetime) -> bool:
-        return self._finish(event_id, token, last_error=error, available_at=_utc(available_at))
+        return self._finish(event_id, token, last_error=error, available_at=utc(available_at))
 
     def fail(self, event_id: uuid.UUID, token: str, error: str, now: datetime) -> bool:
         return self._finish(
-            event_id, token, state=OutboxState.FAILED, last_error=error, processed_at=_utc(now)
+            event_id, token, state=OutboxState.FAILED, last_error=error, processed_at=utc(now)
         )
 
     def stats(self) -> OutboxStats:
@@ -192,8 +192,8 @@ def _stored_webhook(webhook: Webhook, created_at: datetime) -> Webhook:
     return attrs.evolve(
         webhook,
         events=tuple(webhook.events),
-        created_at=_utc(created_at),
-        updated_at=_utc(webhook.updated_at),
+        created_at=utc(created_at),
+        updated_at=utc(webhook.updated_at),
     )
 
 
@@ -213,7 +213,7 @@ class MemoryWebhookRepository:
     def update(self, webhook: Webhook) -> None:
         stored = self._webhooks.get(webhook.id)
         if stored is None or stored.version != webhook.version - 1:
-            raise _stale("webhook", webhook.version)
+            raise stale_version("webhook", webhook.version)
         self._webhooks[webhook.id] = _stored_webhook(webhook, stored.created_at)
 
     def delete(self, webhook_id: uuid.UUID) -> bool:
@@ -247,7 +247,7 @@ class MemoryWebhookRepository:
                     changed,
                     is_active=False,
                     disabled_reason=reason,
-                    updated_at=_utc(now),
+                    updated_at=utc(now),
                     version=stored.version + 1,
                 )
         self._webhooks[webhook_id] = changed
@@ -260,15 +260,15 @@ class MemoryWebhookRepository:
 def _stored_delivery(delivery: WebhookDelivery) -> WebhookDelivery:
     return attrs.evolve(
         delivery,
-        created_at=_utc(delivery.created_at),
-        next_attempt_at=_utc(delivery.next_attempt_at),
-        completed_at=_utc_or_none(delivery.completed_at),
+        created_at=utc(delivery.created_at),
+        next_attempt_at=utc(delivery.next_attempt_at),
+        completed_at=utc_or_none(delivery.completed_at),
         attempt_log=(),
     )
 
 
 def _stored_attempt(attempt: DeliveryAttempt) -> DeliveryAttempt:
-    return attrs.evolve(attempt, created_at=_utc(attempt.created_at))
+    return attrs.evolve(attempt, created_at=utc(attempt.created_at))
 
 
 class MemoryDeliveryRepository:
@@ -319,7 +319,7 @@ class MemoryDeliveryRepository:
                 and webhook.is_active
                 and oldest[(delivery.webhook_id, delivery.ordering_key)] == delivery.event_seq
             ):
-                self._rows[delivery.id] = DeliveryRow(delivery, Lease(token, _utc(lease_until)))
+                self._rows[delivery.id] = DeliveryRow(delivery, Lease(token, utc(lease_until)))
                 event = self._state.outbox[delivery.event_id].entry.event
                 claimed.append(
                     ClaimedDelivery(self._with_log(delivery), webhook, _copy_event(event))
@@ -349,10 +349,10 @@ class MemoryDeliveryRepository:
             row.delivery,
             state=state,
             attempts=row.delivery.attempts + 1,
-            completed_at=None if state is DeliveryState.PENDING else _utc(attempt.created_at),
+            completed_at=None if state is DeliveryState.PENDING else utc(attempt.created_at),
         )
         if next_attempt_at is not None:
-            delivery = attrs.evolve(delivery, next_attempt_at=_utc(next_attempt_at))
+            delivery = attrs.evolve(delivery, next_attempt_at=utc(next_attempt_at))
         self._rows[delivery_id] = DeliveryRow(delivery, Lease())
         self._attempts[attempt.id] = _stored_attempt(attempt)
         return True
@@ -383,7 +383,7 @@ class MemoryDeliveryRepository:
             reverse=True,
         )
         if after is not None:
-            position = (_utc(after.created_at), after.id)
+            position = (utc(after.created_at), after.id)
             found = [d for d in found if (d.created_at, d.id) < position]
         return [self._with_log(d) for d in found[:limit]]
 

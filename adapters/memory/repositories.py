@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from adapters.memory.customers import customers_page
+from adapters.memory.shared import utc, utc_or_none
 from helpdesk_core.domain.entities import (
     Department,
     PasswordResetToken,
@@ -26,7 +27,7 @@ from helpdesk_core.domain.entities import (
     Team,
     User,
 )
-from helpdesk_core.domain.errors import Conflict, StaleVersion
+from helpdesk_core.domain.errors import Conflict, stale_version
 from helpdesk_core.domain.values import name_key
 from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 
@@ -34,23 +35,8 @@ if TYPE_CHECKING:
     from adapters.memory.uow import MemoryState
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 def _email_key(email: str) -> str:
     return email.strip().lower()
-
-
-def _stale(what: str, version: int) -> StaleVersion:
-    return StaleVersion(
-        f"the {what} was changed meanwhile (expected stored version {version - 1}); "
-        "reload it and try again"
-    )
 
 
 _Versioned = TypeVar("_Versioned", User, StaffMember, Department, Team)
@@ -59,7 +45,7 @@ _Versioned = TypeVar("_Versioned", User, StaffMember, Department, Team)
 def _current(stored: _Versioned | None, what: str, version: int) -> _Versioned:
     """The stored entity when its version is the one the update was based on."""
     if stored is None or stored.version != version - 1:
-        raise _stale(what, version)
+        raise stale_version(what, version)
     return stored
 
 
@@ -112,8 +98,8 @@ class MemoryUserRepository:
         return attrs.evolve(
             user,
             email=_email_key(user.email),
-            created_at=_utc(created_at),
-            updated_at=_utc(user.updated_at),
+            created_at=utc(created_at),
+            updated_at=utc(user.updated_at),
         )
 
 
@@ -168,7 +154,7 @@ class MemoryStaffRepository:
 
     @staticmethod
     def _stored(staff: StaffMember, created_at: datetime) -> StaffMember:
-        return attrs.evolve(staff, created_at=_utc(created_at), updated_at=_utc(staff.updated_at))
+        return attrs.evolve(staff, created_at=utc(created_at), updated_at=utc(staff.updated_at))
 
 
 class MemoryDepartmentRepository:
@@ -204,7 +190,7 @@ class MemoryDepartmentRepository:
     @staticmethod
     def _stored(department: Department, created_at: datetime) -> Department:
         return attrs.evolve(
-            department, created_at=_utc(created_at), updated_at=_utc(department.updated_at)
+            department, created_at=utc(created_at), updated_at=utc(department.updated_at)
         )
 
 
@@ -261,8 +247,8 @@ class MemoryTeamRepository:
         return attrs.evolve(
             team,
             department_id=department_id,
-            created_at=_utc(created_at),
-            updated_at=_utc(team.updated_at),
+            created_at=utc(created_at),
+            updated_at=utc(team.updated_at),
         )
 
 
@@ -280,9 +266,9 @@ class MemorySessionRepository:
             raise Conflict("no such user")
         self._sessions[session.id] = attrs.evolve(
             session,
-            created_at=_utc(session.created_at),
-            expires_at=_utc(session.expires_at),
-            revoked_at=_utc_or_none(session.revoked_at),
+            created_at=utc(session.created_at),
+            expires_at=utc(session.expires_at),
+            revoked_at=utc_or_none(session.revoked_at),
         )
 
     def get(self, session_id: uuid.UUID) -> Session | None:
@@ -301,7 +287,7 @@ class MemorySessionRepository:
         session = self._sessions.get(session_id)
         if session is None or session.revoked_at is not None:
             return False
-        self._sessions[session_id] = attrs.evolve(session, revoked_at=_utc(at))
+        self._sessions[session_id] = attrs.evolve(session, revoked_at=utc(at))
         return True
 
     def revoke_all(self, user_id: uuid.UUID, at: datetime, keep: uuid.UUID | None = None) -> int:
@@ -337,9 +323,9 @@ class MemoryPasswordResetRepository:
             raise Conflict("no such user")
         self._tokens[token.id] = attrs.evolve(
             token,
-            created_at=_utc(token.created_at),
-            expires_at=_utc(token.expires_at),
-            used_at=_utc_or_none(token.used_at),
+            created_at=utc(token.created_at),
+            expires_at=utc(token.expires_at),
+            used_at=utc_or_none(token.used_at),
         )
 
     def get_by_hash(self, token_hash: str) -> PasswordResetToken | None:
@@ -349,7 +335,7 @@ class MemoryPasswordResetRepository:
         token = self._tokens.get(token_id)
         if token is None or token.used_at is not None:
             return False
-        self._tokens[token_id] = attrs.evolve(token, used_at=_utc(at))
+        self._tokens[token_id] = attrs.evolve(token, used_at=utc(at))
         return True
 
     def invalidate_all(self, user_id: uuid.UUID, at: datetime) -> int:

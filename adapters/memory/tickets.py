@@ -18,23 +18,26 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from adapters.memory.repositories import _stale, _utc, _utc_or_none
-from adapters.sql.tickets import (
-    OPEN_STATUSES,
-    SEARCH_DOCUMENT_MAX,
-    TICKET_NUMBER_COUNTER,
-    new_search_document,
-    search_text,
-    search_words,
-)
+from adapters.memory.shared import utc, utc_or_none
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     HistoryEntry,
     Ticket,
     TicketMessage,
 )
-from helpdesk_core.domain.errors import Conflict
-from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
+from helpdesk_core.domain.errors import Conflict, stale_version
+from helpdesk_core.domain.search import (
+    SEARCH_DOCUMENT_MAX,
+    new_search_document,
+    search_text,
+    search_words,
+)
+from helpdesk_core.domain.values import (
+    OPEN_STATUSES,
+    MessageVisibility,
+    TicketPriority,
+    TicketStatus,
+)
 from helpdesk_core.ports.tickets import (
     IdempotencyRecord,
     QueueCounts,
@@ -43,6 +46,7 @@ from helpdesk_core.ports.tickets import (
     TicketSort,
     sort_key,
 )
+from helpdesk_core.ports.uow import TICKET_NUMBER_COUNTER
 
 if TYPE_CHECKING:
     from adapters.memory.uow import MemoryState
@@ -120,9 +124,9 @@ class MemoryTicketRepository:
         self._check_references(ticket)
         self._tickets[ticket.id] = attrs.evolve(
             ticket,
-            created_at=_utc(ticket.created_at),
-            updated_at=_utc(ticket.updated_at),
-            closed_at=_utc_or_none(ticket.closed_at),
+            created_at=utc(ticket.created_at),
+            updated_at=utc(ticket.updated_at),
+            closed_at=utc_or_none(ticket.closed_at),
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
 
@@ -136,7 +140,7 @@ class MemoryTicketRepository:
     def update(self, ticket: Ticket) -> None:
         stored = self._tickets.get(ticket.id)
         if stored is None or stored.version != ticket.version - 1:
-            raise _stale("ticket", ticket.version)
+            raise stale_version("ticket", ticket.version)
         self._check_references(ticket)
         self._tickets[ticket.id] = attrs.evolve(
             stored,
@@ -145,8 +149,8 @@ class MemoryTicketRepository:
             department_id=ticket.department_id,
             team_id=ticket.team_id,
             assignee_id=ticket.assignee_id,
-            updated_at=_utc(ticket.updated_at),
-            closed_at=_utc_or_none(ticket.closed_at),
+            updated_at=utc(ticket.updated_at),
+            closed_at=utc_or_none(ticket.closed_at),
             version=ticket.version,
         )
 
@@ -240,7 +244,7 @@ class MemoryTicketMessageRepository:
             raise Conflict("no such user")
         # Attachments are stored through the AttachmentRepository, never with the message.
         self._messages[message.id] = attrs.evolve(
-            message, created_at=_utc(message.created_at), attachments=()
+            message, created_at=utc(message.created_at), attachments=()
         )
         words = search_text(message.body)
         document = self._state.ticket_search.get(message.ticket_id)
@@ -286,7 +290,7 @@ class MemoryAttachmentRepository:
         if attachment.uploaded_by not in self._state.users:
             raise Conflict("no such user")
         self._attachments[attachment.id] = attrs.evolve(
-            attachment, created_at=_utc(attachment.created_at)
+            attachment, created_at=utc(attachment.created_at)
         )
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
@@ -310,7 +314,7 @@ class MemoryTicketHistoryRepository:
             raise Conflict("no such ticket")
         if entry.actor_id is not None and entry.actor_id not in self._state.users:
             raise Conflict("no such user")
-        self._history[entry.id] = attrs.evolve(entry, created_at=_utc(entry.created_at))
+        self._history[entry.id] = attrs.evolve(entry, created_at=utc(entry.created_at))
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
         return _by_time([e for e in self._history.values() if e.ticket_id == ticket_id])
@@ -337,5 +341,5 @@ class MemoryIdempotencyRepository:
         if record.ticket_id not in self._state.tickets:
             raise Conflict("no such ticket")
         self._records[(record.user_id, record.key)] = attrs.evolve(
-            record, created_at=_utc(record.created_at)
+            record, created_at=utc(record.created_at)
         )

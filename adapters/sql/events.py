@@ -31,13 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.lean import Lean
-from adapters.sql.repositories import (
-    SqlCounterRepository,
-    _chunks,
-    _exists,
-    _refused_as_conflict,
-    _stale,
-)
+from adapters.sql.repositories import SqlCounterRepository
+from adapters.sql.shared import chunks, exists, refused_as_conflict
 from adapters.sql.tables import (
     UTCDateTime,
     outbox,
@@ -46,6 +41,7 @@ from adapters.sql.tables import (
     webhook_deliveries,
     webhooks,
 )
+from helpdesk_core.domain.errors import stale_version
 from helpdesk_core.domain.events import Event
 from helpdesk_core.ports.events import (
     AttemptOutcome,
@@ -59,8 +55,7 @@ from helpdesk_core.ports.events import (
     Webhook,
     WebhookDelivery,
 )
-
-OUTBOX_SEQ_COUNTER = "outbox-seq"  # SQLite and memory; PostgreSQL uses the outbox_seq sequence
+from helpdesk_core.ports.uow import OUTBOX_SEQ_COUNTER
 
 # pg_advisory_xact_lock(namespace, hashtext(ordering_key)): the namespace keeps these locks
 # apart from any other advisory lock; a hash collision only makes two keys wait for each other.
@@ -191,7 +186,7 @@ class SqlOutboxRepository:
         else:
             values["seq"] = SqlCounterRepository(connection).next_value(OUTBOX_SEQ_COUNTER)
             statement = _INSERT_EVENT
-        with _refused_as_conflict(
+        with refused_as_conflict(
             connection,
             partial(self._why_refused, event),
             {"pk_outbox": "an event with this id already exists"},
@@ -201,7 +196,7 @@ class SqlOutboxRepository:
             self._remember_lock(event.ordering_key)
 
     def _why_refused(self, event: Event) -> str:
-        if _exists(self._connection, outbox.c.id, event.id):
+        if exists(self._connection, outbox.c.id, event.id):
             return "an event with this id already exists"
         return "the event breaks a rule of the store"
 
@@ -354,11 +349,11 @@ class SqlWebhookRepository:
         statement = sa.insert(webhooks).values(
             id=webhook.id, created_at=webhook.created_at, **_webhook_values(webhook)
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, webhook)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, webhook)):
             self._connection.execute(statement)
 
     def _why_refused(self, webhook: Webhook) -> str:
-        if _exists(self._connection, webhooks.c.id, webhook.id):
+        if exists(self._connection, webhooks.c.id, webhook.id):
             return "a webhook with this id already exists"
         return "the webhook breaks a rule of the store"
 
@@ -374,7 +369,7 @@ class SqlWebhookRepository:
             .values(**_webhook_values(webhook))
         )
         if self._connection.execute(statement).rowcount != 1:
-            raise _stale("webhook", webhook.version)
+            raise stale_version("webhook", webhook.version)
 
     def delete(self, webhook_id: uuid.UUID) -> bool:
         statement = sa.delete(webhooks).where(webhooks.c.id == webhook_id)
@@ -458,7 +453,7 @@ def _attempts_of(
     """The attempts of many deliveries, oldest first: one query (per 500 deliveries)."""
     found: dict[uuid.UUID, list[DeliveryAttempt]] = {}
     a = webhook_attempts
-    for chunk in _chunks(delivery_ids):
+    for chunk in chunks(delivery_ids):
         query = (
             sa.select(a)
             .where(a.c.delivery_id.in_(chunk))
@@ -500,17 +495,17 @@ class SqlDeliveryRepository:
             )
             .returning(webhook_deliveries.c.id)
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, delivery)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, delivery)):
             # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT here.
             return self._connection.execute(statement).first() is not None
 
     def _why_refused(self, delivery: WebhookDelivery) -> str:
         connection = self._connection
-        if _exists(connection, webhook_deliveries.c.id, delivery.id):
+        if exists(connection, webhook_deliveries.c.id, delivery.id):
             return "a delivery with this id already exists"
-        if not _exists(connection, webhooks.c.id, delivery.webhook_id):
+        if not exists(connection, webhooks.c.id, delivery.webhook_id):
             return "no such webhook"
-        if not _exists(connection, outbox.c.id, delivery.event_id):
+        if not exists(connection, outbox.c.id, delivery.event_id):
             return "no such event"
         return "the delivery breaks a rule of the store"
 
@@ -619,7 +614,7 @@ class SqlDeliveryRepository:
             created_at=attempt.created_at,
         )
         # One savepoint: a refused attempt row takes the state change back with it.
-        with _refused_as_conflict(self._connection, partial(self._why_attempt_refused, attempt)):
+        with refused_as_conflict(self._connection, partial(self._why_attempt_refused, attempt)):
             if self._connection.execute(update).rowcount != 1:
                 return False
             self._connection.execute(insert)
@@ -639,7 +634,7 @@ class SqlDeliveryRepository:
         return self._connection.execute(statement).rowcount == 1
 
     def _why_attempt_refused(self, attempt: DeliveryAttempt) -> str:
-        if _exists(self._connection, webhook_attempts.c.id, attempt.id):
+        if exists(self._connection, webhook_attempts.c.id, attempt.id):
             return "an attempt with this id already exists"
         return "the attempt breaks a rule of the store"
 

@@ -10,8 +10,7 @@ foreign key), the store's own state does not.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.customers import list_customers
 from adapters.sql.lean import Lean, any_of
+from adapters.sql.shared import chunks, exists, refused_as_conflict
 from adapters.sql.tables import (
     counters,
     departments,
@@ -38,12 +38,9 @@ from helpdesk_core.domain.entities import (
     Team,
     User,
 )
-from helpdesk_core.domain.errors import Conflict, StaleVersion
+from helpdesk_core.domain.errors import stale_version
 from helpdesk_core.domain.values import StaffRole, name_key
 from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
-
-# Ids per IN (...) list: far below every driver's limit on bound parameters.
-_CHUNK = 500
 
 
 class SqlCounterRepository:
@@ -100,64 +97,15 @@ _USERS = Lean(_by_ids([users], "sqlite"), postgresql=_by_ids([users], "postgresq
 # ---------------------------------------------------------------- shared helpers
 
 
-@contextmanager
-def _refused_as_conflict(
-    connection: sa.Connection,
-    explain: Callable[[], str],
-    constraints: Mapping[str, str] | None = None,
-) -> Iterator[None]:
-    """Run the block in a savepoint; a broken constraint becomes ``Conflict(explain())``.
-
-    On PostgreSQL a savepoint costs two round trips. Where ``constraints`` maps the name of
-    every constraint the block can break to its explanation, none is taken: the refusal is
-    explained from the name PostgreSQL reports, and PostgreSQL keeps the transaction from
-    doing anything but end (it is aborted), so nothing half-done can be committed.
-    """
-    if constraints is not None and connection.dialect.name == "postgresql":
-        try:
-            yield
-        except sa.exc.IntegrityError as exc:
-            name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
-            raise Conflict(constraints.get(name) or explain_unknown(name)) from exc
-        return
-    try:
-        with connection.begin_nested():
-            yield
-    except sa.exc.IntegrityError as exc:
-        raise Conflict(explain()) from exc
-
-
-def explain_unknown(constraint: str) -> str:
-    return f"the change breaks a rule of the store ({constraint or 'unnamed'})"
-
-
-def _exists(connection: sa.Connection, column: sa.Column[Any], value: object) -> bool:
-    query = sa.select(sa.literal(1)).where(column == value).limit(1)
-    return connection.execute(query).first() is not None
-
-
 def _code_point_order(connection: sa.Connection, column: sa.Column[Any]) -> Any:
     # PostgreSQL sorts text by the database's locale; "C" is code-point order, as in SQLite
     # (BINARY) and Python, so every backend lists the same names in the same order.
     return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
-def _stale(what: str, version: int) -> StaleVersion:
-    return StaleVersion(
-        f"the {what} was changed meanwhile (expected stored version {version - 1}); "
-        "reload it and try again"
-    )
-
-
 def _email_key(email: str) -> str:
     """How emails are stored and looked up: trimmed and lower-cased."""
     return email.strip().lower()
-
-
-def _chunks(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start : start + _CHUNK]
 
 
 # ---------------------------------------------------------------- users
@@ -197,7 +145,7 @@ class SqlUserRepository:
         statement = sa.insert(users).values(
             id=user.id, created_at=user.created_at, **_user_values(user)
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, user, new=True)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, user, new=True)):
             self._connection.execute(statement)
 
     def get(self, user_id: uuid.UUID) -> User | None:
@@ -206,7 +154,7 @@ class SqlUserRepository:
 
     def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
         found: dict[uuid.UUID, User] = {}
-        for chunk in _chunks(user_ids):
+        for chunk in chunks(user_ids):
             for row in _USERS.all(self._connection, {"ids": list(chunk)}):
                 user = _user_from_row(row)
                 found[user.id] = user
@@ -214,7 +162,7 @@ class SqlUserRepository:
 
     def display_names(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         found: dict[uuid.UUID, str] = {}
-        for chunk in _chunks(user_ids):
+        for chunk in chunks(user_ids):
             rows = _DISPLAY_NAMES.all(self._connection, {"ids": list(chunk)})
             found.update((row[0], row[1]) for row in rows)
         return found
@@ -230,10 +178,10 @@ class SqlUserRepository:
             .where(users.c.id == user.id, users.c.version == user.version - 1)
             .values(**_user_values(user))
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, user, new=False)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, user, new=False)):
             result = self._connection.execute(statement)
         if result.rowcount != 1:
-            raise _stale("user", user.version)
+            raise stale_version("user", user.version)
 
     def list_customers(
         self,
@@ -250,7 +198,7 @@ class SqlUserRepository:
         ).scalar_one_or_none()
         if holder is not None and holder != user.id:
             return "the email is already registered"
-        if new and _exists(self._connection, users.c.id, user.id):
+        if new and exists(self._connection, users.c.id, user.id):
             return "a user with this id already exists"
         return "the user breaks a rule of the store"
 
@@ -330,7 +278,7 @@ class SqlStaffRepository:
         statement = sa.insert(staff_members).values(
             user_id=staff.user_id, created_at=staff.created_at, **_staff_values(staff)
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, staff, new=True)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, staff, new=True)):
             self._connection.execute(statement)
 
     def get(self, user_id: uuid.UUID) -> StaffMember | None:
@@ -347,10 +295,10 @@ class SqlStaffRepository:
             )
             .values(**_staff_values(staff))
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, staff, new=False)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, staff, new=False)):
             result = self._connection.execute(statement)
         if result.rowcount != 1:
-            raise _stale("staff member", staff.version)
+            raise stale_version("staff member", staff.version)
 
     def list(self, where: StaffFilter) -> Sequence[StaffMember]:
         values = (where.department_id, where.team_id, where.role, where.active)
@@ -370,11 +318,11 @@ class SqlStaffRepository:
 
     def _why_refused(self, staff: StaffMember, *, new: bool) -> str:
         connection = self._connection
-        if new and _exists(connection, staff_members.c.user_id, staff.user_id):
+        if new and exists(connection, staff_members.c.user_id, staff.user_id):
             return "the user already has a staff profile"
-        if not _exists(connection, users.c.id, staff.user_id):
+        if not exists(connection, users.c.id, staff.user_id):
             return "no such user"
-        if staff.department_id is not None and not _exists(
+        if staff.department_id is not None and not exists(
             connection, departments.c.id, staff.department_id
         ):
             return "no such department"
@@ -426,7 +374,7 @@ class SqlDepartmentRepository:
             id=department.id, created_at=department.created_at, **_department_values(department)
         )
         explain = partial(self._why_refused, department, new=True)
-        with _refused_as_conflict(self._connection, explain):
+        with refused_as_conflict(self._connection, explain):
             self._connection.execute(statement)
 
     def get(self, department_id: uuid.UUID) -> Department | None:
@@ -443,10 +391,10 @@ class SqlDepartmentRepository:
             .values(**_department_values(department))
         )
         explain = partial(self._why_refused, department, new=False)
-        with _refused_as_conflict(self._connection, explain):
+        with refused_as_conflict(self._connection, explain):
             result = self._connection.execute(statement)
         if result.rowcount != 1:
-            raise _stale("department", department.version)
+            raise stale_version("department", department.version)
 
     def list(self, active: bool | None = None) -> Sequence[Department]:
         query = sa.select(departments).order_by(
@@ -464,7 +412,7 @@ class SqlDepartmentRepository:
         ).first()
         if holder is not None and holder.id != department.id:
             return f"a department named '{holder.name}' already exists"
-        if new and _exists(self._connection, departments.c.id, department.id):
+        if new and exists(self._connection, departments.c.id, department.id):
             return "a department with this id already exists"
         return "the department breaks a rule of the store"
 
@@ -508,7 +456,7 @@ class SqlTeamRepository:
             created_at=team.created_at,
             **_team_values(team),
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, team, new=True)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, team, new=True)):
             self._connection.execute(statement)
 
     def get(self, team_id: uuid.UUID) -> Team | None:
@@ -522,10 +470,10 @@ class SqlTeamRepository:
             .where(teams.c.id == team.id, teams.c.version == team.version - 1)
             .values(**_team_values(team))
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, team, new=False)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, team, new=False)):
             result = self._connection.execute(statement)
         if result.rowcount != 1:
-            raise _stale("team", team.version)
+            raise stale_version("team", team.version)
 
     def list(
         self, department_id: uuid.UUID | None = None, active: bool | None = None
@@ -553,7 +501,7 @@ class SqlTeamRepository:
                 sa.select(teams.c.department_id).where(teams.c.id == team.id)
             ).scalar_one_or_none()
             department_id = stored if stored is not None else department_id
-        if new and not _exists(connection, departments.c.id, department_id):
+        if new and not exists(connection, departments.c.id, department_id):
             return "no such department"
         holder = connection.execute(
             sa.select(teams.c.id, teams.c.name).where(
@@ -562,7 +510,7 @@ class SqlTeamRepository:
         ).first()
         if holder is not None and holder.id != team.id:
             return f"the department has a team named '{holder.name}'"
-        if new and _exists(connection, teams.c.id, team.id):
+        if new and exists(connection, teams.c.id, team.id):
             return "a team with this id already exists"
         return "the team breaks a rule of the store"
 
@@ -629,7 +577,7 @@ class SqlSessionRepository:
             expires_at=session.expires_at,
             revoked_at=session.revoked_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, session)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, session)):
             self._connection.execute(statement)
 
     def get(self, session_id: uuid.UUID) -> Session | None:
@@ -677,9 +625,9 @@ class SqlSessionRepository:
         return int(self._connection.execute(statement).rowcount)
 
     def _why_refused(self, session: Session) -> str:
-        if _exists(self._connection, sessions.c.id, session.id):
+        if exists(self._connection, sessions.c.id, session.id):
             return "a session with this id already exists"
-        if not _exists(self._connection, users.c.id, session.user_id):
+        if not exists(self._connection, users.c.id, session.user_id):
             return "no such user"
         return "the session breaks a rule of the store"
 
@@ -722,7 +670,7 @@ class SqlPasswordResetRepository:
         )
         # No savepoint on PostgreSQL (two round trips): a reset's transaction only records it
         # and its event, so a refusal may end it (see ``_refused_as_conflict``).
-        with _refused_as_conflict(
+        with refused_as_conflict(
             self._connection, partial(self._why_refused, token), _RESET_REFUSALS
         ):
             self._connection.execute(statement)
@@ -763,10 +711,10 @@ class SqlPasswordResetRepository:
 
     def _why_refused(self, token: PasswordResetToken) -> str:
         connection = self._connection
-        if _exists(connection, password_reset_tokens.c.id, token.id):
+        if exists(connection, password_reset_tokens.c.id, token.id):
             return "a reset token with this id already exists"
-        if _exists(connection, password_reset_tokens.c.token_hash, token.token_hash):
+        if exists(connection, password_reset_tokens.c.token_hash, token.token_hash):
             return "a reset token with this hash already exists"
-        if not _exists(connection, users.c.id, token.user_id):
+        if not exists(connection, users.c.id, token.user_id):
             return "no such user"
         return "the reset token breaks a rule of the store"

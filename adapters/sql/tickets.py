@@ -6,17 +6,17 @@ Conflict naming the broken rule, rows are mapped by explicit ``_x_from_row`` fun
 update names the version it read (StaleVersion otherwise).
 
 Text search reads ``ticket_search``: one document per ticket, the words of its subject,
-description and messages, lower-cased and separated by single spaces (``search_text``). The
-repositories keep it; the dialect indexes it (migration 0002): PostgreSQL matches a generated
-tsvector ('simple' configuration, GIN index) and ranks with ts_rank, SQLite matches a
-contentless FTS5 table (rowid = ticket number) and ranks with bm25. Because the document holds
-only those words, both engines (and the memory store) split it into the same words.
+description and messages, lower-cased and separated by single spaces (the rules are the core's,
+``helpdesk_core.domain.search``). The repositories keep it; the dialect indexes it (migration
+0002): PostgreSQL matches a generated tsvector ('simple' configuration, GIN index) and ranks
+with ts_rank, SQLite matches a contentless FTS5 table (rowid = ticket number) and ranks with
+bm25. Because the document holds only those words, both engines (and the memory store) split it
+into the same words.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 import uuid
@@ -30,7 +30,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from adapters.sql.lean import Lean
-from adapters.sql.repositories import SqlCounterRepository, _exists, _refused_as_conflict, _stale
+from adapters.sql.repositories import SqlCounterRepository
+from adapters.sql.shared import exists, refused_as_conflict
 from adapters.sql.tables import (
     UTCDateTime,
     attachment_references,
@@ -51,7 +52,15 @@ from helpdesk_core.domain.entities import (
     Ticket,
     TicketMessage,
 )
+from helpdesk_core.domain.errors import stale_version
+from helpdesk_core.domain.search import (
+    SEARCH_DOCUMENT_MAX,
+    new_search_document,
+    search_text,
+    search_words,
+)
 from helpdesk_core.domain.values import (
+    OPEN_STATUSES,
     MessageVisibility,
     TicketPriority,
     TicketStatus,
@@ -64,38 +73,15 @@ from helpdesk_core.ports.tickets import (
     TicketSort,
     sort_key,
 )
+from helpdesk_core.ports.uow import TICKET_NUMBER_COUNTER
 
 # ---------------------------------------------------------------- the search document
 
-# A word: a run of letters and digits ("_" separates, as in both engines' tokenizers).
-_WORD = re.compile(r"[^\W_]+")
-
-# Characters of a search document; later words are not searchable. A tsvector takes at most
-# about 6 bytes per character (distinct one-letter words), so PostgreSQL's 1 MB limit, which
-# would otherwise refuse a message of a long conversation, is never reached.
-SEARCH_DOCUMENT_MAX = 150_000
+# The document's rules (words, cap) are the core's: helpdesk_core.domain.search.
 
 # PostgreSQL: a text search with at most this many matches starts from the GIN index; with
 # more, the planner may walk an order's index instead (it soon finds a page of matches).
 FEW_MATCHES = 1000
-
-TICKET_NUMBER_COUNTER = "ticket-number"  # SQLite and memory; PostgreSQL uses a sequence
-OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
-
-
-def search_words(text: str) -> list[str]:
-    """The words of ``text`` as the search sees them: lower-cased runs of letters and digits."""
-    return _WORD.findall(text.lower())
-
-
-def search_text(text: str) -> str:
-    """``text`` as a search document holds it: its words, separated by single spaces."""
-    return " ".join(search_words(text))
-
-
-def new_search_document(ticket: Ticket) -> str:
-    """The search document of a ticket that has no messages yet."""
-    return f"{search_text(ticket.subject)} {search_text(ticket.description)}"[:SEARCH_DOCUMENT_MAX]
 
 
 # ---------------------------------------------------------------- tickets
@@ -501,7 +487,7 @@ class SqlTicketRepository:
             **_ticket_values(ticket),
         }
         document = new_search_document(ticket)
-        with _refused_as_conflict(
+        with refused_as_conflict(
             self._connection,
             partial(self._why_refused, ticket, new=True),
             _ticket_constraints(ticket),
@@ -530,10 +516,10 @@ class SqlTicketRepository:
         values = {f"new_{name}": value for name, value in _ticket_values(ticket).items()}
         values.update(id_=ticket.id, read_version=ticket.version - 1)
         explain = partial(self._why_refused, ticket, new=False)
-        with _refused_as_conflict(self._connection, explain, _ticket_constraints(ticket)):
+        with refused_as_conflict(self._connection, explain, _ticket_constraints(ticket)):
             matched = _UPDATE_TICKET.execute(self._connection, values)
         if matched != 1:
-            raise _stale("ticket", ticket.version)
+            raise stale_version("ticket", ticket.version)
 
     def list(self, query: TicketQuery) -> TicketPage:
         statement, params = self.list_statement(query)
@@ -588,13 +574,13 @@ class SqlTicketRepository:
 
     def _why_refused(self, ticket: Ticket, *, new: bool) -> str:
         connection = self._connection
-        if new and _exists(connection, tickets.c.id, ticket.id):
+        if new and exists(connection, tickets.c.id, ticket.id):
             return "a ticket with this id already exists"
-        if new and _exists(connection, tickets.c.number, ticket.number):
+        if new and exists(connection, tickets.c.number, ticket.number):
             return f"a ticket numbered {ticket.number} already exists"
-        if new and not _exists(connection, users.c.id, ticket.requester_id):
+        if new and not exists(connection, users.c.id, ticket.requester_id):
             return "no such user"
-        if ticket.department_id is not None and not _exists(
+        if ticket.department_id is not None and not exists(
             connection, departments.c.id, ticket.department_id
         ):
             return "no such department"
@@ -606,7 +592,7 @@ class SqlTicketRepository:
                 return "no such team"
             if team_department != ticket.department_id:
                 return "the team belongs to another department"
-        if ticket.assignee_id is not None and not _exists(
+        if ticket.assignee_id is not None and not exists(
             connection, staff_members.c.user_id, ticket.assignee_id
         ):
             return "no such staff member"
@@ -660,7 +646,7 @@ class SqlTicketMessageRepository:
         }
         words = search_text(message.body)
         together = words and self._connection.dialect.name == "postgresql"
-        with _refused_as_conflict(
+        with refused_as_conflict(
             self._connection, partial(self._why_refused, message), _MESSAGE_CONSTRAINTS
         ):
             if together:
@@ -686,11 +672,11 @@ class SqlTicketMessageRepository:
 
     def _why_refused(self, message: TicketMessage) -> str:
         connection = self._connection
-        if _exists(connection, ticket_messages.c.id, message.id):
+        if exists(connection, ticket_messages.c.id, message.id):
             return "a message with this id already exists"
-        if not _exists(connection, tickets.c.id, message.ticket_id):
+        if not exists(connection, tickets.c.id, message.ticket_id):
             return "no such ticket"
-        if not _exists(connection, users.c.id, message.author_id):
+        if not exists(connection, users.c.id, message.author_id):
             return "no such user"
         return "the message breaks a rule of the store"
 
@@ -714,7 +700,7 @@ class SqlAttachmentRepository:
             checksum=attachment.checksum,
             created_at=attachment.created_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, attachment)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, attachment)):
             self._connection.execute(insert)
 
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
@@ -723,15 +709,15 @@ class SqlAttachmentRepository:
 
     def _why_refused(self, attachment: AttachmentReference) -> str:
         connection = self._connection
-        if _exists(connection, attachment_references.c.id, attachment.id):
+        if exists(connection, attachment_references.c.id, attachment.id):
             return "an attachment with this id already exists"
-        if not _exists(connection, tickets.c.id, attachment.ticket_id):
+        if not exists(connection, tickets.c.id, attachment.ticket_id):
             return "no such ticket"
-        if attachment.message_id is not None and not _exists(
+        if attachment.message_id is not None and not exists(
             connection, ticket_messages.c.id, attachment.message_id
         ):
             return "no such message"
-        if not _exists(connection, users.c.id, attachment.uploaded_by):
+        if not exists(connection, users.c.id, attachment.uploaded_by):
             return "no such user"
         return "the attachment breaks a rule of the store"
 
@@ -869,7 +855,7 @@ _UPDATE_TICKET = Lean(  # what an update may change (_ticket_values), at the ver
 def _ticket_constraints(ticket: Ticket) -> dict[str, str]:
     """What each constraint a ticket's insert or update can break means (PostgreSQL names).
 
-    With it no savepoint is taken on PostgreSQL (see ``_refused_as_conflict``). The composite
+    With it no savepoint is taken on PostgreSQL (see ``refused_as_conflict``). The composite
     foreign key cannot tell an unknown team from one of another department.
     """
     return {
@@ -914,7 +900,7 @@ class SqlTicketHistoryRepository:
             "new_value": entry.new_value,
             "created_at": entry.created_at,
         }
-        with _refused_as_conflict(
+        with refused_as_conflict(
             self._connection, partial(self._why_refused, entry), _HISTORY_CONSTRAINTS
         ):
             _INSERT_HISTORY.execute(self._connection, values)
@@ -929,11 +915,11 @@ class SqlTicketHistoryRepository:
 
     def _why_refused(self, entry: HistoryEntry) -> str:
         connection = self._connection
-        if _exists(connection, ticket_history.c.id, entry.id):
+        if exists(connection, ticket_history.c.id, entry.id):
             return "a history entry with this id already exists"
-        if not _exists(connection, tickets.c.id, entry.ticket_id):
+        if not exists(connection, tickets.c.id, entry.ticket_id):
             return "no such ticket"
-        if entry.actor_id is not None and not _exists(connection, users.c.id, entry.actor_id):
+        if entry.actor_id is not None and not exists(connection, users.c.id, entry.actor_id):
             return "no such user"
         return "the history entry breaks a rule of the store"
 
@@ -972,14 +958,14 @@ class SqlIdempotencyRepository:
             ticket_id=record.ticket_id,
             created_at=record.created_at,
         )
-        with _refused_as_conflict(self._connection, partial(self._why_refused, record)):
+        with refused_as_conflict(self._connection, partial(self._why_refused, record)):
             self._connection.execute(insert)
 
     def _why_refused(self, record: IdempotencyRecord) -> str:
         if self.get(record.user_id, record.key) is not None:
             return "this Idempotency-Key was already used"
-        if not _exists(self._connection, users.c.id, record.user_id):
+        if not exists(self._connection, users.c.id, record.user_id):
             return "no such user"
-        if not _exists(self._connection, tickets.c.id, record.ticket_id):
+        if not exists(self._connection, tickets.c.id, record.ticket_id):
             return "no such ticket"
         return "the idempotency record breaks a rule of the store"

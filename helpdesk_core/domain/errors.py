@@ -81,6 +81,14 @@ class StaleVersion(DomainError):
     code = "stale-version"
 
 
+def stale_version(what: str, version: int) -> StaleVersion:
+    """The refusal of an update of ``what`` to ``version`` whose base is no longer stored."""
+    return StaleVersion(
+        f"the {what} was changed meanwhile (expected stored version {version - 1}); "
+        "reload it and try again"
+    )
+
+
 class PreconditionRequired(DomainError):
     """A change that needs the caller's known version was sent without it."""
 

@@ -20,6 +20,10 @@ class TicketStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+# The statuses of a ticket still being worked on (the queue counts count these).
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
 class TicketPriority(enum.StrEnum):
     """How urgent a ticket is, in ascending order."""
 

@@ -22,6 +22,11 @@ from helpdesk_core.ports.tickets import (
     TicketRepository,
 )
 
+# Counters the stores keep for themselves, named alike by every store that uses the ``counters``
+# table (SQLite and memory; PostgreSQL uses sequences instead).
+TICKET_NUMBER_COUNTER = "ticket-number"
+OUTBOX_SEQ_COUNTER = "outbox-seq"
+
 
 class CounterRepository(Protocol):
     """Named, monotonically increasing counters (ticket numbers, round-robin positions)."""

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from adapters.sql.tickets import search_text
 from benchmarks.seed import (
     NEEDLE_TICKETS,
     NEEDLE_WORDS,
@@ -29,6 +28,7 @@ from benchmarks.seed import (
 )
 from entrypoints.bootstrap import Services, bootstrap, password_hasher
 from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.search import search_text
 from helpdesk_core.domain.values import MessageVisibility, Role, TicketStatus
 from helpdesk_core.ports.tickets import TicketQuery
 from helpdesk_core.usecases.auth import Login

@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql import tickets as sql_tickets
-from adapters.sql.tickets import SEARCH_DOCUMENT_MAX
 from entrypoints.bootstrap import Services, bootstrap
 from helpdesk_core.domain.entities import (
     AttachmentReference,
@@ -33,6 +32,7 @@ from helpdesk_core.domain.entities import (
     User,
 )
 from helpdesk_core.domain.errors import Conflict, StaleVersion
+from helpdesk_core.domain.search import SEARCH_DOCUMENT_MAX
 from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
 from helpdesk_core.ports.tickets import (
     IdempotencyRecord,

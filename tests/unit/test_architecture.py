@@ -45,6 +45,15 @@ def test_adapters_never_import_entrypoints_or_web_and_cli_frameworks() -> None:
     assert {m: n for m, n in offenders.items() if n} == {}
 
 
+def test_the_in_memory_fakes_import_nothing_of_the_sql_adapter() -> None:
+    forbidden = {"adapters.sql", "sqlalchemy", "alembic", "psycopg"}
+    offenders = {
+        module: sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
+        for module, names in imported_modules("adapters/memory").items()
+    }
+    assert {m: n for m, n in offenders.items() if n} == {}
+
+
 def test_only_the_composition_root_imports_punq() -> None:
     users = sorted(
         module
