@@ -3,7 +3,7 @@
 The operator at the terminal acts as ``SYSTEM_OPERATOR`` (an administrator: every ticket,
 internal notes included), through the same use cases as ``/api/v1/staff/tickets``. Lists are
 keyset-paged like the API: a page ends with ``next: --cursor C`` when there are more, and the
-cursor is the API's (``entrypoints.http.pagination``), so the two can be mixed. A ticket is
+cursor is the API's (``entrypoints.views.cursors``), so the two can be mixed. A ticket is
 named by its number (``301``, ``#301``, as the tables print it) or its id (``_ticket_ref``).
 
 Bad input (an unknown status, a malformed date or cursor, a limit above
@@ -35,14 +35,14 @@ from entrypoints.cli.admin import (
     timestamp,
 )
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
-from entrypoints.http.pagination import decode_cursor, encode_cursor
+from entrypoints.views.cursors import CursorRefused, decode_cursor, encode_cursor
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     HistoryEntry,
     Ticket,
     TicketMessage,
 )
-from helpdesk_core.domain.errors import NotFound, ValidationFailed
+from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
 from helpdesk_core.ports.tickets import TicketQuery, TicketSort
@@ -105,7 +105,7 @@ def _cursor(raw: str | None, sort: TicketSort, has_text: bool) -> tuple[Any, ...
         return None
     try:
         value = decode_cursor(raw.strip())
-    except ValidationFailed:
+    except CursorRefused:
         fail("--cursor: not a cursor that `tickets list` printed", 2)
     if not _cursor_fits(value, sort, has_text):
         fail("--cursor: this cursor belongs to another --sort or --search", 2)

@@ -15,8 +15,9 @@ import click
 
 from entrypoints.cli.admin import as_uuid, json_option, open_services
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
-from entrypoints.http.resources.customers import customer_cursor, page_json
-from entrypoints.http.views import customer_json
+from entrypoints.views.cursors import CursorRefused
+from entrypoints.views.entities import customer_json
+from entrypoints.views.pages import customer_cursor, customer_page_json
 from helpdesk_core.domain.entities import User
 from helpdesk_core.domain.errors import ValidationFailed
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
@@ -46,7 +47,7 @@ def _cursor(raw: str | None) -> CustomerCursor | None:
         return None
     try:
         return customer_cursor(raw.strip())
-    except ValidationFailed:
+    except CursorRefused:
         fail("--cursor: not a cursor that `users list` printed", 2)
 
 
@@ -100,7 +101,7 @@ def users_list(
             fail(
                 f"--{exc.errors[0].field}: {exc.errors[0].message}" if exc.errors else exc.detail, 2
             )
-    body = page_json(page)
+    body = customer_page_json(page)
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return

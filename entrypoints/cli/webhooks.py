@@ -24,10 +24,9 @@ import click
 from entrypoints.bootstrap import Services
 from entrypoints.cli.admin import as_uuid, json_option, open_services, timestamp
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
-from entrypoints.http.pagination import decode_cursor
-from entrypoints.http.resources.webhooks import delivery_cursor, delivery_page
-from entrypoints.http.views import delivery_json, webhook_json
-from helpdesk_core.domain.errors import ValidationFailed
+from entrypoints.views.cursors import CursorRefused, decode_cursor
+from entrypoints.views.entities import delivery_json, webhook_json
+from entrypoints.views.pages import delivery_cursor, delivery_page
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.ports.events import DeliveryCursor, Webhook, WebhookDelivery
 from helpdesk_core.usecases.webhooks import SUBSCRIBABLE, CreateWebhook, WebhookService
@@ -85,7 +84,7 @@ def _cursor(raw: str | None) -> DeliveryCursor | None:
         return None
     try:
         return delivery_cursor(decode_cursor(raw.strip()))
-    except ValidationFailed:
+    except CursorRefused:
         fail("--cursor: not a cursor that `webhooks deliveries` printed", 2)
 
 

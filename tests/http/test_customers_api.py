@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from entrypoints.http.views import customer_json
+from entrypoints.views.entities import customer_json
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from tests.http.conftest import PASSWORD, Helpdesk, make_helpdesk
 

@@ -9,7 +9,7 @@ import falcon
 from entrypoints.http.auth import login_attempt, principal
 from entrypoints.http.client import client_address
 from entrypoints.http.converter import Credential, structure
-from entrypoints.http.views import account_json
+from entrypoints.views.entities import account_json
 from helpdesk_core.usecases.auth import (
     AuthService,
     ChangePassword,

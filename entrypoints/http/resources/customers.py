@@ -8,47 +8,23 @@ lockout (POST .../unlock). Every answer renders a customer through ``customer_js
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
-
 import attrs
 import cattrs
 import falcon
 
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
-from entrypoints.http.pagination import decode_cursor, encode_cursor, is_id, is_time, page_request
+from entrypoints.http.pagination import page_request
 from entrypoints.http.params import bool_param, path_uuid
-from entrypoints.http.views import customer_json
+from entrypoints.views.entities import customer_json
+from entrypoints.views.pages import BY_CREATION, customer_page_json, customer_position
 from helpdesk_core.ports.repositories import CustomerFilter
-from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage, CustomerService
-
-BY_CREATION = (is_time, is_id)  # the list's order and its cursor: (created_at, id)
+from helpdesk_core.usecases.customers import CustomerService
 
 
 @attrs.frozen
 class CustomerPatch:
     active: bool
-
-
-def customer_cursor(raw: str) -> CustomerCursor:
-    """A cursor of the customer list back into its keyset position; 422 on ``cursor`` for
-    anything the list did not issue."""
-    return _typed(decode_cursor(raw, BY_CREATION))
-
-
-def _typed(parts: tuple[Any, ...]) -> CustomerCursor:
-    return (datetime.fromisoformat(parts[0]), uuid.UUID(parts[1]))
-
-
-def page_json(page: CustomerPage) -> dict[str, Any]:
-    """``{items, next_cursor}``, as every list answers."""
-    after = page.next_after
-    return {
-        "items": [customer_json(user) for user in page.items],
-        "next_cursor": encode_cursor((after[0].isoformat(), str(after[1]))) if after else None,
-    }
 
 
 @attrs.define
@@ -73,10 +49,10 @@ class Customers:
         result = self._s.customers.list(
             principal(req),
             where,
-            _typed(page.after) if page.after is not None else None,
+            customer_position(page.after) if page.after is not None else None,
             page.limit,
         )
-        resp.media = page_json(result)
+        resp.media = customer_page_json(result)
 
 
 class Customer:

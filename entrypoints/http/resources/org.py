@@ -15,7 +15,7 @@ from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.fields import invalid_body
 from entrypoints.http.pagination import Part, is_id, is_text, is_time, page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
-from entrypoints.http.views import (
+from entrypoints.views.entities import (
     department_json,
     public_department_json,
     staff_json,

@@ -26,7 +26,7 @@ from entrypoints.http.pagination import (
     whole,
 )
 from entrypoints.http.params import bool_param, path_uuid, uuid_param
-from entrypoints.http.views import timestamp
+from entrypoints.views.entities import timestamp
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     HistoryEntry,

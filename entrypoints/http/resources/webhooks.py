@@ -7,8 +7,6 @@ endpoint through ``webhook_json``, which has no field for it.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 import attrs
@@ -18,19 +16,11 @@ import falcon
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
 from entrypoints.http.fields import invalid_input
-from entrypoints.http.pagination import (
-    OF_THIS_LIST,
-    PageRequest,
-    encode_cursor,
-    is_id,
-    is_time,
-    page_request,
-    paginate,
-)
+from entrypoints.http.pagination import PageRequest, is_id, is_time, page_request, paginate
 from entrypoints.http.params import path_uuid
-from entrypoints.http.views import delivery_json, webhook_json
-from helpdesk_core.domain.principal import Principal
-from helpdesk_core.ports.events import DeliveryCursor, WebhookDelivery
+from entrypoints.views.cursors import CursorRefused
+from entrypoints.views.entities import delivery_json, webhook_json
+from entrypoints.views.pages import delivery_cursor, delivery_page
 from helpdesk_core.usecases.webhooks import CreateWebhook, UpdateWebhook, WebhookService
 
 
@@ -97,7 +87,10 @@ class Deliveries:
     def on_get(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         actor = principal(req)
         page = self._s.page(req)
-        after = delivery_cursor(page.after) if page.after is not None else None
+        try:
+            after = delivery_cursor(page.after) if page.after is not None else None
+        except CursorRefused as refused:
+            raise invalid_input("cursor", refused.reason) from None
         items, next_cursor = delivery_page(
             self._s.webhooks, actor, path_uuid(webhook_id), page.limit, after
         )
@@ -123,30 +116,6 @@ class Ping:
         event = self._s.webhooks.ping(principal(req), path_uuid(webhook_id))
         resp.media = {"event_id": str(event.id)}
         resp.status = falcon.HTTP_202
-
-
-def delivery_page(
-    webhooks: WebhookService,
-    actor: Principal,
-    webhook_id: uuid.UUID,
-    limit: int,
-    after: DeliveryCursor | None,
-) -> tuple[list[WebhookDelivery], str | None]:
-    """One page of a webhook's deliveries and the cursor of the next one (None: the last)."""
-    # One more than asked tells whether another page follows.
-    items = webhooks.deliveries(actor, webhook_id, limit + 1, after)
-    chosen = items[:limit]
-    if len(items) <= limit or not chosen:
-        return chosen, None
-    last = chosen[-1]
-    return chosen, encode_cursor((last.created_at.isoformat(), str(last.id)))
-
-
-def delivery_cursor(value: tuple[Any, ...]) -> DeliveryCursor:
-    """The keyset position a deliveries page's ``next_cursor`` encodes: (created_at, id)."""
-    if len(value) != 2 or not is_time(value[0]) or not is_id(value[1]):
-        raise invalid_input("cursor", OF_THIS_LIST)
-    return DeliveryCursor(datetime.fromisoformat(value[0]), uuid.UUID(value[1]))
 
 
 def add_webhook_routes(app: falcon.App, prefix: str, shared: WebhookResources) -> None:

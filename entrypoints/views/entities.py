@@ -1,4 +1,5 @@
-"""How entities look in responses: explicit, so nothing secret can slip into an answer."""
+"""How entities look in answers (API, CLI `--json`): explicit, so nothing secret can slip into
+one."""
 
 from __future__ import annotations
 
