@@ -58,6 +58,24 @@ def parse_limit(raw: str | None, default: int, maximum: int) -> int:
     return value
 
 
+def page_options(noun: str) -> Callable[[F], F]:
+    """``--limit`` and ``--cursor``, alike on every command that lists a page of ``noun``."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--cursor", metavar="C", help="Continue after the page that printed `next: ...`."
+        )(command)
+        return click.option(
+            "--limit",
+            "limit_text",
+            metavar="N",
+            help=f"{noun} per page (default HELPDESK_PAGE_SIZE_DEFAULT, at most "
+            "HELPDESK_PAGE_SIZE_MAX).",
+        )(command)
+
+    return decorate
+
+
 def cli_errors(func: F) -> F:
     """Turn configuration and domain errors into one line and the documented exit code, and a
     failure of the database, Redis, mail or a missing driver into one line naming its cause

@@ -34,7 +34,7 @@ from entrypoints.cli.admin import (
     team_names,
     timestamp,
 )
-from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
+from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused, decode_cursor, encode_cursor
 from helpdesk_core.domain.entities import (
     AttachmentReference,
@@ -314,13 +314,7 @@ def tickets() -> None:
     metavar="|".join(SORTS),
     help="Order; '-' means descending. relevance: best --search match first.",
 )
-@click.option(
-    "--limit",
-    "limit_text",
-    metavar="N",
-    help="Tickets per page (default HELPDESK_PAGE_SIZE_DEFAULT, at most HELPDESK_PAGE_SIZE_MAX).",
-)
-@click.option("--cursor", metavar="C", help="Continue after the page that printed `next: ...`.")
+@page_options("Tickets")
 @json_option
 @click.pass_obj
 @cli_errors

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from entrypoints.cli.admin import as_uuid, json_option, open_services
-from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
+from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused
 from entrypoints.views.entities import customer_json
 from entrypoints.views.pages import customer_cursor, customer_page_json
@@ -63,13 +63,7 @@ def users() -> None:
 @users.command("list")
 @click.option("--active/--inactive", default=None, help="Only active (or deactivated) customers.")
 @click.option("--email", "email_part", metavar="TEXT", help="Only emails containing TEXT.")
-@click.option(
-    "--limit",
-    "limit_text",
-    metavar="N",
-    help="Customers per page (default HELPDESK_PAGE_SIZE_DEFAULT, at most HELPDESK_PAGE_SIZE_MAX).",
-)
-@click.option("--cursor", metavar="C", help="Continue after the page that printed `next: ...`.")
+@page_options("Customers")
 @json_option
 @click.pass_obj
 @cli_errors

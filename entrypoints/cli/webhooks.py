@@ -23,7 +23,7 @@ import click
 
 from entrypoints.bootstrap import Services
 from entrypoints.cli.admin import as_uuid, json_option, open_services, timestamp
-from entrypoints.cli.main import CliState, cli_errors, emit, fail, parse_limit
+from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused, decode_cursor
 from entrypoints.views.entities import delivery_json, webhook_json
 from entrypoints.views.pages import delivery_cursor, delivery_page
@@ -281,14 +281,7 @@ def webhooks_reseal(state: CliState, as_json: bool) -> None:
 
 @webhooks.command("deliveries")
 @click.argument("id_or_url")
-@click.option(
-    "--limit",
-    "limit_text",
-    metavar="N",
-    help="Deliveries per page (default HELPDESK_PAGE_SIZE_DEFAULT, at most "
-    "HELPDESK_PAGE_SIZE_MAX).",
-)
-@click.option("--cursor", metavar="C", help="Continue after the page that printed `next: ...`.")
+@page_options("Deliveries")
 @json_option
 @click.pass_obj
 @cli_errors
