@@ -8,9 +8,9 @@ the work of four routes with no core, no adapters and no SQLAlchemy:
 - ``GET  /api/v1/staff/tickets/{id}``    one ticket with its conversation
 
 The statements are the ones the product runs for these routes (read from
-``adapters/sql/tickets.py`` and logged from the product with a ``before_cursor_execute``
-listener), written out as plain SQL. What it deliberately does not copy, because it is
-scaffolding rather than work (docs/performance.md, "The baseline"):
+``adapters/sql/ticket_statements.py`` and ``ticket_lists.py``, and logged from the product with
+a ``before_cursor_execute`` listener), written out as plain SQL. What it deliberately does
+not copy, because it is scaffolding rather than work (docs/performance.md, "The baseline"):
 
 - one pooled connection per request (psycopg_pool, no pre-ping on checkout), autocommit for
   reads and one ``BEGIN ... COMMIT`` for the write, whatever number of transactions the
@@ -108,7 +108,7 @@ INSERT_OUTBOX_LOCKED_SQL = (  # a key's first event in a transaction: its lock, 
     "state, attempts, available_at, seq) "
     "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, nextval('outbox_seq') FROM ordering_lock"
 )
-ORDERING_LOCK_NAMESPACE = 0x4844_0004  # adapters/sql/events.py
+ORDERING_LOCK_NAMESPACE = 0x4844_0004  # adapters/sql/outbox.py
 INSERT_OUTBOX_SQL = (
     "INSERT INTO outbox (id, seq, type, version, ordering_key, occurred_at, actor_id, payload, "
     "state, attempts, available_at) "
@@ -143,8 +143,8 @@ ATTACHMENTS_SQL = (
     "ORDER BY attachment_references.created_at, attachment_references.id"
 )
 
-FEW_MATCHES = 1000  # adapters/sql/tickets.py
-MATCH_COUNT_TTL = 30.0  # adapters/sql/tickets.py, MatchCounts
+FEW_MATCHES = 1000  # adapters/sql/ticket_search.py
+MATCH_COUNT_TTL = 30.0  # adapters/sql/ticket_search.py, MatchCounts
 _match_counts: dict[str, tuple[int, float]] = {}  # words -> (count, kept until)
 SEARCH_PROBE_SQL = (
     "SELECT count(*) AS count_1 FROM (SELECT 1 AS anon_1 FROM ticket_search "
@@ -156,7 +156,7 @@ _MATCHES = (
     "SELECT ticket_search.ticket_id AS key FROM ticket_search "
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s)"
 )
-# Few matches: their ids first, then each ticket by its primary key (adapters/sql/tickets.py).
+# Few matches: their ids first, then each ticket by its primary key (adapters/sql/ticket_lists.py).
 SEARCH_FEW_WHERE = (
     "tickets.id = ANY (array((SELECT ticket_search.ticket_id FROM ticket_search "
     "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s))))"
@@ -226,7 +226,7 @@ class Connections:
             "connect_timeout": 3,
             "application_name": "helpdesk-baseline",
             # The product's session settings (adapters/sql/engine.py).
-            # Prepared only where asked (prepare=True), as the product (adapters/sql/lean.py).
+            # Prepared only where asked (prepare=True), as the product (adapters/sql/compiled.py).
             "prepare_threshold": PREPARE_ONLY_WHEN_ASKED,
             "options": "-c TimeZone=UTC "
             "-c statement_timeout=15000 -c lock_timeout=15000 "
@@ -394,7 +394,9 @@ def attachment_json(row: Sequence[Any]) -> dict[str, Any]:
 
 
 def _event_ticket(row: Sequence[Any]) -> dict[str, Any]:
-    """The ticket as events carry it (helpdesk_core/domain/events.py ticket_data)."""
+    """The ticket as events carried it in payload version 1 (ids, no names). The product's
+    version 2 carries the API's document, a few bytes more; the baseline keeps this shape so
+    that ratios measured before and after that change share one comparator."""
     return {
         "id": str(row[T_ID]),
         "number": row[T_NUMBER],

@@ -625,7 +625,7 @@ def baseline_server(database_url: str, secret: str, settings: Settings, work_dir
     argv += ["--threads", str(settings.threads)]
     if settings.threads > 1:  # helpdesk serve's worker class and its hooks
         argv += ["--config", "python:benchmarks.baseline_gunicorn"]
-        argv += ["--worker-class", "entrypoints.cli.fair_accept.FairThreadWorker"]
+        argv += ["--worker-class", "entrypoints.serving.fair_accept.FairThreadWorker"]
     else:
         argv += ["--worker-class", "sync"]
     argv += ["--timeout", "30", "--graceful-timeout", "20", "--keep-alive", "5"]

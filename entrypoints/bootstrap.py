@@ -348,21 +348,11 @@ def migrate_to_head(settings: Settings) -> str | None:
     if uses_memory(settings):
         return None
     from adapters.sql.engine import create_engine
-    from adapters.sql.migrate import current, upgrade
+    from adapters.sql.migrate import current, migration_lock, upgrade
 
     engine = create_engine(settings.database_url)
     try:
-        if engine.dialect.name == "postgresql":
-            import sqlalchemy as sa
-
-            with engine.connect() as lock_connection:
-                lock_connection.execute(sa.text("SELECT pg_advisory_lock(727274)"))
-                try:
-                    upgrade(engine)
-                finally:
-                    lock_connection.execute(sa.text("SELECT pg_advisory_unlock(727274)"))
-                    lock_connection.commit()
-        else:
+        with migration_lock(engine):
             upgrade(engine)
         return current(engine)
     finally:

@@ -28,12 +28,13 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.pool import NullPool
 
+from adapters.sql.columns import UTCDateTime
 from adapters.sql.migrate import (
     COMPARE_OPTIONS,
     check_sqlite_foreign_keys,
     sqlite_foreign_keys_off,
 )
-from adapters.sql.tables import UTCDateTime, include_name, metadata
+from adapters.sql.tables import include_name, metadata
 
 config = context.config
 target_metadata = metadata

@@ -1,10 +1,11 @@
 """In-memory outbox, webhook and delivery repositories over a transaction's working MemoryState.
 
-Same rules and orders as ``adapters.sql.events``: claims lease rows to a token (memory
-transactions are serialized, as SQLite's are), an event is claimable only when it is the oldest
-pending one of its ordering key, completions change nothing unless the row is leased to their
-token, payloads are stored as JSON (so only JSON goes in, and a caller's later change to its
-dict changes nothing stored), deleting an endpoint deletes its deliveries and their attempts.
+Same rules and orders as the SQL store's (``adapters.sql.outbox``, ``webhooks``,
+``deliveries``): claims lease rows to a token (memory transactions are serialized, as SQLite's
+are), an event is claimable only when it is the oldest pending one of its ordering key,
+completions change nothing unless the row is leased to their token, payloads are stored as
+JSON (so only JSON goes in, and a caller's later change to its dict changes nothing stored),
+deleting an endpoint deletes its deliveries and their attempts.
 Rows are frozen: the state's tables are copied shallowly per transaction.
 """
 

@@ -29,7 +29,7 @@ from helpdesk_core.domain.entities import (
 )
 from helpdesk_core.domain.errors import Conflict, stale_version
 from helpdesk_core.domain.values import name_key
-from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
+from helpdesk_core.ports.repositories import CustomerFilter, SessionAccount, StaffFilter
 
 if TYPE_CHECKING:
     from adapters.memory.uow import MemoryState
@@ -274,14 +274,12 @@ class MemorySessionRepository:
     def get(self, session_id: uuid.UUID) -> Session | None:
         return self._sessions.get(session_id)
 
-    def get_with_account(
-        self, session_id: uuid.UUID, counter: str
-    ) -> tuple[Session, User, StaffMember | None, int] | None:
+    def get_with_account(self, session_id: uuid.UUID) -> SessionAccount | None:
         session = self._sessions.get(session_id)
         user = self._state.users.get(session.user_id) if session is not None else None
         if session is None or user is None:
             return None
-        return session, user, self._state.staff.get(user.id), self._state.counters.get(counter, 0)
+        return SessionAccount(session, user, self._state.staff.get(user.id))
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:
         session = self._sessions.get(session_id)

@@ -38,6 +38,7 @@ from helpdesk_core.domain.values import (
     TicketPriority,
     TicketStatus,
 )
+from helpdesk_core.domain.views import HistoryView, MessageView, TicketNames, TicketView
 from helpdesk_core.ports.tickets import (
     IdempotencyRecord,
     QueueCounts,
@@ -53,6 +54,24 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------- tickets
+
+
+def _user_name(state: MemoryState, user_id: uuid.UUID | None) -> str | None:
+    user = state.users.get(user_id) if user_id is not None else None
+    return user.display_name if user is not None else None
+
+
+def ticket_view(state: MemoryState, ticket: Ticket) -> TicketView:
+    """The ticket with the names it refers to, as the SQL stores join them."""
+    department = state.departments.get(ticket.department_id) if ticket.department_id else None
+    team = state.teams.get(ticket.team_id) if ticket.team_id else None
+    names = TicketNames(
+        requester=_user_name(state, ticket.requester_id),
+        assignee=_user_name(state, ticket.assignee_id),
+        department=department.name if department is not None else None,
+        team=team.name if team is not None else None,
+    )
+    return TicketView(ticket, names)
 
 
 def _in_scope(ticket: Ticket, query: TicketQuery) -> bool:
@@ -130,12 +149,14 @@ class MemoryTicketRepository:
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
 
-    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
-        return self._tickets.get(ticket_id)  # writers are serialized: nothing to lock
+    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:
+        ticket = self._tickets.get(ticket_id)  # writers are serialized: nothing to lock
+        return ticket_view(self._state, ticket) if ticket is not None else None
 
-    def get_by_number(self, number: int) -> Ticket | None:
+    def get_by_number(self, number: int) -> TicketView | None:
         # A scan: the in-memory store holds test and demo sizes, and keeps no index to update.
-        return next((t for t in self._tickets.values() if t.number == number), None)
+        ticket = next((t for t in self._tickets.values() if t.number == number), None)
+        return ticket_view(self._state, ticket) if ticket is not None else None
 
     def update(self, ticket: Ticket) -> None:
         stored = self._tickets.get(ticket.id)
@@ -175,7 +196,7 @@ class MemoryTicketRepository:
             after = _typed_after(query.after, sort)
             found = [f for f in found if (f[0] < after if descending else f[0] > after)]
         page = found[: query.limit]
-        items = tuple(ticket for _, ticket, _ in page)
+        items = tuple(ticket_view(self._state, ticket) for _, ticket, _ in page)
         if len(found) <= query.limit or not page:
             return TicketPage(items, None)
         _, last, cost = page[-1]
@@ -255,7 +276,7 @@ class MemoryTicketMessageRepository:
 
     def list(
         self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
-    ) -> Sequence[TicketMessage]:
+    ) -> Sequence[MessageView]:
         messages = _by_time(
             [
                 m
@@ -264,13 +285,18 @@ class MemoryTicketMessageRepository:
                 and (include_internal or m.visibility is MessageVisibility.PUBLIC)
             ]
         )
-        if not with_attachments:
-            return [attrs.evolve(m, attachments=()) for m in messages]
         attached: dict[uuid.UUID, list[AttachmentReference]] = {}
-        for reference in _by_time(list(self._state.attachments.values())):
-            if reference.ticket_id == ticket_id and reference.message_id is not None:
-                attached.setdefault(reference.message_id, []).append(reference)
-        return [attrs.evolve(m, attachments=tuple(attached.get(m.id, ()))) for m in messages]
+        if with_attachments:
+            for reference in _by_time(list(self._state.attachments.values())):
+                if reference.ticket_id == ticket_id and reference.message_id is not None:
+                    attached.setdefault(reference.message_id, []).append(reference)
+        return [
+            MessageView(
+                attrs.evolve(m, attachments=tuple(attached.get(m.id, ()))),
+                _user_name(self._state, m.author_id),
+            )
+            for m in messages
+        ]
 
 
 class MemoryAttachmentRepository:
@@ -316,8 +342,9 @@ class MemoryTicketHistoryRepository:
             raise Conflict("no such user")
         self._history[entry.id] = attrs.evolve(entry, created_at=utc(entry.created_at))
 
-    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
-        return _by_time([e for e in self._history.values() if e.ticket_id == ticket_id])
+    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryView]:
+        entries = _by_time([e for e in self._history.values() if e.ticket_id == ticket_id])
+        return [HistoryView(e, _user_name(self._state, e.actor_id)) for e in entries]
 
 
 # ---------------------------------------------------------------- idempotency

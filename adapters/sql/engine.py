@@ -129,9 +129,10 @@ def _postgres_engine(url: URL, options: EngineOptions) -> Engine:
     }
     # Nothing is prepared unless asked for. psycopg would prepare any statement after five
     # runs, and PostgreSQL may then switch it to a generic plan, which for full-text search
-    # ignores the word's selectivity (seen on 1M tickets: 2 s instead of 1.3 ms). Unprepared,
-    # a statement is planned for its values; the hot statements whose plan cannot depend on
-    # the values ask to be prepared, and save the parse and the plan (adapters/sql/lean.py).
+    # ignores the word's selectivity: a common word's list then ranks every match
+    # (docs/performance.md, "Measurements behind the code"). Unprepared, a statement is
+    # planned for its values; the hot statements whose plan cannot depend on the values ask
+    # to be prepared, and save the parse and the plan (adapters/sql/compiled.py).
     # (None would turn preparing off even where asked for: a threshold never reached.)
     connect_args["prepare_threshold"] = PREPARE_ONLY_WHEN_ASKED
     settings = ["-c TimeZone=UTC"]

@@ -182,6 +182,30 @@ def _run(engine_or_url: EngineOrUrl, action: Any, *args: Any) -> None:
         action(alembic_config(connection=connection), *args)
 
 
+# ---------------------------------------------------------------- serializing migrations
+
+# The PostgreSQL session-level advisory lock every migrating process takes (one bigint key;
+# the outbox's transaction-level locks use the two-key form, a separate key space).
+MIGRATION_LOCK_KEY = 727274
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Run the body while holding the migration lock: on PostgreSQL an advisory lock on a
+    connection of its own, so several starting servers migrate one after the other; elsewhere
+    nothing (SQLite's write lock serializes them)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as lock_connection:
+        lock_connection.execute(sa.text(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        try:
+            yield
+        finally:
+            lock_connection.execute(sa.text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            lock_connection.commit()
+
+
 # ---------------------------------------------------------------- commands
 
 

@@ -7,12 +7,11 @@ strings (no native PostgreSQL types to outlive a downgrade), timestamps always U
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 
+from adapters.sql.columns import UTCDateTime, enum_column, timestamps, version
 from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
 from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
 
@@ -27,57 +26,6 @@ metadata = sa.MetaData(
 )
 
 
-class UTCDateTime(sa.types.TypeDecorator[Any]):
-    """A timezone-aware datetime stored as UTC, read back as UTC on SQLite and PostgreSQL alike."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused: the helpdesk stores UTC only")
-        value = value.astimezone(_UTC)
-        # SQLite keeps wall-clock text: store UTC without an offset, attach UTC on read.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=_UTC)
-        return value.astimezone(_UTC)
-
-
-_UTC = UTC
-
-
-def _enum(enum_cls: type, name: str) -> sa.Enum:
-    # Non-native: a VARCHAR with a named CHECK, identical on both dialects and downgrade-safe.
-    return sa.Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
-def _timestamps() -> list[sa.Column[Any]]:
-    return [
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
-    ]
-
-
-def _version() -> sa.Column[Any]:
-    # Optimistic locking: every UPDATE names the version it read and bumps it.
-    return sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1"))
-
-
 # ---------------------------------------------------------------- 0001_init_schema: people and org
 
 # Everyone who can log in; staff additionally have a staff_members row.
@@ -89,8 +37,8 @@ users = sa.Table(
     sa.Column("display_name", sa.String(200), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
-    *_timestamps(),
-    _version(),
+    *timestamps(),
+    version(),
     sa.UniqueConstraint("email"),
     sa.CheckConstraint("version >= 1", name="version_positive"),
 )
@@ -104,8 +52,8 @@ departments = sa.Table(
     sa.Column("name_key", sa.String(400), nullable=False),  # casefolded (can grow: ß -> ss)
     sa.Column("auto_assign", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
-    *_timestamps(),
-    _version(),
+    *timestamps(),
+    version(),
     sa.UniqueConstraint("name_key"),
     sa.CheckConstraint("version >= 1", name="version_positive"),
 )
@@ -124,8 +72,8 @@ teams = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("name_key", sa.String(400), nullable=False),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
-    *_timestamps(),
-    _version(),
+    *timestamps(),
+    version(),
     sa.UniqueConstraint("department_id", "name_key"),
     # Target of composite keys: a row naming a team also names that team's department.
     sa.UniqueConstraint("id", "department_id"),
@@ -139,12 +87,12 @@ staff_members = sa.Table(
     sa.Column(
         "user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     ),
-    sa.Column("role", _enum(StaffRole, "staff_role"), nullable=False),
+    sa.Column("role", enum_column(StaffRole, "staff_role"), nullable=False),
     sa.Column("department_id", sa.Uuid(), sa.ForeignKey("departments.id", ondelete="RESTRICT")),
     sa.Column("team_id", sa.Uuid()),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
-    *_timestamps(),
-    _version(),
+    *timestamps(),
+    version(),
     sa.ForeignKeyConstraint(
         ["team_id", "department_id"],
         ["teams.id", "teams.department_id"],
@@ -176,8 +124,8 @@ tickets = sa.Table(
     sa.Column("number", sa.BigInteger(), nullable=False),
     sa.Column("subject", sa.String(200), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
-    sa.Column("status", _enum(TicketStatus, "ticket_status"), nullable=False),
-    sa.Column("priority", _enum(TicketPriority, "ticket_priority"), nullable=False),
+    sa.Column("status", enum_column(TicketStatus, "ticket_status"), nullable=False),
+    sa.Column("priority", enum_column(TicketPriority, "ticket_priority"), nullable=False),
     sa.Column(
         "requester_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
     ),
@@ -186,9 +134,9 @@ tickets = sa.Table(
     sa.Column(
         "assignee_id", sa.Uuid(), sa.ForeignKey("staff_members.user_id", ondelete="RESTRICT")
     ),
-    *_timestamps(),
+    *timestamps(),
     sa.Column("closed_at", UTCDateTime()),
-    _version(),
+    version(),
     sa.UniqueConstraint("number"),
     sa.ForeignKeyConstraint(
         ["team_id", "department_id"],
@@ -245,7 +193,7 @@ ticket_messages = sa.Table(
         "author_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
     ),
     sa.Column("body", sa.Text(), nullable=False),
-    sa.Column("visibility", _enum(MessageVisibility, "message_visibility"), nullable=False),
+    sa.Column("visibility", enum_column(MessageVisibility, "message_visibility"), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at", "id"),
 )
@@ -431,7 +379,7 @@ outbox = sa.Table(
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
     sa.Column("actor_id", sa.Uuid()),  # no foreign key: events outlive what they mention
     sa.Column("payload", sa.Text(), nullable=False),  # JSON object
-    sa.Column("state", _enum(OutboxState, "outbox_state"), nullable=False),
+    sa.Column("state", enum_column(OutboxState, "outbox_state"), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("available_at", UTCDateTime(), nullable=False),
     sa.Column("locked_by", sa.String(100)),
@@ -461,8 +409,8 @@ webhooks = sa.Table(
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("consecutive_failures", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("disabled_reason", sa.Text()),
-    *_timestamps(),
-    _version(),
+    *timestamps(),
+    version(),
     sa.CheckConstraint("consecutive_failures >= 0", name="failures_not_negative"),
     sa.CheckConstraint("version >= 1", name="version_positive"),
 )
@@ -483,7 +431,7 @@ webhook_deliveries = sa.Table(
     sa.Column("event_type", sa.String(100), nullable=False),
     sa.Column("event_seq", sa.BigInteger(), nullable=False),
     sa.Column("ordering_key", sa.String(200), nullable=False),
-    sa.Column("state", _enum(DeliveryState, "delivery_state"), nullable=False),
+    sa.Column("state", enum_column(DeliveryState, "delivery_state"), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
     sa.Column("locked_by", sa.String(100)),
@@ -523,7 +471,7 @@ webhook_attempts = sa.Table(
         nullable=False,
     ),
     sa.Column("attempt", sa.Integer(), nullable=False),
-    sa.Column("outcome", _enum(AttemptOutcome, "attempt_outcome"), nullable=False),
+    sa.Column("outcome", enum_column(AttemptOutcome, "attempt_outcome"), nullable=False),
     sa.Column("status_code", sa.Integer()),
     sa.Column("duration_ms", sa.Integer(), nullable=False),
     sa.Column("error", sa.Text()),

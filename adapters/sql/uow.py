@@ -11,24 +11,21 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from adapters.sql.counters import SqlCounterRepository
+from adapters.sql.deliveries import SqlDeliveryRepository
 from adapters.sql.errors import translate_errors
-from adapters.sql.events import SqlDeliveryRepository, SqlOutboxRepository, SqlWebhookRepository
-from adapters.sql.repositories import (
-    SqlCounterRepository,
-    SqlDepartmentRepository,
-    SqlPasswordResetRepository,
-    SqlSessionRepository,
-    SqlStaffRepository,
-    SqlTeamRepository,
-    SqlUserRepository,
-)
+from adapters.sql.idempotency import SqlIdempotencyRepository
+from adapters.sql.org import SqlDepartmentRepository, SqlStaffRepository, SqlTeamRepository
+from adapters.sql.outbox import SqlOutboxRepository
+from adapters.sql.sessions import SqlPasswordResetRepository, SqlSessionRepository
 from adapters.sql.tickets import (
     SqlAttachmentRepository,
-    SqlIdempotencyRepository,
     SqlTicketHistoryRepository,
     SqlTicketMessageRepository,
     SqlTicketRepository,
 )
+from adapters.sql.users import SqlUserRepository
+from adapters.sql.webhooks import SqlWebhookRepository
 
 
 class SqlTransaction:
@@ -129,8 +126,9 @@ class SqlUnitOfWork:
         # BEGIN and ROLLBACK round trips without seeing anything it would not have seen.
         # The switch is psycopg's own ``autocommit`` attribute, set on the driver's connection:
         # SQLAlchemy's ``isolation_level`` option did the same through its characteristics
-        # machinery and reset it again at every checkin, some 36 us of CPU per request. The
-        # engine returns every connection to its pool out of autocommit (adapters/sql/engine.py).
+        # machinery and reset it again at every checkin, CPU paid on every request
+        # (docs/performance.md, "Measurements behind the code"). The engine returns every
+        # connection to its pool out of autocommit (adapters/sql/engine.py).
         self._autocommit_reads = engine.dialect.name == "postgresql"
         self._held: ContextVar[_Held | None] = ContextVar(f"held-{id(self)}", default=None)
 

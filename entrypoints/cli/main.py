@@ -107,10 +107,16 @@ def cli_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
-    """Print rows as an aligned table, or as JSON with ``--json``."""
+def emit(
+    rows: Sequence[dict[str, Any]],
+    as_json: bool,
+    columns: Sequence[str],
+    documents: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Print rows as an aligned table, or with ``--json`` the entities' ``documents`` (the
+    API's shape; the rows when not given), a JSON list."""
     if as_json:
-        click.echo(json.dumps(list(rows), indent=2, default=str))
+        click.echo(json.dumps(list(rows if documents is None else documents), indent=2))
         return
     if not rows:
         click.echo("(none)")

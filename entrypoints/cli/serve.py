@@ -53,12 +53,12 @@ def _logger_class() -> type:
 
 def freeze_startup_heap(_worker: Any = None) -> None:
     """Move every object alive once a worker has loaded the app (modules, SQLAlchemy's
-    tables and compiled statements, the app itself: some 100,000) out of the garbage
-    collector's reach, so that no collection walks them again.
+    tables and compiled statements, the app itself) out of the garbage collector's reach, so
+    that no collection walks them again.
 
-    They live as long as the worker. Measured in process (docs/performance.md): an oldest-
-    generation collection took 40-50 ms every 15 s or so under load, holding the GIL while
-    every request of the worker waited; after the freeze it takes about 1 ms.
+    They live as long as the worker, and an oldest-generation collection that walks them all
+    holds the GIL while every request of the worker waits (docs/performance.md,
+    "Measurements behind the code").
     """
     gc.collect()
     gc.freeze()
@@ -66,8 +66,8 @@ def freeze_startup_heap(_worker: Any = None) -> None:
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` (hooks included)."""
-    from entrypoints.cli.fair_accept import FairThreadWorker, master_hooks
     from entrypoints.observability.metrics import mark_process_dead
+    from entrypoints.serving.fair_accept import FairThreadWorker, master_hooks
 
     pre_fork, release_slot = master_hooks()  # before the fork: one table for every worker
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,29 +25,22 @@ import click
 # copied (see the module docstring of admin.py for their rules).
 from entrypoints.cli.admin import (
     as_uuid,
-    department_names,
     find_department,
     find_staff,
     find_team_in,
     json_option,
     open_services,
-    team_names,
-    timestamp,
 )
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused, decode_cursor, encode_cursor
-from helpdesk_core.domain.entities import (
-    AttachmentReference,
-    HistoryEntry,
-    Ticket,
-    TicketMessage,
-)
+from helpdesk_core.documents import detail_document, history_document, ticket_document
 from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
+from helpdesk_core.domain.views import HistoryView, TicketDetail
 from helpdesk_core.ports.tickets import TicketQuery, TicketSort
 from helpdesk_core.usecases.org import OrgService
-from helpdesk_core.usecases.tickets import TicketDetail, TicketService
+from helpdesk_core.usecases.tickets import TicketService
 
 STATUSES = tuple(s.value for s in TicketStatus)
 PRIORITIES = tuple(p.value for p in TicketPriority)
@@ -148,98 +141,12 @@ def _ticket_ref(raw: str) -> uuid.UUID | int:
 
 
 # ---------------------------------------------------------------- output shapes
+# The documents are the API's (``helpdesk_core.documents``): `--json` prints exactly what
+# the staff routes answer; the tables show a few of their fields.
 
 
-def _names(org: OrgService, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    return org.display_names(sorted({i for i in ids if i is not None}))
-
-
-def _id(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def ticket_row(
-    ticket: Ticket,
-    people: dict[uuid.UUID, str],
-    departments: dict[uuid.UUID, str],
-    teams: dict[uuid.UUID, str],
-) -> dict[str, Any]:
-    """A ticket as the CLI prints it: ids as strings, names next to them, ISO timestamps."""
-
-    def name(table: dict[uuid.UUID, str], key: uuid.UUID | None) -> str | None:
-        return table.get(key, str(key)) if key is not None else None
-
-    return {
-        "id": str(ticket.id),
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "requester_id": str(ticket.requester_id),
-        "requester": name(people, ticket.requester_id),
-        "department_id": _id(ticket.department_id),
-        "department": name(departments, ticket.department_id),
-        "team_id": _id(ticket.team_id),
-        "team": name(teams, ticket.team_id),
-        "assignee_id": _id(ticket.assignee_id),
-        "assignee": name(people, ticket.assignee_id),
-        "created_at": timestamp(ticket.created_at),
-        "updated_at": timestamp(ticket.updated_at),
-        "closed_at": timestamp(ticket.closed_at),
-        "version": ticket.version,
-    }
-
-
-def attachment_row(attachment: AttachmentReference) -> dict[str, Any]:
-    return {
-        "id": str(attachment.id),
-        "message_id": _id(attachment.message_id),
-        "filename": attachment.filename,
-        "mime_type": attachment.mime_type,
-        "size_bytes": attachment.size_bytes,
-        "url": attachment.url,
-        "checksum": attachment.checksum,
-        "created_at": timestamp(attachment.created_at),
-    }
-
-
-def message_row(message: TicketMessage, people: dict[uuid.UUID, str]) -> dict[str, Any]:
-    return {
-        "id": str(message.id),
-        "author_id": str(message.author_id),
-        "author": people.get(message.author_id),
-        "visibility": message.visibility.value,
-        "body": message.body,
-        "created_at": timestamp(message.created_at),
-        "attachments": [attachment_row(a) for a in message.attachments],
-    }
-
-
-def history_row(
-    entry: HistoryEntry,
-    people: dict[uuid.UUID, str],
-    departments: dict[uuid.UUID, str],
-    teams: dict[uuid.UUID, str],
-) -> dict[str, Any]:
-    """One change; ``old``/``new`` are the stored values, ``old_name``/``new_name`` what they
-    name (a person, department or team) when they are ids."""
-    table = {"assignee": people, "department": departments, "team": teams}.get(entry.field)
-
-    def named(value: str | None) -> str | None:
-        key = as_uuid(value) if value is not None and table is not None else None
-        return table.get(key) if table is not None and key is not None else None
-
-    return {
-        "id": str(entry.id),
-        "actor_id": _id(entry.actor_id),
-        "actor": people.get(entry.actor_id) if entry.actor_id is not None else None,
-        "field": entry.field,
-        "old_value": entry.old_value,
-        "new_value": entry.new_value,
-        "old_name": named(entry.old_value),
-        "new_name": named(entry.new_value),
-        "created_at": timestamp(entry.created_at),
-    }
+def _name(reference: dict[str, Any] | None, key: str = "name") -> str | None:
+    return reference[key] or reference["id"] if reference is not None else None
 
 
 def _short_time(value: datetime | None) -> str:
@@ -372,23 +279,21 @@ def tickets_list(
             limit=limit,
         )
         page = services.tickets.list_tickets(SYSTEM_OPERATOR, query)
-        people = _names(
-            org, [t.requester_id for t in page.items] + [t.assignee_id for t in page.items]
-        )
-        departments, teams = department_names(org), team_names(org)
-        rows = [ticket_row(t, people, departments, teams) for t in page.items]
+    documents = [ticket_document(view) for view in page.items]
     next_cursor = encode_cursor(page.next_after) if page.next_after else None
     if as_json:
-        click.echo(json.dumps({"items": rows, "next_cursor": next_cursor}, indent=2, default=str))
+        click.echo(json.dumps({"items": documents, "next_cursor": next_cursor}, indent=2))
         return
     table = [
         {
-            **row,
-            "number": f"#{row['number']}",
-            "subject": _clip(row["subject"], SUBJECT_WIDTH),
-            "created": _short_time(ticket.created_at),
+            **document,
+            "number": f"#{document['number']}",
+            "department": _name(document["department"]),
+            "assignee": _name(document["assignee"], "display_name"),
+            "subject": _clip(document["subject"], SUBJECT_WIDTH),
+            "created": _short_time(view.ticket.created_at),
         }
-        for row, ticket in zip(rows, page.items, strict=True)
+        for document, view in zip(documents, page.items, strict=True)
     ]
     emit(table, False, LIST_COLUMNS)
     if next_cursor is not None:
@@ -403,33 +308,38 @@ def tickets_list(
 def tickets_show(state: CliState, number_or_id: str, as_json: bool) -> None:
     """Show one ticket: its fields and description, the conversation (internal notes marked
     [internal]), its attachments and its history. NUMBER_OR_ID is the ticket's number as
-    the tables show it (301 or '#301': quote it, # starts a comment in a shell) or its id."""
+    the tables show it (301 or '#301': quote it, # starts a comment in a shell) or its id.
+    With --json: the ticket as GET /api/v1/staff/tickets/{id} answers (its history is
+    `tickets history`)."""
     ref = _ticket_ref(number_or_id)
     with open_services(state) as services:
-        org, service = services.org, services.tickets
+        service = services.tickets
         detail = _find(service, ref)
-        ticket = detail.ticket
-        history = service.history(SYSTEM_OPERATOR, ticket.id)
-        people = _names(
-            org,
-            [ticket.requester_id, ticket.assignee_id]
-            + [m.author_id for m in detail.messages]
-            + [e.actor_id for e in history]
-            + [as_uuid(e.new_value or "") for e in history if e.field == "assignee"]
-            + [as_uuid(e.old_value or "") for e in history if e.field == "assignee"],
-        )
-        departments, teams = department_names(org), team_names(org)
-        requester_email = _email(org, ticket.requester_id)
-    row = ticket_row(ticket, people, departments, teams)
-    row["requester_email"] = requester_email
-    row["description"] = ticket.description
-    row["messages"] = [message_row(m, people) for m in detail.messages]
-    row["attachments"] = [attachment_row(a) for a in detail.attachments]
-    row["history"] = [history_row(e, people, departments, teams) for e in history]
+        if as_json:
+            click.echo(json.dumps(detail_document(detail), indent=2))
+            return
+        history = service.history(SYSTEM_OPERATOR, detail.ticket.id)
+        requester_email = _email(services.org, detail.ticket.requester_id)
+    _print_detail(detail, history, requester_email)
+
+
+@tickets.command("history")
+@click.argument("number_or_id")
+@json_option
+@click.pass_obj
+@cli_errors
+def tickets_history(state: CliState, number_or_id: str, as_json: bool) -> None:
+    """Show every recorded change of one ticket, oldest first. With --json: the list as
+    GET /api/v1/staff/tickets/{id}/history answers."""
+    ref = _ticket_ref(number_or_id)
+    with open_services(state) as services:
+        service = services.tickets
+        history = service.history(SYSTEM_OPERATOR, _find(service, ref).ticket.id)
     if as_json:
-        click.echo(json.dumps(row, indent=2, default=str))
+        items = [history_document(entry) for entry in history]
+        click.echo(json.dumps({"items": items, "next_cursor": None}, indent=2))
         return
-    _print_detail(row, detail, history)
+    _print_history(history)
 
 
 def _find(service: TicketService, ref: uuid.UUID | int) -> TicketDetail:
@@ -450,26 +360,26 @@ def _email(org: OrgService, user_id: uuid.UUID) -> str | None:
 
 
 def _print_detail(
-    row: dict[str, Any], detail: TicketDetail, history: Sequence[HistoryEntry]
+    detail: TicketDetail, history: Sequence[HistoryView], requester_email: str | None
 ) -> None:
-    ticket = detail.ticket
+    ticket, names = detail.ticket, detail.names
     echo = click.echo
     echo(f"#{ticket.number}  {ticket.subject}")
-    requester = row["requester"] or row["requester_id"]
-    if row["requester_email"]:
-        requester = f"{requester} <{row['requester_email']}>"
+    requester = names.requester or str(ticket.requester_id)
+    if requester_email:
+        requester = f"{requester} <{requester_email}>"
     fields = (
-        ("id", row["id"]),
-        ("status", row["status"]),
-        ("priority", row["priority"]),
+        ("id", str(ticket.id)),
+        ("status", ticket.status.value),
+        ("priority", ticket.priority.value),
         ("requester", requester),
-        ("department", row["department"]),
-        ("team", row["team"]),
-        ("assignee", row["assignee"]),
+        ("department", names.department),
+        ("team", names.team),
+        ("assignee", names.assignee),
         ("created", _short_time(ticket.created_at)),
         ("updated", _short_time(ticket.updated_at)),
         ("closed", _short_time(ticket.closed_at) if ticket.closed_at else None),
-        ("version", row["version"]),
+        ("version", ticket.version),
     )
     for label, value in fields:
         echo(f"  {label:<12}{value if value is not None else '-'}")
@@ -481,8 +391,9 @@ def _print_detail(
     echo(f"Conversation ({len(detail.messages)})")
     if not detail.messages:
         echo("  (no messages)")
-    for message, shown in zip(detail.messages, row["messages"], strict=True):
-        who = shown["author"] or shown["author_id"]
+    for shown in detail.messages:
+        message = shown.message
+        who = shown.author_name or str(message.author_id)
         if message.author_id == ticket.requester_id:
             who += " (requester)"
         mark = "  [internal]" if message.visibility is MessageVisibility.INTERNAL else ""
@@ -504,20 +415,22 @@ def _print_detail(
         )
 
     echo("")
-    echo(f"History ({len(history)})")
-    for entry in row["history"]:
-        who = entry["actor"] or ("system" if entry["actor_id"] is None else entry["actor_id"])
-        echo(f"  {_short_time(_parse(entry['created_at']))}  {who:<20} {_change(entry)}")
+    _print_history(history)
 
 
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
+def _print_history(history: Sequence[HistoryView]) -> None:
+    click.echo(f"History ({len(history)})")
+    for view in history:
+        entry = view.entry
+        who = view.actor_name or ("system" if entry.actor_id is None else str(entry.actor_id))
+        click.echo(f"  {_short_time(entry.created_at)}  {who:<20} {_change(view)}")
 
 
-def _change(entry: dict[str, Any]) -> str:
-    field = entry["field"]
-    old = entry["old_name"] or entry["old_value"]
-    new = entry["new_name"] or entry["new_value"]
+def _change(view: HistoryView) -> str:
+    entry = view.entry
+    field = entry.field
+    old = view.old_name or entry.old_value
+    new = view.new_name or entry.new_value
     if field == "ticket":
         return f"ticket {new}"
     if field == "message":

@@ -2,7 +2,7 @@
 
 The operator acts as ``SYSTEM_OPERATOR`` through the same use case as the admin routes
 (``/api/v1/admin/customers``), so the rules and errors are the same; ``--json`` prints a
-customer exactly as the API answers it (``customer_json``). A customer is named by email (any
+customer exactly as the API answers it (``user_document``). A customer is named by email (any
 case) or id.
 """
 
@@ -16,8 +16,8 @@ import click
 from entrypoints.cli.admin import as_uuid, json_option, open_services
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused
-from entrypoints.views.entities import customer_json
 from entrypoints.views.pages import customer_cursor, customer_page_json
+from helpdesk_core.documents import user_document
 from helpdesk_core.domain.entities import User
 from helpdesk_core.domain.errors import ValidationFailed
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
@@ -37,7 +37,7 @@ def find_customer(customers: CustomerService, email_or_id: str) -> User:
 
 def _report(user: User, as_json: bool, message: str) -> None:
     if as_json:
-        click.echo(json.dumps(customer_json(user), indent=2))
+        click.echo(json.dumps(user_document(user), indent=2))
     else:
         click.echo(message)
 
@@ -113,7 +113,7 @@ def users_show(state: CliState, email_or_id: str, as_json: bool) -> None:
     """One customer account."""
     with open_services(state) as services:
         user = find_customer(services.customers, email_or_id)
-    row = customer_json(user)
+    row = user_document(user)
     if as_json:
         click.echo(json.dumps(row, indent=2))
         return

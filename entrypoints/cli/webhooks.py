@@ -25,8 +25,8 @@ from entrypoints.bootstrap import Services
 from entrypoints.cli.admin import as_uuid, json_option, open_services, timestamp
 from entrypoints.cli.main import CliState, cli_errors, emit, fail, page_options, parse_limit
 from entrypoints.views.cursors import CursorRefused, decode_cursor
-from entrypoints.views.entities import delivery_json, webhook_json
 from entrypoints.views.pages import delivery_cursor, delivery_page
+from helpdesk_core.documents import delivery_document, webhook_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.ports.events import DeliveryCursor, Webhook, WebhookDelivery
 from helpdesk_core.usecases.webhooks import SUBSCRIBABLE, CreateWebhook, WebhookService
@@ -129,7 +129,7 @@ def _last_attempt(delivery: WebhookDelivery) -> str | None:
 
 
 def _delivery_table_row(delivery: WebhookDelivery) -> dict[str, Any]:
-    row = delivery_json(delivery)
+    row = delivery_document(delivery)
     return {
         "id": row["id"],
         "event_type": row["event_type"],
@@ -162,7 +162,7 @@ def webhooks_list(state: CliState, as_json: bool) -> None:
     with open_services(state) as services:
         items = services.webhooks.list(SYSTEM_OPERATOR)
     if as_json:
-        emit([webhook_json(w) for w in items], True, WEBHOOK_COLUMNS)
+        emit([webhook_document(w) for w in items], True, WEBHOOK_COLUMNS)
     else:
         emit([_webhook_table_row(w) for w in items], False, WEBHOOK_COLUMNS)
 
@@ -199,7 +199,7 @@ def webhooks_add(
         created = services.webhooks.create(SYSTEM_OPERATOR, command)
     webhook = created.webhook
     if as_json:
-        row = webhook_json(webhook) | {"secret": created.secret}
+        row = webhook_document(webhook) | {"secret": created.secret}
         click.echo(json.dumps(row, indent=2, default=str))
     else:
         click.echo(f"created webhook {webhook.id} for {webhook.url}")
@@ -219,7 +219,7 @@ def webhooks_disable(state: CliState, id_or_url: str, as_json: bool) -> None:
         current = _webhook(services.webhooks, id_or_url)
         updated = services.webhooks.disable(SYSTEM_OPERATOR, current.id)
     if as_json:
-        click.echo(json.dumps(webhook_json(updated), indent=2, default=str))
+        click.echo(json.dumps(webhook_document(updated), indent=2, default=str))
     else:
         click.echo(f"disabled webhook {updated.id} ({updated.url})")
 
@@ -240,7 +240,7 @@ def webhooks_rotate_secret(state: CliState, id_or_url: str, as_json: bool) -> No
         current = _webhook(services.webhooks, id_or_url)
         rotated = services.webhooks.rotate_secret(SYSTEM_OPERATOR, current.id)
     if as_json:
-        row = webhook_json(rotated.webhook) | {"secret": rotated.secret}
+        row = webhook_document(rotated.webhook) | {"secret": rotated.secret}
         click.echo(json.dumps(row, indent=2, default=str))
     else:
         click.echo(f"new secret for webhook {rotated.webhook.id} ({rotated.webhook.url})")
@@ -304,7 +304,7 @@ def webhooks_deliveries(
             services.webhooks, SYSTEM_OPERATOR, webhook.id, limit, after
         )
     if as_json:
-        body = {"items": [delivery_json(d) for d in items], "next_cursor": next_cursor}
+        body = {"items": [delivery_document(d) for d in items], "next_cursor": next_cursor}
         click.echo(json.dumps(body, indent=2, default=str))
         return
     emit([_delivery_table_row(d) for d in items], False, DELIVERY_COLUMNS)

@@ -157,7 +157,6 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
         API_PREFIX,
         TicketResources(
             services.tickets,
-            services.org,
             converter,
             settings.page_size_default,
             settings.page_size_max,

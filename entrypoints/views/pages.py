@@ -19,7 +19,7 @@ from entrypoints.views.cursors import (
     is_id,
     is_time,
 )
-from entrypoints.views.entities import customer_json
+from helpdesk_core.documents import user_document
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.ports.events import DeliveryCursor, WebhookDelivery
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
@@ -42,7 +42,7 @@ def customer_page_json(page: CustomerPage) -> dict[str, Any]:
     """``{items, next_cursor}``, as every list answers."""
     after = page.next_after
     return {
-        "items": [customer_json(user) for user in page.items],
+        "items": [user_document(user) for user in page.items],
         "next_cursor": encode_cursor((after[0].isoformat(), str(after[1]))) if after else None,
     }
 

@@ -32,6 +32,13 @@ Feature: Telling other systems what happens, by webhook
     Then the endpoint receives "ticket.created" for "Charged twice"
     And the delivery is signed with the endpoint's secret
 
+  Scenario: The endpoint hears of a ticket as the API shows it
+    Given the administrator has subscribed an endpoint to "ticket.created"
+    When Ann opens a ticket "Charged twice" for "Billing"
+    Then the endpoint receives "ticket.created" for "Charged twice"
+    And the delivery's ticket is the ticket the staff API shows, without its description
+    And the delivery's ticket names its requester "Ann" and its department "Billing"
+
   Scenario: Events the endpoint did not subscribe to are not sent
     Given the administrator has subscribed an endpoint to "ticket.closed"
     When Ann opens a ticket "Charged twice" for "Billing"

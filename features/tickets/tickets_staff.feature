@@ -2,7 +2,8 @@ Feature: Working the queue
   Agents and leads work the tickets of their own department from a queue they can filter
   by status and search by words. A change is always made to the version of the ticket the
   staff member saw, so nobody overwrites a colleague's work unknowingly, and every change
-  is written into the ticket's history.
+  is written into the ticket's history, which names the people, departments and teams a
+  change refers to.
 
   Background:
     Given a helpdesk with an administrator

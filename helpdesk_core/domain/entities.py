@@ -234,3 +234,12 @@ class PasswordResetToken:
     def is_usable(self, now: datetime) -> bool:
         """Not used yet and not expired at ``now``."""
         return self.used_at is None and now < self.expires_at
+
+
+# What an erased account's password hash is set to: no password verifies against it.
+ERASED_HASH = "!erased"
+
+
+def is_erased(user: User) -> bool:
+    """Whether the user's personal data was erased."""
+    return user.password_hash == ERASED_HASH

@@ -1,8 +1,9 @@
 """Domain events: the facts the helpdesk tells people (mail) and other systems (webhooks).
 
 An event is recorded by a use case inside its transaction (``tx.outbox.add``) and so exists if
-and only if its change committed. Its ``data`` is a versioned, JSON-ready payload; it never holds
-a password, a token, or the body of an internal note (those payloads may reach customers'
+and only if its change committed. Its ``data`` is a versioned, JSON-ready payload whose
+entities are the documents the API shows (``helpdesk_core.documents``); it never holds a
+password, a token, or the body of an internal note (those payloads may reach customers'
 systems). Events sharing an ``ordering_key`` (one ticket, one user) are handled in the order they
 were recorded.
 """
@@ -16,18 +17,11 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core.domain.entities import (
-    Department,
-    StaffMember,
-    Team,
-    Ticket,
-    TicketMessage,
-    User,
-    _aware,
-)
-from helpdesk_core.domain.values import MessageVisibility
+from helpdesk_core.domain.entities import _aware
 
-PAYLOAD_VERSION = 1
+# 2: every entity in a payload is the document the API shows (``helpdesk_core.documents``):
+# a ticket names its requester, department, team and assignee ({id, name} objects).
+PAYLOAD_VERSION = 2
 
 # Every event type, with what it means (the webhooks API and the docs list these).
 EVENT_TYPES: dict[str, str] = {
@@ -88,88 +82,6 @@ class Event:
             "version": self.version,
             "data": dict(self.data),
         }
-
-
-# ---------------------------------------------------------------- payloads
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _id(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def ticket_data(ticket: Ticket) -> dict[str, Any]:
-    """A ticket as events carry it (no conversation)."""
-    return {
-        "id": str(ticket.id),
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "requester_id": str(ticket.requester_id),
-        "department_id": _id(ticket.department_id),
-        "team_id": _id(ticket.team_id),
-        "assignee_id": _id(ticket.assignee_id),
-        "created_at": _iso(ticket.created_at),
-        "updated_at": _iso(ticket.updated_at),
-        "closed_at": _iso(ticket.closed_at),
-        "version": ticket.version,
-    }
-
-
-def message_data(message: TicketMessage, author_is_staff: bool) -> dict[str, Any]:
-    """A message as events carry it: an internal note's body is left out, always."""
-    public = message.visibility is MessageVisibility.PUBLIC
-    return {
-        "id": str(message.id),
-        "author_id": str(message.author_id),
-        "author_is_staff": author_is_staff,
-        "visibility": message.visibility.value,
-        "body": message.body if public else None,
-        "attachments": len(message.attachments),
-        "created_at": _iso(message.created_at),
-    }
-
-
-def user_data(user: User) -> dict[str, Any]:
-    """A user as events carry it (never the password hash)."""
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "display_name": user.display_name,
-        "is_active": user.is_active,
-    }
-
-
-def department_data(department: Department) -> dict[str, Any]:
-    return {
-        "id": str(department.id),
-        "name": department.name,
-        "auto_assign": department.auto_assign,
-        "is_active": department.is_active,
-    }
-
-
-def team_data(team: Team) -> dict[str, Any]:
-    return {
-        "id": str(team.id),
-        "name": team.name,
-        "department_id": str(team.department_id),
-        "is_active": team.is_active,
-    }
-
-
-def staff_data(staff: StaffMember) -> dict[str, Any]:
-    return {
-        "user_id": str(staff.user_id),
-        "role": staff.role.value,
-        "department_id": _id(staff.department_id),
-        "team_id": _id(staff.team_id),
-        "is_active": staff.is_active,
-    }
 
 
 def ticket_key(ticket_id: uuid.UUID) -> str:

@@ -18,13 +18,6 @@ class Principal:
     department_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
-    # The user's display name as authentication read it (None when the maker did not): a
-    # response that names only the actor needs no lookup of names.
-    display_name: str | None = attrs.field(default=None, eq=False)
-    # The organization's generation as authentication read it with the session (None when
-    # the maker did not): rendering the request's tickets validates the cached department
-    # and team names against it instead of reading it again.
-    org_generation: int | None = attrs.field(default=None, eq=False)
 
     @property
     def is_staff(self) -> bool:

@@ -8,8 +8,7 @@ in any process, even when the cache missed an invalidation.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -27,15 +26,6 @@ class OrgSnapshot:
     def active_departments(self) -> Sequence[Department]:
         """Active departments, by name."""
         return [d for d in self.departments if d.is_active]
-
-    def holds(self, ids: Iterable[uuid.UUID]) -> bool:
-        """Whether every one of ``ids`` is a department or a team of this snapshot."""
-        missing = set(ids)
-        if not missing:
-            return True
-        missing.difference_update(d.id for d in self.departments)
-        missing.difference_update(t.id for t in self.teams)
-        return not missing
 
 
 class ReferenceCache(Protocol):

@@ -152,6 +152,15 @@ class TeamRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class SessionAccount:
+    """A session with the account it belongs to: what authentication reads."""
+
+    session: Session
+    user: User
+    staff: StaffMember | None
+
+
 class SessionRepository(Protocol):
     """Server-side login sessions: the authority on whether a token still works."""
 
@@ -163,12 +172,9 @@ class SessionRepository(Protocol):
         """The session, or None."""
         ...
 
-    def get_with_account(
-        self, session_id: uuid.UUID, counter: str
-    ) -> tuple[Session, User, StaffMember | None, int] | None:
-        """The session with its user and staff profile, and the value of the named counter
-        (0 before its first bump), in one lookup: every request asks, and most render names
-        whose cache the counter (the organization's generation) validates."""
+    def get_with_account(self, session_id: uuid.UUID) -> SessionAccount | None:
+        """The session with its user and staff profile, in one lookup (every authenticated
+        request asks), or None."""
         ...
 
     def revoke(self, session_id: uuid.UUID, at: datetime) -> bool:

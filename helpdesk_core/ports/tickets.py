@@ -20,6 +20,7 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
 )
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
+from helpdesk_core.domain.views import HistoryView, MessageView, TicketView
 
 
 class TicketSort(enum.StrEnum):
@@ -75,9 +76,10 @@ class TicketQuery:
 
 @attrs.frozen
 class TicketPage:
-    """One page of tickets and the keyset position after its last one (None: no more)."""
+    """One page of tickets (with the names they refer to) and the keyset position after its
+    last one (None: no more)."""
 
-    items: tuple[Ticket, ...]
+    items: tuple[TicketView, ...]
     next_after: tuple[Any, ...] | None
 
 
@@ -132,15 +134,16 @@ class TicketRepository(Protocol):
         insert takes no savepoint, so PostgreSQL has aborted it)."""
         ...
 
-    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> Ticket | None:
-        """The ticket, or None. ``for_update`` also locks it until the transaction ends (on
+    def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:
+        """The ticket with the names it refers to (read in the same query), or None.
+        ``for_update`` also locks it until the transaction ends (on
         PostgreSQL; SQLite and memory serialize writers anyway), so a write that names no
         version waits for a concurrent one instead of failing on the version it read."""
         ...
 
-    def get_by_number(self, number: int) -> Ticket | None:
-        """The ticket with this human number (the ``#301`` people quote), or None. Numbers
-        are unique, positive and 64-bit (1 to 2**63 - 1) in every store."""
+    def get_by_number(self, number: int) -> TicketView | None:
+        """The ticket (with its names) with this human number (the ``#301`` people quote),
+        or None. Numbers are unique, positive and 64-bit (1 to 2**63 - 1) in every store."""
         ...
 
     def update(self, ticket: Ticket) -> None:
@@ -153,7 +156,7 @@ class TicketRepository(Protocol):
         ...
 
     def list(self, query: TicketQuery) -> TicketPage:
-        """One page of the tickets ``query`` selects, in its order."""
+        """One page of the tickets ``query`` selects, in its order, with their names."""
         ...
 
     def queue_counts(self, department_id: uuid.UUID | None) -> QueueCounts:
@@ -177,8 +180,9 @@ class TicketMessageRepository(Protocol):
 
     def list(
         self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True
-    ) -> Sequence[TicketMessage]:
-        """The ticket's messages, oldest first, with their attachments; internal notes only
+    ) -> Sequence[MessageView]:
+        """The ticket's messages, oldest first, with their authors' names and their
+        attachments; internal notes only
         when ``include_internal``. ``with_attachments=False`` leaves every message's
         ``attachments`` empty and saves the read, for a caller that reads them anyway."""
         ...
@@ -191,8 +195,9 @@ class TicketHistoryRepository(Protocol):
         """Record a change; after a Conflict the transaction must end (see messages)."""
         ...
 
-    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryEntry]:
-        """The ticket's history, oldest first."""
+    def list(self, ticket_id: uuid.UUID) -> Sequence[HistoryView]:
+        """The ticket's history, oldest first, each entry with its actor's name (the names
+        of old and new values are the use case's to add)."""
         ...
 
 

@@ -17,15 +17,17 @@ from typing import NoReturn
 
 import attrs
 
+from helpdesk_core.documents import user_document
 from helpdesk_core.domain.entities import Session, User
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
     StaleVersion,
 )
-from helpdesk_core.domain.events import user_data, user_key
+from helpdesk_core.domain.events import user_key
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import Role, clean_text, normalize_email, storable
+from helpdesk_core.domain.views import Account as Account
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
@@ -33,7 +35,6 @@ from helpdesk_core.ports.uow import Transaction, UnitOfWork
 
 # Re-exported (``x as x``): other modules import these from here.
 from helpdesk_core.usecases.credentials import RESET_PURPOSE as RESET_PURPOSE
-from helpdesk_core.usecases.credentials import Account as Account
 from helpdesk_core.usecases.credentials import AuthPolicy as AuthPolicy
 from helpdesk_core.usecases.credentials import (
     Throttle,
@@ -169,7 +170,7 @@ class AuthService(PasswordUseCases):
             id=self._ids.new_id(),
             email=email,
             display_name=display_name,
-            password_hash=self._hasher.hash(command.password),  # ~100 ms: outside transactions
+            password_hash=self._hasher.hash(command.password),  # slow: hashed outside transactions
             created_at=now,
             updated_at=now,
         )
@@ -182,7 +183,7 @@ class AuthService(PasswordUseCases):
             user.created_at,
             "user.registered",
             user_key(user.id),
-            {"user": user_data(user)},
+            {"user": user_document(user)},
             user.id,
         )
 
@@ -193,7 +194,7 @@ class AuthService(PasswordUseCases):
             now,
             "user.registration_attempted",
             user_key(owner.id),
-            {"user": user_data(owner)},
+            {"user": user_document(owner)},
         )
 
     def me(self, actor: Principal) -> Account:
@@ -226,7 +227,7 @@ class AuthService(PasswordUseCases):
                         user.updated_at,
                         "user.updated",
                         user_key(user.id),
-                        {"user": user_data(user)},
+                        {"user": user_document(user)},
                         user.id,
                     )
             account = load_account(tx, user)
@@ -267,7 +268,7 @@ class AuthService(PasswordUseCases):
             with self._uow.begin(read_only=True) as tx:
                 user = tx.users.get_by_email(email)
                 account = load_account(tx, user) if user is not None else None
-        # Hashing takes ~100 ms by design: never inside a transaction.
+        # Hashing is slow by design (docs/performance.md): never inside a transaction.
         if account is None:
             self._hasher.dummy_verify()
             self._fail_login(keys, "unknown_account")
@@ -319,10 +320,10 @@ class AuthService(PasswordUseCases):
         except ValueError:
             raise AuthenticationFailed("the access token is invalid", "invalid_token") from None
         with self._uow.begin(read_only=True) as tx:
-            found = tx.sessions.get_with_account(session_id, ORG_GENERATION)
-        if found is None or not found[0].is_valid(self._clock.now()):
+            found = tx.sessions.get_with_account(session_id)
+        if found is None or not found.session.is_valid(self._clock.now()):
             raise AuthenticationFailed("the session has ended; log in again", "session_ended")
-        session, user, staff, org_generation = found
+        session, user, staff = found.session, found.user, found.staff
         if not user.is_active:
             raise AuthenticationFailed("the account is deactivated", "account_disabled")
         if staff is not None and not staff.is_active:
@@ -333,8 +334,6 @@ class AuthService(PasswordUseCases):
             department_id=staff.department_id if staff else None,
             team_id=staff.team_id if staff else None,
             session_id=session.id,
-            display_name=user.display_name,
-            org_generation=org_generation,
         )
 
     def logout(self, actor: Principal) -> None:

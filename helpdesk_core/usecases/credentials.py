@@ -13,9 +13,9 @@ from typing import Protocol
 
 import attrs
 
-from helpdesk_core.domain.entities import StaffMember, User
+from helpdesk_core.domain.entities import User
 from helpdesk_core.domain.errors import RateLimited, ValidationFailed
-from helpdesk_core.domain.values import Role
+from helpdesk_core.domain.views import Account
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import TokenSigner
 from helpdesk_core.ports.uow import Transaction
@@ -49,23 +49,6 @@ class AuthPolicy:
     password_change_rate_limit: int = 5
     password_change_rate_window: int = 300
     public_url: str = "http://127.0.0.1:8000"
-
-
-@attrs.frozen
-class Account:
-    """A user with their staff profile when they have one: what /me and login answer."""
-
-    user: User
-    staff: StaffMember | None = None
-
-    @property
-    def role(self) -> Role:
-        return Role(self.staff.role.value) if self.staff else Role.CUSTOMER
-
-    @property
-    def is_active(self) -> bool:
-        """The user and, for staff, their staff profile are both active."""
-        return self.user.is_active and (self.staff is None or self.staff.is_active)
 
 
 def load_account(tx: Transaction, user: User) -> Account:

@@ -16,9 +16,10 @@ from datetime import datetime
 
 import attrs
 
-from helpdesk_core.domain.entities import HistoryEntry, User
+from helpdesk_core.documents import user_document
+from helpdesk_core.domain.entities import ERASED_HASH, HistoryEntry, User, is_erased
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
-from helpdesk_core.domain.events import user_data, user_key
+from helpdesk_core.domain.events import user_key
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
 from helpdesk_core.domain.values import unstorable
 from helpdesk_core.policies import require_admin
@@ -32,7 +33,6 @@ from helpdesk_core.usecases.events import publish
 
 # No password hasher produces this value, and verifying any password against it fails: an
 # erased account can never log in again. It also marks the account as erased.
-ERASED_HASH = "!erased"
 ERASED_NAME = "Erased customer"
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
 EMAIL_FILTER_MAX = 254
@@ -40,11 +40,6 @@ HISTORY_FIELD = "requester"  # the ticket history entry an erasure writes: reque
 _TICKETS_PER_READ = 200
 
 CustomerCursor = tuple[datetime, uuid.UUID]
-
-
-def is_erased(user: User) -> bool:
-    """Whether the user's personal data was erased."""
-    return user.password_hash == ERASED_HASH
 
 
 def erased_email(user_id: uuid.UUID) -> str:
@@ -206,7 +201,7 @@ class CustomerService:
             now,
             event_type,
             user_key(user.id),
-            {"user": user_data(user)},
+            {"user": user_document(user)},
             actor.user_id,
         )
 
@@ -224,11 +219,11 @@ class CustomerService:
                     limit=_TICKETS_PER_READ,
                 )
             )
-            for ticket in page.items:
+            for view in page.items:
                 tx.history.add(
                     HistoryEntry(
                         id=self._ids.new_id(),
-                        ticket_id=ticket.id,
+                        ticket_id=view.ticket.id,
                         actor_id=actor_id,
                         field=HISTORY_FIELD,
                         old_value=None,

@@ -68,7 +68,7 @@ class NotificationService:
         if message["visibility"] != "public" or not message["author_is_staff"]:
             return
         self._to_user(
-            ticket["requester_id"],
+            ticket["requester"]["id"],
             f"[#{ticket['number']}] New reply: {ticket['subject']}",
             lambda name: (
                 f"Hello {name},\n\nthere is a new reply to your ticket #{ticket['number']} "
@@ -79,12 +79,12 @@ class NotificationService:
 
     def on_status(self, event: Event) -> None:
         ticket = event.data["ticket"]
-        if _same(event.actor_id, ticket["requester_id"]):
+        if _same(event.actor_id, ticket["requester"]["id"]):
             return
         if event.data.get("cause") == "reply":  # the reply's own mail says enough
             return
         self._to_user(
-            ticket["requester_id"],
+            ticket["requester"]["id"],
             f"[#{ticket['number']}] Your ticket is now {event.data['to']}",
             lambda name: (
                 f"Hello {name},\n\nyour ticket #{ticket['number']} ({ticket['subject']}) "
@@ -95,7 +95,7 @@ class NotificationService:
 
     def on_assigned(self, event: Event) -> None:
         ticket = event.data["ticket"]
-        assignee = ticket["assignee_id"]
+        assignee = ticket["assignee"]["id"] if ticket["assignee"] is not None else None
         if assignee is None or assignee == event.data.get("previous_assignee_id"):
             return
         if _same(event.actor_id, assignee):

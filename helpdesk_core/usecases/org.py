@@ -8,22 +8,21 @@ committed change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
+from helpdesk_core.documents import department_document, staff_document, team_document
 from helpdesk_core.domain.entities import Department, StaffMember, Team, User
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
 from helpdesk_core.domain.events import (
     ORG_KEY,
-    department_data,
-    staff_data,
-    team_data,
-    user_data,
 )
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import StaffRole, clean_text, normalize_email
+from helpdesk_core.domain.views import Account
+from helpdesk_core.domain.views import StaffProfile as StaffProfile
 from helpdesk_core.policies import require_admin
 from helpdesk_core.ports.cache import OrgSnapshot, ReferenceCache
 from helpdesk_core.ports.repositories import StaffFilter
@@ -33,7 +32,6 @@ from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.auth import (
     DISPLAY_NAME_MAX,
     ORG_GENERATION,
-    Account,
     AuthPolicy,
     check_password,
 )
@@ -90,14 +88,6 @@ class UpdateStaff:
     change_team: bool = False
 
 
-@attrs.frozen
-class StaffProfile:
-    """A staff member with the user they are."""
-
-    user: User
-    staff: StaffMember
-
-
 def _name(value: str, field: str = "name") -> str:
     return clean_text(value, field, max_length=NAME_MAX)
 
@@ -117,47 +107,16 @@ class OrgService:
 
     def snapshot(self) -> OrgSnapshot:
         """Every department and team, from the cache when it holds the current generation."""
-        return self.directory(())[0]
-
-    def directory(
-        self,
-        user_ids: Iterable[uuid.UUID],
-        known: Mapping[uuid.UUID, str] | None = None,
-        generation: int | None = None,
-        named: Iterable[uuid.UUID] = (),
-    ) -> tuple[OrgSnapshot, dict[uuid.UUID, str]]:
-        """The organization snapshot and the display names of ``user_ids``, in one read:
-        what every rendered ticket needs. Names in ``known`` (the actor's, read by the
-        authentication of the same request) are not looked up again; nor is the
-        organization's ``generation`` when given (read by that authentication too: the
-        names are those of the moment the request began, or newer).
-
-        ``named``: the departments and teams the caller will name (those of the tickets it
-        read after authentication). A snapshot of the given generation that lacks one of them
-        is older than those tickets (a team made in between): the counter is read instead,
-        so that no rendered ticket names a department or team without its name."""
-        asked = set(user_ids)
-        given = {user_id: known[user_id] for user_id in asked & known.keys()} if known else {}
-        wanted = asked - given.keys()
-        snapshot = self._cache.get_org(generation) if generation is not None else None
-        if snapshot is not None and not snapshot.holds(named):
-            snapshot = generation = None  # older than the caller's tickets: read the counter
-        if snapshot is not None and not wanted:
-            return snapshot, given
         with self._uow.begin(read_only=True) as tx:
-            if generation is None:
-                generation = tx.counters.current_value(ORG_GENERATION)
-                snapshot = self._cache.get_org(generation)
-            missed = snapshot is None
-            if snapshot is None:
-                snapshot = OrgSnapshot(
-                    departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
-                )
-            names = tx.users.display_names(wanted) if wanted else {}
-        names.update(given)
-        if missed:
-            self._cache.set_org(generation, snapshot)
-        return snapshot, names
+            generation = tx.counters.current_value(ORG_GENERATION)
+            snapshot = self._cache.get_org(generation)
+            if snapshot is not None:
+                return snapshot
+            snapshot = OrgSnapshot(
+                departments=tuple(tx.departments.list()), teams=tuple(tx.teams.list())
+            )
+        self._cache.set_org(generation, snapshot)
+        return snapshot
 
     def public_departments(self) -> Sequence[Department]:
         """The active departments a customer may choose when opening a ticket."""
@@ -186,7 +145,7 @@ class OrgService:
         )
         with self._uow.begin() as tx:
             tx.departments.add(department)
-            self._event(tx, actor, "department.created", department=department_data(department))
+            self._event(tx, actor, "department.created", department=department_document(department))
             self._changed(tx)
         return department
 
@@ -208,7 +167,7 @@ class OrgService:
                 changed, updated_at=self._clock.now(), version=current.version + 1
             )
             tx.departments.update(updated)
-            self._event(tx, actor, "department.updated", department=department_data(updated))
+            self._event(tx, actor, "department.updated", department=department_document(updated))
             self._changed(tx)
         return updated
 
@@ -248,7 +207,7 @@ class OrgService:
                 updated_at=now,
             )
             tx.teams.add(team)
-            self._event(tx, actor, "team.created", team=team_data(team))
+            self._event(tx, actor, "team.created", team=team_document(team))
             self._changed(tx)
         return team
 
@@ -267,7 +226,7 @@ class OrgService:
                 changed, updated_at=self._clock.now(), version=current.version + 1
             )
             tx.teams.update(updated)
-            self._event(tx, actor, "team.updated", team=team_data(updated))
+            self._event(tx, actor, "team.updated", team=team_document(updated))
             self._changed(tx)
         return updated
 
@@ -313,7 +272,7 @@ class OrgService:
             )
             tx.users.add(user)
             tx.staff.add(staff)
-            self._event(tx, actor, "staff.created", user=user_data(user), staff=staff_data(staff))
+            self._event(tx, actor, "staff.created", staff=staff_document(StaffProfile(user, staff)))
             tx.commit()
         return StaffProfile(user, staff)
 
@@ -361,7 +320,7 @@ class OrgService:
             if not active and current.is_active:  # every session ends, open reset links die
                 tx.sessions.revoke_all(user_id, self._clock.now())
                 tx.password_resets.invalidate_all(user_id, self._clock.now())
-            data = {"user": user_data(profile.user), "staff": staff_data(updated)}
+            data = {"staff": staff_document(StaffProfile(profile.user, updated))}
             if (role, department_id, team_id) != (
                 current.role,
                 current.department_id,
@@ -372,13 +331,6 @@ class OrgService:
                 self._event(tx, actor, "staff.activated" if active else "staff.deactivated", **data)
             tx.commit()
         return StaffProfile(profile.user, updated)
-
-    def display_names(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-        """Who is who in a conversation: display names only, for any authenticated actor."""
-        if not user_ids:
-            return {}
-        with self._uow.begin(read_only=True) as tx:
-            return dict(tx.users.display_names(set(user_ids)))
 
     def account(self, user_id: uuid.UUID) -> Account:
         """The account of a user, for the CLI's output after changes."""

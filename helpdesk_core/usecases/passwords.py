@@ -11,17 +11,18 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from helpdesk_core.documents import user_document
 from helpdesk_core.domain.entities import PasswordResetToken, User
 from helpdesk_core.domain.errors import AuthenticationFailed, ValidationFailed
-from helpdesk_core.domain.events import user_data, user_key
+from helpdesk_core.domain.events import user_key
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import normalize_email
+from helpdesk_core.domain.views import Account
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.credentials import (
-    Account,
     AuthPolicy,
     Throttle,
     check_password,
@@ -159,7 +160,7 @@ class PasswordUseCases:
                 "user.password_reset_requested",
                 user_key(stand_in.id),
                 {
-                    "user": user_data(stand_in),
+                    "user": user_document(stand_in),
                     "reset_id": str(reset.id),
                     "expires_at": reset.expires_at.isoformat(),
                 },
@@ -206,7 +207,7 @@ class PasswordUseCases:
             now,
             "user.password_changed",
             user_key(user.id),
-            {"user": user_data(user), "how": how},
+            {"user": user_document(user), "how": how},
             user.id,
         )
 

@@ -30,7 +30,7 @@ from helpdesk_core.ports.events import AttemptOutcome, SendResult, Webhook, Webh
 from helpdesk_core.ports.notifications import MailMessage
 from helpdesk_core.ports.system import Clock
 from tests.bdd.steps_identity import Scene, _names, _problem, _scene
-from tests.bdd.steps_tickets import Tickets, _ok, _open, _token
+from tests.bdd.steps_tickets import Tickets, _as_admin, _ok, _open, _token
 from tests.support.events import drain
 
 # A public address literal: the URL guard admits it without asking DNS.
@@ -301,6 +301,28 @@ def receives(scene: Scene, hooks: Hooks, event_type: str, subject: str) -> None:
     assert [(r.url, r.event["type"]) for r in new] == [(HOOK_URL, event_type)]
     hooks.last = new[0]
     assert hooks.last.event["data"]["ticket"]["subject"] == subject
+
+
+@then("the delivery's ticket is the ticket the staff API shows, without its description")
+def delivered_as_shown(scene: Scene, hooks: Hooks, tickets: Tickets) -> None:
+    assert hooks.last is not None
+    delivered = hooks.last.event["data"]["ticket"]
+    shown = _as_admin(scene, tickets, delivered["subject"])
+    for only_in_full in ("description", "messages", "attachments"):
+        del shown[only_in_full]
+    assert delivered == shown
+
+
+@then(
+    parsers.parse(
+        'the delivery\'s ticket names its requester "{name}" and its department "{department}"'
+    )
+)
+def delivered_with_names(hooks: Hooks, name: str, department: str) -> None:
+    assert hooks.last is not None
+    ticket = hooks.last.event["data"]["ticket"]
+    assert ticket["requester"]["display_name"] == name
+    assert ticket["department"]["name"] == department
 
 
 @then("the endpoint receives a ping")

@@ -371,22 +371,21 @@ def nothing_in_history(scene: Scene, tickets: Tickets, name: str, subject: str) 
 
 @then(parsers.parse('the history of "{subject}" reads:'))
 def history_reads(scene: Scene, tickets: Tickets, subject: str, datatable: list[list[str]]) -> None:
-    names = {p.id: p.name for p in scene.people.values() if p.id}
-    names |= {i: n for n, i in scene.teams.items()} | {i: n for n, i in scene.departments.items()}
-
-    def said(field: str, value: str | None) -> str:
-        """A value as the story tells it: people, teams and departments by name."""
+    def said(entry: dict[str, Any], which: str) -> str:
+        """A value as the story tells it: people, teams and departments by the name the
+        history names them with (``old_name``/``new_name``), messages by their kind."""
+        value = entry[f"{which}_value"]
         if value is None:
             return ""
-        if field == "message":
+        if entry["field"] == "message":
             return {"internal": "internal note", "public": "reply"}[value.split(":")[0]]
-        return names.get(value, value)
+        name: str | None = entry[f"{which}_name"]
+        return name if name is not None else value
 
     told = [
-        (e["actor"]["display_name"], e["field"], said(e["field"], e["old_value"]),
-         said(e["field"], e["new_value"]))
+        (e["actor"]["display_name"], e["field"], said(e, "old"), said(e, "new"))
         for e in _history(scene, tickets, subject)
-    ]  # fmt: skip
+    ]
     assert told == [tuple(row) for row in datatable[1:]]
 
 

@@ -99,8 +99,9 @@ def test_a_customer_logs_in_and_lists_own_tickets(seeded: tuple[SeedInfo, Servic
     customer = log_in(services, email, info.password)
     assert customer.role is Role.CUSTOMER
     page = services.tickets.list_tickets(customer, TicketQuery(limit=len(expected)))
-    assert [str(t.id) for t in page.items] == expected
-    assert {t.requester_id for t in page.items} == {customer.user_id}
+    tickets = [v.ticket for v in page.items]
+    assert [str(t.id) for t in tickets] == expected
+    assert {t.requester_id for t in tickets} == {customer.user_id}
 
 
 def test_an_agent_lists_the_department_queue_by_status(
@@ -115,16 +116,17 @@ def test_an_agent_lists_the_department_queue_by_status(
     page = services.tickets.list_tickets(agent, query)
     assert len(page.items) == 20
     assert page.next_after is not None
-    assert all(t.department_id == department and t.assignee_id is None for t in page.items)
+    tickets = [v.ticket for v in page.items]
+    assert all(t.department_id == department and t.assignee_id is None for t in tickets)
     # The newest of the queue are the reserved tickets, newest first.
     reserved = info.open_ticket_ids_by_department[str(department)]
-    assert [str(t.id) for t in page.items] == reserved[::-1][:20]
+    assert [str(t.id) for t in tickets] == reserved[::-1][:20]
     closed = services.tickets.list_tickets(
         agent, TicketQuery(statuses=frozenset({TicketStatus.CLOSED}), limit=20)
     )
     assert closed.items
-    assert {t.status for t in closed.items} == {TicketStatus.CLOSED}
-    assert {t.department_id for t in closed.items} <= {department, None}
+    assert {v.ticket.status for v in closed.items} == {TicketStatus.CLOSED}
+    assert {v.ticket.department_id for v in closed.items} <= {department, None}
 
 
 def test_staff_find_the_search_words(seeded: tuple[SeedInfo, Services]) -> None:
@@ -138,7 +140,7 @@ def test_staff_find_the_search_words(seeded: tuple[SeedInfo, Services]) -> None:
     rare = info.search_words[0]
     agent = log_in(services, str(info.agents[-1]["email"]), info.password)
     found = services.tickets.list_tickets(agent, TicketQuery(text=rare.upper(), limit=100))
-    assert {t.department_id for t in found.items} <= {agent.department_id, None}
+    assert {v.ticket.department_id for v in found.items} <= {agent.department_id, None}
 
 
 def test_the_detail_holds_the_conversation(seeded: tuple[SeedInfo, Services]) -> None:
@@ -149,7 +151,7 @@ def test_the_detail_holds_the_conversation(seeded: tuple[SeedInfo, Services]) ->
         for ticket_id in info.detail_ticket_ids_by_department[department["id"]][:50]:
             detail = services.tickets.get_ticket(lead, uuid.UUID(ticket_id))
             assert detail.messages, ticket_id
-            times = [m.created_at for m in detail.messages]
+            times = [m.message.created_at for m in detail.messages]
             assert times == sorted(times)
             assert all(detail.ticket.created_at <= t <= detail.ticket.updated_at for t in times)
             assert detail.ticket.version > len(detail.messages)
@@ -158,7 +160,7 @@ def test_the_detail_holds_the_conversation(seeded: tuple[SeedInfo, Services]) ->
     customer = log_in(services, email, info.password)
     for ticket_id in ids:
         detail = services.tickets.get_ticket(customer, uuid.UUID(ticket_id))
-        assert {m.visibility for m in detail.messages} <= {MessageVisibility.PUBLIC}
+        assert {m.message.visibility for m in detail.messages} <= {MessageVisibility.PUBLIC}
 
 
 def test_each_search_document_is_what_the_product_writes(
@@ -181,7 +183,7 @@ def test_each_search_document_is_what_the_product_writes(
     for ticket_id, document in rows:
         detail = services.tickets.get_ticket(admin, ticket_id)
         texts = [detail.ticket.subject, detail.ticket.description]
-        texts += [m.body for m in detail.messages]
+        texts += [m.message.body for m in detail.messages]
         assert document == " ".join(search_text(text) for text in texts), detail.ticket.number
 
 
@@ -193,7 +195,7 @@ def test_a_new_ticket_continues_the_numbering(seeded: tuple[SeedInfo, Services])
     opened = services.tickets.open_ticket(customer, command)
     assert opened.ticket.number > info.tickets
     mine = services.tickets.list_tickets(customer, TicketQuery(limit=1))
-    assert mine.items[0].id == opened.ticket.id
+    assert mine.items[0].ticket.id == opened.ticket.id
 
 
 def test_reserved_tickets_take_one_change_or_auto_assignment_at_version_1(
@@ -209,10 +211,10 @@ def test_reserved_tickets_take_one_change_or_auto_assignment_at_version_1(
 
     changed = services.tickets.change(
         agent, uuid.UUID(first), 1, ChangeTicket(status=TicketStatus.OPEN)
-    )
+    ).ticket
     assert (changed.status, changed.version) == (TicketStatus.OPEN, 2)
 
-    assigned = services.tickets.assign(lead, uuid.UUID(second), Assign(mode="auto"), 1)
+    assigned = services.tickets.assign(lead, uuid.UUID(second), Assign(mode="auto"), 1).ticket
     agents = {p["user_id"] for p in info.agents if p["department_id"] == department["id"]}
     assert str(assigned.assignee_id) in agents
     assert assigned.version == 2

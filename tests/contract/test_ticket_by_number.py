@@ -37,7 +37,7 @@ def test_a_ticket_is_found_by_its_number_as_by_its_id(uow: UnitOfWork, org: Org)
             found = tx.tickets.get_by_number(ticket.number)
             assert found == tx.tickets.get(ticket.id)
             assert found is not None
-            assert (found.id, found.number) == (ticket.id, ticket.number)
+            assert (found.ticket.id, found.ticket.number) == (ticket.id, ticket.number)
 
 
 @pytest.mark.parametrize("number", [0, -1, "after the last", TICKET_NUMBER_MAX])

@@ -134,7 +134,7 @@ def _fifty_auto_assignments(services: Services) -> None:
     )
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
-    per_agent = Counter(r.assignee_id for r in results)
+    per_agent = Counter(r.ticket.assignee_id for r in results)
     assert per_agent == dict.fromkeys(team.agents, 10)
     assert retired not in per_agent
 
@@ -173,12 +173,12 @@ def test_twenty_concurrent_changes_of_one_version_one_wins(services: Services) -
     assert len(winners) == 1, results
     assert all(isinstance(r, StaleVersion) for r in losers), losers
     history = services.tickets.history(team.lead, ticket.id)
-    changes = [h for h in history if h.field == "priority"]
+    changes = [h.entry for h in history if h.entry.field == "priority"]
     assert len(changes) == 1
-    assert changes[0].new_value == winners[0].priority.value
+    assert changes[0].new_value == winners[0].ticket.priority.value
     stored = services.tickets.get_ticket(team.lead, ticket.id).ticket
     assert stored.version == ticket.version + 1
-    assert stored.priority == winners[0].priority
+    assert stored.priority == winners[0].ticket.priority
 
 
 def test_keyset_pages_see_every_ticket_once_while_others_write(services: Services) -> None:
@@ -252,7 +252,7 @@ def test_keyset_pages_see_every_ticket_once_while_others_write(services: Service
                     limit=7,
                 ),
             )
-            seen += [t.id for t in page.items]
+            seen += [v.ticket.id for v in page.items]
             # New tickets keep arriving behind us: stop once every existing one was served.
             if page.next_after is None or existing <= set(seen):
                 break

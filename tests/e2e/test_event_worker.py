@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from helpdesk_core.domain.events import PAYLOAD_VERSION
 from tests.e2e.eventkit import (
     WorkerProcess,
     Workers,
@@ -91,7 +92,8 @@ def test_a_delivery_verifies_with_the_standardwebhooks_package(
     sample = items[-1]
     with pytest.raises(WebhookVerificationError):
         StandardWebhook("whsec_" + "QUFB" * 11).verify(sample.body, sample.headers)
-    tampered = sample.body.replace(b'"version":1', b'"version":2')
+    version = f'"version":{PAYLOAD_VERSION}'.encode()
+    tampered = sample.body.replace(version, f'"version":{PAYLOAD_VERSION + 1}'.encode())
     assert tampered != sample.body
     with pytest.raises(WebhookVerificationError):
         StandardWebhook(world.secret).verify(tampered, sample.headers)

@@ -1,4 +1,4 @@
-"""Keep-alive connections spread evenly over the gunicorn workers (cli/fair_accept.py).
+"""Keep-alive connections spread evenly over the gunicorn workers (serving/fair_accept.py).
 
 Requirement (docs/architecture.md, "a fairer accept"): a burst of new keep-alive connections
 to ``helpdesk serve`` with two gthread workers ends with each worker holding about half of

@@ -618,7 +618,7 @@ def test_writes_racing_on_one_ticket_without_a_version_are_never_refused(
             start.wait()
             return services.tickets.post_message(
                 agent, ticket.id, PostMessage(f"reply {n}", visibility)
-            ).body
+            ).message.body
 
         def close_and_reopen() -> None:
             start.wait()

@@ -77,9 +77,8 @@ ABSENT: Any = object()  # no JSON body at all
 BILLING, SALES, CLOSED = "<billing>", "<sales>", "<closed>"
 REFUNDS, INVOICES, TIER1 = "<refunds>", "<invoices>", "<tier1>"
 AGENT, CUSTOMER, RANDOM = "<agent>", "<customer>", "<random>"
-# Tickets of the customer: new and routed to Billing (version 1), closed, and not routed.
-TICKET, DONE, LOOSE = "<ticket>", "<done>", "<loose>"
-DONE_VERSION, SALES_AGENT, ADMIN_ID = "<doneversion>", "<salesagent>", "<admin>"
+# Tickets of the customer: new and routed to Billing (version 1), and closed.
+TICKET, DONE = "<ticket>", "<done>"
 # Webhooks: an active one subscribed to everything, and one an administrator disabled.
 WEBHOOK, OFFHOOK = "<webhook>", "<offhook>"
 
@@ -524,7 +523,10 @@ ENCODING_CASES = [
 ]
 
 
-# ---- tickets: opening (a customer), replying, closing and reopening
+# ---- tickets: opening (a customer), replying, staff changes, assignment. The rules behind
+# a refusal are the use cases' and are tested there (tests/unit/tickets): here each field and
+# status a rule answers with shows once how the edge answers it, beside the parsing of the
+# body, the path and the headers, which is the edge's own.
 TICKET_FIELD_CASES = [
     Case("open-nothing", "POST", TICKETS, "customer", 422, json={},
          fields=("subject", "description")),
@@ -534,8 +536,6 @@ TICKET_FIELD_CASES = [
          json=_ticket(subject=None), fields=("subject",)),
     Case("open-subject-201", "POST", TICKETS, "customer", 422,
          json=_ticket(subject="x" * 201), fields=("subject",)),
-    Case("open-subject-blank", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject=" \t "), fields=("subject",)),
     Case("open-subject-control-character", "POST", TICKETS, "customer", 422,
          json=_ticket(subject="a\u0000b"), fields=("subject",)),
     Case("open-description-20001", "POST", TICKETS, "customer", 422,
@@ -556,10 +556,6 @@ TICKET_FIELD_CASES = [
          json=_ticket(department_id="xyz"), fields=("department_id",)),
     Case("open-department-number", "POST", TICKETS, "customer", 422,
          json=_ticket(department_id=7), fields=("department_id",)),
-    Case("open-deactivated-department", "POST", TICKETS, "customer", 422,
-         json=_ticket(department_id=CLOSED), fields=("department_id",)),
-    Case("open-department-is-a-team", "POST", TICKETS, "customer", 422,
-         json=_ticket(department_id=REFUNDS), fields=("department_id",)),
     Case("open-status-not-settable", "POST", TICKETS, "customer", 422,
          json=_ticket(status="closed"), fields=("status",)),
     Case("open-assignee-not-settable", "POST", TICKETS, "customer", 422,
@@ -577,29 +573,14 @@ TICKET_FIELD_CASES = [
     Case("open-attachment-ftp-url", "POST", TICKETS, "customer", 422,
          json=_ticket(attachments=_attach(url="ftp://files.example.com/x.pdf")),
          fields=("attachments.1.url",)),
-    Case("open-attachment-javascript-url", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(url="javascript:alert(1)")),
-         fields=("attachments.1.url",)),
-    Case("open-attachment-url-without-host", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(url="https:///x.pdf")),
-         fields=("attachments.1.url",)),
-    Case("open-attachment-url-broken-ipv6", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(url="https://[::1/x.pdf")),
-         fields=("attachments.1.url",)),
     Case("open-attachment-url-nul", "POST", TICKETS, "customer", 422,
          json=_ticket(attachments=_attach(url="https://files.example.com/a\u0000.pdf")),
-         fields=("attachments.1.url",)),
-    Case("open-attachment-url-newline", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(url="https://files.example.com/a\r\nX: y")),
          fields=("attachments.1.url",)),
     Case("open-attachment-bad-mime", "POST", TICKETS, "customer", 422,
          json=_ticket(attachments=_attach(mime_type="application/x-msdownload")),
          fields=("attachments.1.mime_type",)),
     Case("open-attachment-too-big", "POST", TICKETS, "customer", 422,
          json=_ticket(attachments=_attach(size_bytes=MAX_BYTES + 1)),
-         fields=("attachments.1.size_bytes",)),
-    Case("open-attachment-negative-size", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(size_bytes=-1)),
          fields=("attachments.1.size_bytes",)),
     Case("open-attachment-size-string", "POST", TICKETS, "customer", 422,
          json=_ticket(attachments=_attach(size_bytes="12")),
@@ -636,25 +617,10 @@ TICKET_FIELD_CASES = [
          fields=("body",)),
     Case("reply-body-blank", "POST", REPLY, "customer", 422, json={"body": "  "},
          fields=("body",)),
-    Case("reply-body-20001", "POST", REPLY, "customer", 422, json={"body": "x" * 20_001},
-         fields=("body",)),
     Case("reply-internal-visibility", "POST", REPLY, "customer", 422,
          json={"body": "psst", "visibility": "internal"}, fields=("visibility",)),
-    Case("reply-11-attachments", "POST", REPLY, "customer", 422,
-         json={"body": "files", "attachments": [PDF] * 11}, fields=("attachments",)),
-    Case("reply-attachment-bad-scheme", "POST", REPLY, "customer", 422,
-         json={"body": "files", "attachments": _attach(url="file:///etc/passwd")},
-         fields=("attachments.1.url",)),
-    Case("reply-attachment-broken-ipv6", "POST", REPLY, "customer", 422,
-         json={"body": "files", "attachments": _attach(url="http://[fe80::1")},
-         fields=("attachments.1.url",)),
-    Case("reply-attachment-checksum-garbage", "POST", REPLY, "customer", 422,
-         json={"body": "files", "attachments": _attach(checksum="sha256:***")},
-         fields=("attachments.1.checksum",)),
     Case("reply-to-closed-ticket", "POST", f"{TICKETS}/{DONE}/messages", "customer", 409,
          json={"body": "one more thing"}),
-    Case("close-closed-ticket", "POST", f"{TICKETS}/{DONE}/close", "customer", 409),
-    Case("reopen-new-ticket", "POST", f"{TICKET_PATH}/reopen", "customer", 409),
     # ---- staff: change (an agent of Billing; the current version unless said otherwise)
     Case("change-ticket-nothing", "PATCH", STAFF_TICKET, "agent", 422, json={},
          headers=VERSION_1, fields=("",)),
@@ -672,14 +638,10 @@ TICKET_FIELD_CASES = [
          json={"department_id": RANDOM}, headers=VERSION_1, fields=("department_id",)),
     Case("change-malformed-department", "PATCH", STAFF_TICKET, "agent", 422,
          json={"department_id": "xyz"}, headers=VERSION_1, fields=("department_id",)),
-    Case("change-deactivated-department", "PATCH", STAFF_TICKET, "admin", 422,
-         json={"department_id": CLOSED}, headers=VERSION_1, fields=("department_id",)),
     Case("change-unknown-team", "PATCH", STAFF_TICKET, "agent", 422,
          json={"team_id": RANDOM}, headers=VERSION_1, fields=("team_id",)),
     Case("change-malformed-team", "PATCH", STAFF_TICKET, "agent", 422,
          json={"team_id": 12}, headers=VERSION_1, fields=("team_id",)),
-    Case("change-team-of-another-department", "PATCH", STAFF_TICKET, "agent", 422,
-         json={"team_id": TIER1}, headers=VERSION_1, fields=("team_id",)),
     Case("change-without-if-match", "PATCH", STAFF_TICKET, "agent", 428,
          json={"priority": "high"}),
     Case("change-if-match-nonsense", "PATCH", STAFF_TICKET, "agent", 412,
@@ -688,40 +650,22 @@ TICKET_FIELD_CASES = [
          json={"priority": "high"}, headers={"If-Match": '"-1"'}),
     Case("change-if-match-stale", "PATCH", STAFF_TICKET, "agent", 412,
          json={"priority": "high"}, headers={"If-Match": '"7"'}),
-    Case("change-illegal-transition", "PATCH", f"{STAFF_TICKETS}/{DONE}", "agent", 409,
-         json={"status": "pending"}, headers={"If-Match": f'"{DONE_VERSION}"'}),
     # ---- staff: assign (the administrator may use every mode)
     Case("assign-nothing", "POST", ASSIGN, "admin", 422, json={}, fields=("mode",)),
     Case("assign-mode-unknown", "POST", ASSIGN, "admin", 422, json={"mode": "everyone"},
          fields=("mode",)),
     Case("assign-mode-number", "POST", ASSIGN, "admin", 422, json={"mode": 1},
          fields=("mode",)),
-    Case("assign-agent-without-agent-id", "POST", ASSIGN, "admin", 422,
-         json={"mode": "agent"}, fields=("agent_id",)),
     Case("assign-unknown-agent", "POST", ASSIGN, "admin", 422,
          json={"mode": "agent", "agent_id": RANDOM}, fields=("agent_id",)),
     Case("assign-malformed-agent", "POST", ASSIGN, "admin", 422,
          json={"mode": "agent", "agent_id": "xyz"}, fields=("agent_id",)),
-    Case("assign-customer-as-agent", "POST", ASSIGN, "admin", 422,
-         json={"mode": "agent", "agent_id": CUSTOMER}, fields=("agent_id",)),
-    Case("assign-administrator-as-agent", "POST", ASSIGN, "admin", 422,
-         json={"mode": "agent", "agent_id": ADMIN_ID}, fields=("agent_id",)),
-    Case("assign-agent-of-another-department", "POST", ASSIGN, "admin", 422,
-         json={"mode": "agent", "agent_id": SALES_AGENT}, fields=("agent_id",)),
-    Case("assign-team-without-team-id", "POST", ASSIGN, "admin", 422,
-         json={"mode": "team"}, fields=("team_id",)),
-    Case("assign-unknown-team", "POST", ASSIGN, "admin", 422,
-         json={"mode": "team", "team_id": RANDOM}, fields=("team_id",)),
     Case("assign-malformed-team", "POST", ASSIGN, "admin", 422,
          json={"mode": "team", "team_id": "xyz"}, fields=("team_id",)),
-    Case("assign-team-of-another-department", "POST", ASSIGN, "admin", 422,
-         json={"mode": "team", "team_id": TIER1}, fields=("team_id",)),
     Case("assign-if-match-nonsense", "POST", ASSIGN, "agent", 412,
          json={"mode": "self"}, headers={"If-Match": "nonsense"}),
     Case("assign-if-match-stale", "POST", ASSIGN, "agent", 412,
          json={"mode": "self"}, headers={"If-Match": '"7"'}),
-    Case("assign-unrouted-ticket", "POST", f"{STAFF_TICKETS}/{LOOSE}/assign", "agent", 409,
-         json={"mode": "self"}),
     # ---- staff: reply or note
     Case("staff-reply-nothing", "POST", STAFF_REPLY, "agent", 422, json={},
          fields=("body",)),
@@ -733,17 +677,6 @@ TICKET_FIELD_CASES = [
          json={"body": "x", "visibility": "private"}, fields=("visibility",)),
     Case("staff-reply-visibility-bool", "POST", STAFF_REPLY, "agent", 422,
          json={"body": "x", "visibility": True}, fields=("visibility",)),
-    Case("staff-reply-11-attachments", "POST", STAFF_REPLY, "agent", 422,
-         json={"body": "x", "attachments": [PDF] * 11}, fields=("attachments",)),
-    Case("staff-reply-attachment-bad-mime", "POST", STAFF_REPLY, "agent", 422,
-         json={"body": "x", "attachments": _attach(mime_type="text/html")},
-         fields=("attachments.1.mime_type",)),
-    Case("staff-reply-attachment-negative-size", "POST", STAFF_REPLY, "agent", 422,
-         json={"body": "x", "attachments": _attach(size_bytes=-5)},
-         fields=("attachments.1.size_bytes",)),
-    Case("staff-reply-attachment-broken-ipv6", "POST", STAFF_REPLY, "agent", 422,
-         json={"body": "x", "attachments": _attach(url="https://[::1/x")},
-         fields=("attachments.1.url",)),
 ]
 
 # Every single-ticket route, with an id that is not a UUID and one that names no ticket.
@@ -765,11 +698,11 @@ TICKET_PATH_CASES = [
          headers=headers)
     for name, method, path, who, body, headers in TICKET_ROUTES
     for label, marker in (("malformed-id", "not-a-uuid"), ("unknown-id", RANDOM))
+    # An id no ticket has is the use cases' NotFound (tests/unit/tickets): a customer route
+    # and a staff route show it is a 404.
+    if label == "malformed-id" or name in {"detail", "staff-detail"}
 ] + [
     Case("detail-uuid-with-suffix", "GET", f"{TICKET_PATH}x", "customer", 404),
-    Case("staff-detail-department-id", "GET", f"{STAFF_TICKETS}/{BILLING}", "agent", 404),
-    Case("staff-reply-user-id-as-ticket-id", "POST",
-         f"{STAFF_TICKETS}/{CUSTOMER}/messages", "agent", 404, json={"body": "hi"}),
 ]
 
 TICKET_QUERY_CASES = [
@@ -813,8 +746,6 @@ TICKET_QUERY_CASES = [
     Case("queue-counts-department-malformed", "GET", QUEUE_COUNTS, "agent", 422,
          params={"department_id": "xyz"}, fields=("department_id",)),
     Case("queue-counts-unknown-department", "GET", QUEUE_COUNTS, "agent", 404,
-         params={"department_id": RANDOM}),
-    Case("queue-counts-unknown-department-as-admin", "GET", QUEUE_COUNTS, "admin", 404,
          params={"department_id": RANDOM}),
 ]
 # ---- webhooks (administrators): the URL guard, event types, and what a body may not set
@@ -958,33 +889,9 @@ WEBHOOK_QUERY_CASES = [
 # ---- text rules (issue 20, findings 3 and 9): names, subjects and short descriptions are one
 # line of visible text, bodies refuse C1 controls, a file name must keep something visible,
 # a webhook URL must have an encoded form (values.clean_text, clean_body, clean_filename,
-# web_url)
+# web_url; a ticket's subject, description, bodies and file names: tests/unit/tickets)
 # fmt: off
 TEXT_RULE_CASES = [
-    Case("open-subject-crlf", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Printer\r\nBcc: eve@example.com"), fields=("subject",)),
-    Case("open-subject-line-separator", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Printer\u2028on fire"), fields=("subject",)),
-    Case("open-subject-next-line", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Printer\x85on fire"), fields=("subject",)),
-    Case("open-subject-bidi-override", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Printer\u202eerif no"), fields=("subject",)),
-    Case("open-subject-bidi-isolate", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Printer \u2066on fire\u2069"), fields=("subject",)),
-    Case("open-subject-zero-width", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="Prin\u200bter"), fields=("subject",)),
-    Case("open-subject-byte-order-mark", "POST", TICKETS, "customer", 422,
-         json=_ticket(subject="\ufeffPrinter"), fields=("subject",)),
-    Case("open-description-c1-control", "POST", TICKETS, "customer", 422,
-         json=_ticket(description="It \x9b2J jams."), fields=("description",)),
-    Case("open-attachment-filename-only-invisible", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(filename="\u202e\u200b")),
-         fields=("attachments.1.filename",)),
-    Case("open-attachment-filename-lookalike-dots", "POST", TICKETS, "customer", 422,
-         json=_ticket(attachments=_attach(filename="\u2215..\uff0f..")),
-         fields=("attachments.1.filename",)),
-    Case("reply-body-c1-control", "POST", REPLY, "customer", 422,
-         json={"body": "Tha\x85nks"}, fields=("body",)),
     Case("me-display-name-bidi-override", "PATCH", ME, "customer", 422,
          json={"display_name": "Ann\u202enimdA"}, fields=("display_name",)),
     Case("me-display-name-line-break", "PATCH", ME, "customer", 422,
@@ -1074,10 +981,10 @@ class Stage:
 
 
 def build_stage(desk: Helpdesk) -> Stage:
-    """Departments Billing (teams Refunds, Invoices; an agent), Sales (team Tier 1; an agent)
-    and a deactivated one, Closed; an administrator, and a customer registered as
-    TAKEN_EMAIL with three tickets: a new one routed to Billing, a closed one, and one
-    routed nowhere; and two webhooks (to a public address), one of them disabled."""
+    """Departments Billing (teams Refunds, Invoices; an agent), Sales (team Tier 1) and a
+    deactivated one, Closed; an administrator, and a customer registered as TAKEN_EMAIL with
+    two tickets routed to Billing, a new one and a closed one; and two webhooks (to a public
+    address), one of them disabled."""
     billing = desk.department("Billing")
     sales = desk.department("Sales")
     closed = desk.department("Closed")
@@ -1092,9 +999,8 @@ def build_stage(desk: Helpdesk) -> Stage:
         Register(email=TAKEN_EMAIL, password=PASSWORD, display_name="Taken")
     )
     customer = desk.person(TAKEN_EMAIL)
-    sales_agent = desk.staff("agent", sales, tier1)
 
-    def open_ticket(department_id: str | None) -> dict[str, Any]:
+    def open_ticket(department_id: str) -> dict[str, Any]:
         body = {"subject": "Printer", "description": "It jams.", "department_id": department_id}
         result = desk.post("/api/v1/tickets", customer, json=body)
         assert result.status_code == 201, result.text
@@ -1106,7 +1012,6 @@ def build_stage(desk: Helpdesk) -> Stage:
     done = open_ticket(billing)["id"]
     closed_done = desk.post(f"/api/v1/tickets/{done}/close", customer)
     assert closed_done.status_code == 200, closed_done.text
-    loose = open_ticket(None)["id"]
 
     def add_webhook(description: str) -> str:
         body = {"url": HOOK_URL, "events": ["*"], "description": description}
@@ -1132,10 +1037,6 @@ def build_stage(desk: Helpdesk) -> Stage:
         RANDOM: str(uuid.uuid4()),
         TICKET: ticket["id"],
         DONE: done,
-        DONE_VERSION: str(closed_done.json["version"]),
-        LOOSE: loose,
-        SALES_AGENT: sales_agent.id,
-        ADMIN_ID: admin.id,
         WEBHOOK: webhook,
         OFFHOOK: offhook,
     }

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from entrypoints.views.entities import customer_json
+from helpdesk_core.documents import user_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from tests.http.conftest import PASSWORD, Helpdesk, make_helpdesk
 
@@ -106,7 +106,7 @@ def test_one_customer_in_the_shared_shape(desk: Helpdesk) -> None:
     answer = desk.get(f"{CUSTOMERS}/{customer.id}", admin)
     assert answer.status_code == 200
     user = desk.services.customers.get(SYSTEM_OPERATOR, uuid.UUID(customer.id))
-    assert answer.json == customer_json(user)
+    assert answer.json == user_document(user)
     assert "password_hash" not in answer.json
     assert desk.get(f"{CUSTOMERS}/{admin.id}", admin).status_code == 404  # staff
     assert desk.get(f"{CUSTOMERS}/{uuid.uuid4()}", admin).status_code == 404

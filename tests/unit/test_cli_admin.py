@@ -269,11 +269,12 @@ def test_teams_with_the_same_name_in_two_departments(run: Run) -> None:
     out = ok(run("teams", "add", "Tier 1", "--department", "billing"))
     assert out.startswith("created team Tier 1 in Billing (id ")
     tech_tier = as_json(run("teams", "add", "Tier 1", "--department", "Tech", "--json"))
-    assert tech_tier["department"] == "Tech"
+    departments = {d["id"]: d["name"] for d in as_json(run("departments", "list", "--json"))}
+    assert departments[tech_tier["department_id"]] == "Tech"
     refused(run("teams", "add", "tier 1", "--department", "Tech"), "has a team named 'Tier 1'")
 
     teams = as_json(run("teams", "list", "--json"))
-    assert sorted((t["department"], t["name"]) for t in teams) == [
+    assert sorted((departments[t["department_id"]], t["name"]) for t in teams) == [
         ("Billing", "Tier 1"),
         ("Tech", "Tier 1"),
     ]
@@ -295,7 +296,7 @@ def test_teams_with_the_same_name_in_two_departments(run: Run) -> None:
         "renamed team Tier 1 to Front line\n"
     )
     renamed = as_json(run("teams", "rename", tech_tier["id"], "Escalations", "--json"))
-    assert (renamed["name"], renamed["department"]) == ("Escalations", "Tech")
+    assert (renamed["name"], departments[renamed["department_id"]]) == ("Escalations", "Tech")
 
     assert ok(run("teams", "deactivate", "front line")) == "deactivated team Front line\n"
     assert [t["name"] for t in as_json(run("teams", "list", "--inactive", "--json"))] == [
@@ -373,7 +374,14 @@ def test_staff_add_list_set_role_move_deactivate_activate(run: Run) -> None:
             input=f"{OTHER_PASSWORD}\n",
         )
     )
-    assert (carol["role"], carol["department"], carol["team"]) == ("lead", "Billing", None)
+
+    def names(member: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The names of a staff document's department and team (the JSON carries ids)."""
+        departments = {d["id"]: d["name"] for d in as_json(run("departments", "list", "--json"))}
+        teams = {t["id"]: t["name"] for t in as_json(run("teams", "list", "--json"))}
+        return departments.get(member["department_id"]), teams.get(member["team_id"])
+
+    assert (carol["role"], *names(carol)) == ("lead", "Billing", None)
 
     every = as_json(run("staff", "list", "--json"))
     assert sorted(s["email"] for s in every) == [
@@ -382,7 +390,7 @@ def test_staff_add_list_set_role_move_deactivate_activate(run: Run) -> None:
         "root@example.com",
     ]
     bob = next(s for s in every if s["email"] == "bob@example.com")
-    assert (bob["role"], bob["department"], bob["team"], bob["active"]) == (
+    assert (bob["role"], *names(bob), bob["active"]) == (
         "agent",
         "Tech",
         "Tier 1",
@@ -431,7 +439,7 @@ def test_staff_add_list_set_role_move_deactivate_activate(run: Run) -> None:
             "--json",
         )
     )
-    assert (moved["department"], moved["team"]) == ("Tech", "Tier 2")
+    assert names(moved) == ("Tech", "Tier 2")
     assert ok(run("staff", "move", "bob@example.com", "--department", "Tech", "--no-team")) == (
         "moved bob@example.com to department Tech\n"
     )

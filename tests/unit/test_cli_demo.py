@@ -22,7 +22,7 @@ import pytest
 from click.testing import Result
 
 from entrypoints.bootstrap import bootstrap
-from entrypoints.cli.demo import _base_url
+from entrypoints.cli.demo.command import _base_url
 from entrypoints.config import load_settings
 from entrypoints.http.app import create_app
 from tests.unit.test_cli_tickets import _runner, failed, ok

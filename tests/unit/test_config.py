@@ -1,4 +1,4 @@
-"""entrypoints/config.py: defaults, validation, .env handling, secrets and ``config show``."""
+"""entrypoints/config/: defaults, validation, .env handling, secrets and ``config show``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import re
 import threading
 from pathlib import Path
 
-import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -42,15 +41,24 @@ def test_variable_names_are_unique_and_prefixed() -> None:
     assert all(name.startswith("HELPDESK_") for name in NAMES)
 
 
-def test_every_variable_is_a_settings_field_and_back() -> None:
-    fields = {field.name for field in attrs.fields(Settings)}
-    assert {var.field for var in VARIABLES} == fields
-
-
-def test_every_default_parses_to_the_settings_default() -> None:
-    defaults = Settings()
+def test_every_default_is_written_once_and_documented_as_rendered() -> None:
+    """A default is written once, on its Settings field; its text (``Variable.default``) reads
+    back to the value, and is what .env.example and docs/configuration.md write."""
+    env_example = ENV_EXAMPLE.read_text()
+    doc = CONFIG_DOC.read_text()
     for var in VARIABLES:
-        assert var.parse(var.default) == getattr(defaults, var.field), var.name
+        assert var.parse(var.default) == var.value, var.name
+        assert re.search(rf"^{var.name}={re.escape(var.default)}$", env_example, re.MULTILINE), (
+            f".env.example should say {var.name}={var.default}"
+        )
+        row = re.search(rf"^\|\s*`{var.name}`\s*\|([^|]*)\|", doc, flags=re.MULTILINE)
+        assert row is not None, var.name
+        cell = row.group(1).strip()
+        if not var.default:
+            assert cell.startswith("(empty"), f"{var.name}: the doc's default should be (empty)"
+        elif cell != f"`{var.default}`":  # too long for the table: written out below it
+            assert "see below" in cell, f"{var.name}: the doc's default should be {var.default}"
+            assert f"`{var.default}`" in doc, f"{var.name}: the doc should spell out its default"
 
 
 # ---------------------------------------------------------------- defaults

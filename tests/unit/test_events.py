@@ -167,14 +167,17 @@ def test_a_new_ticket_assigned_at_once_records_its_creation_then_its_assignment(
     ticket_id = _open(world)
     created, assigned = world.events()[before:]
     assert (created.type, assigned.type) == ("ticket.created", "ticket.assigned")
-    assert created.data["ticket"]["assignee_id"] is None
+    assert created.data["ticket"]["assignee"] is None
     assert created.data["ticket"]["version"] == 1
-    assert assigned.data["ticket"]["assignee_id"] == str(world.agent.user_id)
+    assert assigned.data["ticket"]["assignee"] == {
+        "id": str(world.agent.user_id),
+        "display_name": "Agent",
+    }
     assert assigned.data["ticket"]["version"] == 2
     stored = world.services.tickets.get_ticket(world.agent, ticket_id).ticket
     assert (stored.assignee_id, stored.version) == (world.agent.user_id, 2)
     history = world.services.tickets.history(world.lead, ticket_id)
-    assert [(h.field, h.old_value, h.new_value) for h in history] == [
+    assert [(h.entry.field, h.entry.old_value, h.entry.new_value) for h in history] == [
         ("ticket", None, "created"),
         ("assignee", None, str(world.agent.user_id)),
     ]

@@ -1,4 +1,4 @@
-"""The fairer accept of ``helpdesk serve``'s gthread workers (entrypoints/cli/fair_accept.py).
+"""The fairer accept of ``helpdesk serve``'s gthread workers (entrypoints/serving/fair_accept.py).
 
 Requirement (docs/architecture.md, "a fairer accept"): a worker holding more keep-alive
 connections than another accepting worker leaves a new connection to it, but never for longer
@@ -14,14 +14,14 @@ import types
 
 import pytest
 
-from entrypoints.cli.fair_accept import (
+from entrypoints.cli.serve import gunicorn_options
+from entrypoints.serving.fair_accept import (
     PATIENCE,
     ConnectionTable,
     FairThreadWorker,
     give_slot,
     release_slot,
 )
-from entrypoints.cli.serve import gunicorn_options
 from tests.conftest import make_settings
 
 

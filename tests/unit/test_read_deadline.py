@@ -1,4 +1,4 @@
-"""Requests are read whole in the poller before a thread takes them (cli/read_deadline.py).
+"""Requests are read whole in the poller before a thread takes them (serving/read_deadline.py).
 
 Requirement (docs/architecture.md, "a read deadline per connection"): a worker thread gets a
 connection only once its request has arrived whole (head, and body up to its Content-Length or
@@ -14,16 +14,10 @@ import time
 
 import pytest
 
-from entrypoints.cli.fair_accept import FairThreadWorker
-from entrypoints.cli.read_deadline import (
-    DeadlineMissed,
-    DeadlineUnreader,
-    Limits,
-    ReadDeadlineWorker,
-    RequestScanner,
-    Verdict,
-)
 from entrypoints.cli.serve import gunicorn_options, serve
+from entrypoints.serving.fair_accept import FairThreadWorker
+from entrypoints.serving.read_deadline import DeadlineMissed, DeadlineUnreader, ReadDeadlineWorker
+from entrypoints.serving.request_scanner import Limits, RequestScanner, Verdict
 from tests.conftest import make_settings
 
 WAIT, READY, AS_IS = Verdict.WAIT, Verdict.READY, Verdict.AS_IS

@@ -88,8 +88,8 @@ def test_the_number_finds_what_the_id_finds_for_each_actor(desk: Desk) -> None:
         assert by_number == tickets.get_ticket(actor, by_number.ticket.id)
     customer_view = tickets.get_ticket_by_number(desk.ann, desk.billing_number)
     staff_view = tickets.get_ticket_by_number(desk.billing_agent, desk.billing_number)
-    assert [m.body for m in customer_view.messages] == ["On it."]
-    assert [m.body for m in staff_view.messages] == ["Batch job again.", "On it."]
+    assert [m.message.body for m in customer_view.messages] == ["On it."]
+    assert [m.message.body for m in staff_view.messages] == ["Batch job again.", "On it."]
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ class TicketLife(RuleBasedStateMachine):
                 self.ticket.id,
                 self.ticket.version,
                 ChangeTicket(status=status),  # type: ignore[arg-type]
-            )
+            ).ticket
         except Conflict:
             assert status not in TRANSITIONS[self.ticket.status]
             return
@@ -95,7 +95,7 @@ class TicketLife(RuleBasedStateMachine):
         before = self._snapshot()
         after = self.services.tickets.change(
             self.lead, self.ticket.id, self.ticket.version, ChangeTicket(priority=priority)
-        )
+        ).ticket
         self._apply(before, after, self.lead)
 
     @rule(team=st.integers(0, 1))
@@ -103,7 +103,7 @@ class TicketLife(RuleBasedStateMachine):
         before = self._snapshot()
         after = self.services.tickets.assign(
             self.lead, self.ticket.id, Assign("team", team_id=self.teams[team])
-        )
+        ).ticket
         self._apply(before, after, self.lead)
 
     @rule(agent=st.integers(0, 2))
@@ -111,7 +111,7 @@ class TicketLife(RuleBasedStateMachine):
         before = self._snapshot()
         after = self.services.tickets.assign(
             self.lead, self.ticket.id, Assign("agent", agent_id=self.agents[agent])
-        )
+        ).ticket
         self._apply(before, after, self.lead)
 
     @rule(internal=st.booleans(), by_customer=st.booleans())
@@ -128,7 +128,7 @@ class TicketLife(RuleBasedStateMachine):
                     if internal and not by_customer
                     else MessageVisibility.PUBLIC,
                 ),
-            )
+            ).message
         except Conflict:  # a customer cannot reply to a closed ticket
             assert by_customer
             return
@@ -141,7 +141,9 @@ class TicketLife(RuleBasedStateMachine):
     @invariant()
     def history_matches_the_changes(self) -> None:
         history = self.services.tickets.history(self.lead, self.ticket.id)
-        got = [(h.actor_id, h.field, h.old_value, h.new_value) for h in history]
+        got = [
+            (h.entry.actor_id, h.entry.field, h.entry.old_value, h.entry.new_value) for h in history
+        ]
         assert got == self.expected
 
     def teardown(self) -> None:

@@ -47,7 +47,7 @@ class Office:
 
     def route(self, actor: Principal, ticket: Ticket, department: uuid.UUID | None) -> Ticket:
         command = ChangeTicket(department_id=department, change_department=True)
-        return self.services.tickets.change(actor, ticket.id, ticket.version, command)
+        return self.services.tickets.change(actor, ticket.id, ticket.version, command).ticket
 
     def department_of(self, ticket: Ticket) -> uuid.UUID | None:
         return self.services.tickets.get_ticket(SYSTEM_OPERATOR, ticket.id).ticket.department_id

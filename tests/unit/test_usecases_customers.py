@@ -176,7 +176,7 @@ def test_a_deactivated_customer_loses_every_session_and_cannot_log_in(desk: Desk
         desk.auth.login(Login(ann.email, PASSWORD))
     assert caught.value.reason == "disabled"
     assert all(t.used_at is not None for t in desk.uow.state.password_resets.values())
-    assert desk.events("user.deactivated")[-1]["user"]["is_active"] is False
+    assert desk.events("user.deactivated")[-1]["user"]["active"] is False
 
 
 def test_reactivation_lets_the_customer_in_again(desk: Desk) -> None:
@@ -220,16 +220,21 @@ def test_erasure_replaces_the_personal_data_and_keeps_the_tickets(desk: Desk) ->
     for ticket in opened:
         detail = desk.tickets.get_ticket(SYSTEM_OPERATOR, ticket.id)
         assert detail.ticket.subject.startswith("Printer")
+        assert detail.names.requester == ERASED_NAME
         history = desk.tickets.history(SYSTEM_OPERATOR, ticket.id)
-        assert [(h.field, h.new_value) for h in history][-1] == ("requester", "erased")
-    assert desk.org.display_names([ann.id]) == {ann.id: ERASED_NAME}
+        assert [(h.entry.field, h.entry.new_value) for h in history][-1] == ("requester", "erased")
+        assert history[-1].actor_name is None  # the erasure is the system's
     # One event, carrying only the placeholders.
     (event,) = desk.events("user.erased")
     assert event["user"] == {
         "id": str(ann.id),
         "email": erased.email,
         "display_name": ERASED_NAME,
-        "is_active": False,
+        "active": False,
+        "erased": True,
+        "created_at": erased.created_at.isoformat(),
+        "updated_at": erased.updated_at.isoformat(),
+        "version": erased.version,
     }
 
 

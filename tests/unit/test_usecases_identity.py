@@ -13,7 +13,6 @@ from adapters.memory.uow import MemoryUnitOfWork
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
-from helpdesk_core.domain.entities import Department, Team
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -29,7 +28,6 @@ from helpdesk_core.usecases.org import (
     ORG_GENERATION,
     CreateDepartment,
     CreateStaff,
-    CreateTeam,
     OrgService,
     UpdateDepartment,
     UpdateStaff,
@@ -177,93 +175,6 @@ def test_a_token_speaks_for_its_session_until_logout(auth: AuthService) -> None:
     auth.logout(principal)
     with pytest.raises(AuthenticationFailed):
         auth.authenticate(result.access_token)
-
-
-def test_the_principal_carries_the_display_name_authentication_read(auth: AuthService) -> None:
-    auth.register(Register("ann@example.com", PASSWORD, "Ann Example"))
-    result = auth.login(Login("ann@example.com", PASSWORD))
-    assert auth.authenticate(result.access_token).display_name == "Ann Example"
-
-
-def test_the_directory_looks_up_only_the_names_it_was_not_given(
-    auth: AuthService, org: OrgService
-) -> None:
-    """The actor's name, read by authentication in the same request, is not read again: a
-    customer's own new ticket renders without a lookup of names (docs/performance.md)."""
-    ann = auth.register(Register("ann@example.com", PASSWORD, "Ann")).user
-    bob = auth.register(Register("bob@example.com", PASSWORD, "Bob")).user
-    stranger = uuid.uuid4()
-    given = {ann.id: "Ann as authenticated", stranger: "not asked for"}
-
-    _, names = org.directory([ann.id, bob.id], given)
-
-    assert names == {ann.id: "Ann as authenticated", bob.id: "Bob"}
-    assert org.directory([ann.id, bob.id])[1] == {ann.id: "Ann", bob.id: "Bob"}
-
-
-def test_the_principal_carries_the_org_generation_authentication_read(
-    auth: AuthService, org: OrgService, uow: MemoryUnitOfWork
-) -> None:
-    auth.register(Register("ann@example.com", PASSWORD, "Ann"))
-    token = auth.login(Login("ann@example.com", PASSWORD)).access_token
-    assert auth.authenticate(token).org_generation == 0  # never bumped
-    org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
-    with uow.begin(read_only=True) as tx:
-        generation = tx.counters.current_value(ORG_GENERATION)
-    assert generation > 0
-    assert auth.authenticate(token).org_generation == generation
-
-
-def test_the_directory_takes_the_generation_it_is_given_instead_of_reading_it(
-    org: OrgService, uow: MemoryUnitOfWork, cache: CountingCache
-) -> None:
-    """Given the generation authentication read, the directory answers from the snapshot
-    cached for it, with no read of the counter; without it, the counter decides."""
-    org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
-    with uow.begin(read_only=True) as tx:
-        generation = tx.counters.current_value(ORG_GENERATION)
-    ahead = OrgSnapshot(departments=(), teams=())
-    cache.set_org(generation + 5, ahead)  # a generation the counter has not reached
-
-    assert org.directory([], generation=generation + 5)[0] is ahead
-    read = org.directory([])[0]  # the counter's generation: not cached, read from the store
-    assert [d.name for d in read.departments] == ["Billing"]
-
-
-def test_a_snapshot_older_than_the_tickets_it_would_name_is_passed_over(
-    org: OrgService, uow: MemoryUnitOfWork
-) -> None:
-    """Authentication read generation G; an admin then made a team and renamed the
-    department before the request read a ticket of that team. The snapshot cached for G
-    does not know the team: the directory reads the counter instead of rendering the team
-    without a name (and the department under its old one)."""
-    department = org.create_department(SYSTEM_OPERATOR, CreateDepartment("Billing"))
-    cached = org.snapshot()  # cached for the current generation
-    with uow.begin(read_only=True) as tx:
-        authenticated = tx.counters.current_value(ORG_GENERATION)
-    # Every id named is in G's snapshot: it serves, with no read of the counter.
-    assert org.directory([], generation=authenticated, named=[department.id])[0] is cached
-    team = org.create_team(SYSTEM_OPERATOR, CreateTeam("Night shift", department.id))
-    org.update_department(SYSTEM_OPERATOR, department.id, UpdateDepartment(name="Invoices"))
-
-    stale = org.directory([], generation=authenticated)[0]  # names nothing: G's snapshot
-    assert [t.name for t in stale.teams] == []
-    snapshot = org.directory([], generation=authenticated, named=[department.id, team.id])[0]
-
-    assert [t.name for t in snapshot.teams] == ["Night shift"]
-    assert [d.name for d in snapshot.departments] == ["Invoices"]
-
-
-def test_a_snapshot_holds_its_departments_and_teams_only() -> None:
-    department = Department(id=uuid.uuid4(), name="Billing", created_at=NOW, updated_at=NOW)
-    team = Team(
-        id=uuid.uuid4(), department_id=department.id, name="Day", created_at=NOW, updated_at=NOW
-    )
-    snapshot = OrgSnapshot(departments=(department,), teams=(team,))
-
-    assert snapshot.holds([])
-    assert snapshot.holds([department.id, team.id])
-    assert not snapshot.holds([department.id, uuid.uuid4()])
 
 
 def test_only_admins_manage_the_organization(org: OrgService) -> None:

@@ -9,7 +9,7 @@ import falcon
 from entrypoints.http.auth import login_attempt, principal
 from entrypoints.http.client import client_address
 from entrypoints.http.converter import Credential, structure
-from entrypoints.views.entities import account_json
+from helpdesk_core.documents import account_document
 from helpdesk_core.usecases.auth import (
     AuthService,
     ChangePassword,
@@ -93,7 +93,7 @@ class LoginResource:
             "access_token": result.access_token,
             "token_type": "Bearer",
             "expires_in": result.expires_in,
-            "user": account_json(result.account),
+            "user": account_document(result.account),
         }
 
 
@@ -145,11 +145,11 @@ class MeResource:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = account_json(self._s.auth.me(principal(req)))
+        resp.media = account_document(self._s.auth.me(principal(req)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
         command = structure(self._s.converter, req.get_media(), UpdateProfile)
-        resp.media = account_json(self._s.auth.update_profile(principal(req), command))
+        resp.media = account_document(self._s.auth.update_profile(principal(req), command))
 
 
 def add_auth_routes(app: falcon.App, prefix: str, shared: AuthResources) -> None:

@@ -2,7 +2,7 @@
 
 List (filtered by ``active`` and part of the ``email``, a page at a time), read, deactivate or
 reactivate (PATCH ``active``), erase the personal data (POST .../erase) and lift a login
-lockout (POST .../unlock). Every answer renders a customer through ``customer_json``, the shape
+lockout (POST .../unlock). Every answer renders a customer through ``user_document``, the shape
 ``helpdesk users ... --json`` prints too.
 """
 
@@ -16,8 +16,8 @@ from entrypoints.http.auth import principal
 from entrypoints.http.converter import structure
 from entrypoints.http.pagination import page_request
 from entrypoints.http.params import bool_param, path_uuid
-from entrypoints.views.entities import customer_json
 from entrypoints.views.pages import BY_CREATION, customer_page_json, customer_position
+from helpdesk_core.documents import user_document
 from helpdesk_core.ports.repositories import CustomerFilter
 from helpdesk_core.usecases.customers import CustomerService
 
@@ -60,13 +60,13 @@ class Customer:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
-        resp.media = customer_json(self._s.customers.get(principal(req), path_uuid(customer_id)))
+        resp.media = user_document(self._s.customers.get(principal(req), path_uuid(customer_id)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
         actor = principal(req)
         patch = structure(self._s.converter, req.get_media(), CustomerPatch)
         changed = self._s.customers.set_active(actor, path_uuid(customer_id), patch.active)
-        resp.media = customer_json(changed)
+        resp.media = user_document(changed)
 
 
 class Erase:
@@ -75,7 +75,7 @@ class Erase:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
         erased = self._s.customers.erase(principal(req), path_uuid(customer_id))
-        resp.media = customer_json(erased)
+        resp.media = user_document(erased)
 
 
 class Unlock:

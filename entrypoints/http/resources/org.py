@@ -15,11 +15,11 @@ from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.fields import invalid_body
 from entrypoints.http.pagination import Part, is_id, is_text, is_time, page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
-from entrypoints.views.entities import (
-    department_json,
-    public_department_json,
-    staff_json,
-    team_json,
+from helpdesk_core.documents import (
+    department_document,
+    public_department_document,
+    staff_document,
+    team_document,
 )
 from helpdesk_core.domain.values import StaffRole, name_key
 from helpdesk_core.ports.repositories import StaffFilter
@@ -74,7 +74,7 @@ class PublicDepartments:
             departments,
             lambda d: (name_key(d.name), str(d.id)),
             self._s.page(req, BY_NAME),
-            public_department_json,
+            public_department_document,
         )
 
 
@@ -85,13 +85,15 @@ class Departments:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = self._s.page(req, BY_NAME)
         items = self._s.org.list_departments(principal(req), bool_param(req, "active"))
-        resp.media = paginate(items, lambda d: (name_key(d.name), str(d.id)), page, department_json)
+        resp.media = paginate(
+            items, lambda d: (name_key(d.name), str(d.id)), page, department_document
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         department = self._s.org.create_department(
             principal(req), self._s.body(req, CreateDepartment)
         )
-        resp.media = department_json(department)
+        resp.media = department_document(department)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{department.id}"
 
@@ -101,14 +103,14 @@ class Department:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, department_id: str) -> None:
-        resp.media = department_json(
+        resp.media = department_document(
             self._s.org.get_department(principal(req), path_uuid(department_id))
         )
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, department_id: str) -> None:
         actor = principal(req)
         command = self._s.body(req, UpdateDepartment)
-        resp.media = department_json(
+        resp.media = department_document(
             self._s.org.update_department(actor, path_uuid(department_id), command)
         )
 
@@ -123,12 +125,15 @@ class Teams:
             principal(req), uuid_param(req, "department_id"), bool_param(req, "active")
         )
         resp.media = paginate(
-            items, lambda t: (str(t.department_id), name_key(t.name), str(t.id)), page, team_json
+            items,
+            lambda t: (str(t.department_id), name_key(t.name), str(t.id)),
+            page,
+            team_document,
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         team = self._s.org.create_team(principal(req), self._s.body(req, CreateTeam))
-        resp.media = team_json(team)
+        resp.media = team_document(team)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{team.id}"
 
@@ -138,12 +143,12 @@ class Team:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, team_id: str) -> None:
-        resp.media = team_json(self._s.org.get_team(principal(req), path_uuid(team_id)))
+        resp.media = team_document(self._s.org.get_team(principal(req), path_uuid(team_id)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, team_id: str) -> None:
         actor = principal(req)
         command = self._s.body(req, UpdateTeam)
-        resp.media = team_json(self._s.org.update_team(actor, path_uuid(team_id), command))
+        resp.media = team_document(self._s.org.update_team(actor, path_uuid(team_id), command))
 
 
 class StaffList:
@@ -160,12 +165,12 @@ class StaffList:
         )
         items = self._s.org.list_staff(principal(req), where)
         resp.media = paginate(
-            items, lambda p: (p.staff.created_at.isoformat(), str(p.user.id)), page, staff_json
+            items, lambda p: (p.staff.created_at.isoformat(), str(p.user.id)), page, staff_document
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         profile = self._s.org.create_staff(principal(req), self._s.body(req, CreateStaff))
-        resp.media = staff_json(profile)
+        resp.media = staff_document(profile)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{profile.user.id}"
 
@@ -175,7 +180,7 @@ class StaffMember:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, staff_id: str) -> None:
-        resp.media = staff_json(self._s.org.get_staff(principal(req), path_uuid(staff_id)))
+        resp.media = staff_document(self._s.org.get_staff(principal(req), path_uuid(staff_id)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, staff_id: str) -> None:
         actor = principal(req)
@@ -191,7 +196,7 @@ class StaffMember:
             change_department="department_id" in media,
             change_team="team_id" in media,
         )
-        resp.media = staff_json(self._s.org.update_staff(actor, path_uuid(staff_id), command))
+        resp.media = staff_document(self._s.org.update_staff(actor, path_uuid(staff_id), command))
 
 
 def add_org_routes(app: falcon.App, prefix: str, shared: OrgResources) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,26 +25,24 @@ from entrypoints.http.pagination import (
     whole,
 )
 from entrypoints.http.params import bool_param, path_uuid, uuid_param
-from entrypoints.views.entities import timestamp
-from helpdesk_core.domain.entities import (
-    AttachmentReference,
-    HistoryEntry,
-    Ticket,
-    TicketMessage,
+from helpdesk_core.documents import (
+    detail_document,
+    history_document,
+    message_document,
+    queue_counts_document,
+    ticket_document,
 )
+from helpdesk_core.domain.entities import Ticket
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
 from helpdesk_core.policies import require_customer, require_staff
-from helpdesk_core.ports.cache import OrgSnapshot
 from helpdesk_core.ports.tickets import TicketPage, TicketQuery, TicketSort
-from helpdesk_core.usecases.org import OrgService
 from helpdesk_core.usecases.tickets import (
     Assign,
     AttachmentInput,
     ChangeTicket,
     OpenTicket,
     PostMessage,
-    TicketDetail,
     TicketService,
 )
 
@@ -88,17 +85,11 @@ class CustomerMessageBody:
     attachments: tuple[AttachmentInput, ...] = ()
 
 
-def _known(actor: Principal) -> dict[uuid.UUID, str]:
-    """The names a response need not look up: the actor's, read by its authentication."""
-    return {actor.user_id: actor.display_name} if actor.display_name is not None else {}
-
-
 @attrs.define
 class TicketResources:
     """Everything the ticket resources share: the use cases, the converter, page sizes."""
 
     tickets: TicketService
-    org: OrgService
     converter: cattrs.Converter
     page_default: int
     page_max: int
@@ -106,134 +97,11 @@ class TicketResources:
     def body(self, req: falcon.Request, cls: type[Any]) -> Any:
         return structure(self.converter, req.get_media(), cls)
 
-    # ------------------------------------------------------------ rendering
-
-    def names(self, user_ids: Iterable[uuid.UUID | None], actor: Principal) -> dict[uuid.UUID, str]:
-        """The display names of ``user_ids``: the actor's is the one authentication read, so
-        a reply, which names only its author, needs no lookup."""
-        known = _known(actor)
-        wanted = {u for u in user_ids if u is not None}
-        names = {u: known[u] for u in wanted & known.keys()}
-        if rest := wanted - names.keys():
-            names.update(self.org.display_names(list(rest)))
-        return names
-
-    def render_tickets(
-        self,
-        tickets: Iterable[Ticket],
-        with_description: bool,
-        also: Iterable[uuid.UUID] = (),
-        *,
-        actor: Principal,
-    ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
-        """The tickets as JSON, and the display names of their people and of ``also``
-        (one read for the organization and every name but the actor's, which authentication
-        read: a customer's own new ticket needs no lookup of names)."""
-        tickets = list(tickets)
-        wanted = {t.requester_id for t in tickets} | set(also)
-        wanted |= {t.assignee_id for t in tickets if t.assignee_id is not None}
-        known = _known(actor)
-        named = {t.department_id for t in tickets if t.department_id is not None}
-        named |= {t.team_id for t in tickets if t.team_id is not None}
-        snapshot, people = self.org.directory(wanted, known, actor.org_generation, named)
-        names = OrgNames.of(snapshot)
-        return [ticket_json(t, names, people, with_description) for t in tickets], people
-
-    def render_detail(self, detail: TicketDetail, actor: Principal) -> dict[str, Any]:
-        authors = [m.author_id for m in detail.messages]
-        rendered, people = self.render_tickets([detail.ticket], True, also=authors, actor=actor)
-        body = rendered[0]
-        body["messages"] = [message_json(m, people) for m in detail.messages]
-        body["attachments"] = [
-            attachment_json(a) for a in detail.attachments if a.message_id is None
-        ]
-        return body
-
-    def page(self, page: TicketPage, actor: Principal) -> dict[str, Any]:
+    def page(self, page: TicketPage) -> dict[str, Any]:
         return {
-            "items": self.render_tickets(page.items, with_description=False, actor=actor)[0],
+            "items": [ticket_document(view) for view in page.items],
             "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
         }
-
-
-def _name_ref(value: uuid.UUID | None, names: dict[uuid.UUID, str], key: str) -> Any:
-    if value is None:
-        return None
-    return {"id": str(value), key: names.get(value)}
-
-
-@attrs.frozen
-class OrgNames:
-    """Department and team names by id, built once per response (not once per ticket)."""
-
-    departments: dict[uuid.UUID, str]
-    teams: dict[uuid.UUID, str]
-
-    @classmethod
-    def of(cls, snapshot: OrgSnapshot) -> OrgNames:
-        return cls(
-            {d.id: d.name for d in snapshot.departments}, {t.id: t.name for t in snapshot.teams}
-        )
-
-
-def ticket_json(
-    ticket: Ticket, org: OrgNames, people: dict[uuid.UUID, str], with_description: bool
-) -> dict[str, Any]:
-    departments, teams = org.departments, org.teams
-    body: dict[str, Any] = {
-        "id": str(ticket.id),
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "requester": _name_ref(ticket.requester_id, people, "display_name"),
-        "department": _name_ref(ticket.department_id, departments, "name"),
-        "team": _name_ref(ticket.team_id, teams, "name"),
-        "assignee": _name_ref(ticket.assignee_id, people, "display_name"),
-        "created_at": timestamp(ticket.created_at),
-        "updated_at": timestamp(ticket.updated_at),
-        "closed_at": timestamp(ticket.closed_at),
-        "version": ticket.version,
-    }
-    if with_description:
-        body["description"] = ticket.description
-    return body
-
-
-def attachment_json(attachment: AttachmentReference) -> dict[str, Any]:
-    return {
-        "id": str(attachment.id),
-        "url": attachment.url,
-        "filename": attachment.filename,
-        "mime_type": attachment.mime_type,
-        "size_bytes": attachment.size_bytes,
-        "checksum": attachment.checksum,
-        "message_id": str(attachment.message_id) if attachment.message_id else None,
-        "created_at": timestamp(attachment.created_at),
-    }
-
-
-def message_json(message: TicketMessage, people: dict[uuid.UUID, str]) -> dict[str, Any]:
-    return {
-        "id": str(message.id),
-        "ticket_id": str(message.ticket_id),
-        "author": _name_ref(message.author_id, people, "display_name"),
-        "body": message.body,
-        "visibility": message.visibility.value,
-        "created_at": timestamp(message.created_at),
-        "attachments": [attachment_json(a) for a in message.attachments],
-    }
-
-
-def history_json(entry: HistoryEntry, people: dict[uuid.UUID, str]) -> dict[str, Any]:
-    return {
-        "id": str(entry.id),
-        "actor": _name_ref(entry.actor_id, people, "display_name"),
-        "field": entry.field,
-        "old_value": entry.old_value,
-        "new_value": entry.new_value,
-        "created_at": timestamp(entry.created_at),
-    }
 
 
 # ---------------------------------------------------------------- query parsing
@@ -354,7 +222,7 @@ class CustomerTickets:
             after=_after(req, sort, False),
             limit=_limit(req, self._s.page_default, self._s.page_max),
         )
-        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query), actor)
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         actor = _customer(req, "open tickets")
@@ -363,7 +231,7 @@ class CustomerTickets:
             raise invalid_input("Idempotency-Key", "must be 1-200 visible characters", HEADER)
         command = self._s.body(req, OpenTicket)
         detail = self._s.tickets.open_ticket(actor, command, key)
-        resp.media = self._s.render_detail(detail, actor)
+        resp.media = detail_document(detail)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{detail.ticket.id}"
         resp.etag = etag(detail.ticket)
@@ -378,7 +246,7 @@ class CustomerTicket:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "read their tickets")
         detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_detail(detail, actor)
+        resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
 
 
@@ -392,7 +260,7 @@ class CustomerTicketByNumber:
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str) -> None:
         actor = _customer(req, "read their tickets")
         detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
-        resp.media = self._s.render_detail(detail, actor)
+        resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
         resp.content_location = f"{self._by_id}/{detail.ticket.id}"
 
@@ -406,8 +274,7 @@ class CustomerMessages:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "read their tickets")
         messages = self._s.tickets.messages(actor, path_uuid(ticket_id))
-        people = self._s.names((m.author_id for m in messages), actor)
-        resp.media = {"items": [message_json(m, people) for m in messages], "next_cursor": None}
+        resp.media = {"items": [message_document(m) for m in messages], "next_cursor": None}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "reply to their tickets")
@@ -415,7 +282,7 @@ class CustomerMessages:
         message = self._s.tickets.post_message(
             actor, path_uuid(ticket_id), PostMessage(body.body, attachments=body.attachments)
         )
-        resp.media = message_json(message, self._s.names([message.author_id], actor))
+        resp.media = message_document(message)
         resp.status = falcon.HTTP_201
 
 
@@ -429,9 +296,9 @@ class CustomerStatus:
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "close or reopen their tickets")
         change = self._s.tickets.reopen if self._reopen else self._s.tickets.close
-        ticket = change(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
-        resp.etag = etag(ticket)
+        view = change(actor, path_uuid(ticket_id))
+        resp.media = ticket_document(view, with_description=True)
+        resp.etag = etag(view.ticket)
 
 
 def _customer(req: falcon.Request, action: str) -> Principal:
@@ -474,7 +341,7 @@ class StaffTickets:
             after=_after(req, sort, bool(text and text.strip())),
             limit=_limit(req, self._s.page_default, self._s.page_max),
         )
-        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query), actor)
+        resp.media = self._s.page(self._s.tickets.list_tickets(actor, query))
 
 
 class StaffTicket:
@@ -486,7 +353,7 @@ class StaffTicket:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _staff(req, "work tickets")
         detail = self._s.tickets.get_ticket(actor, path_uuid(ticket_id))
-        resp.media = self._s.render_detail(detail, actor)
+        resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
@@ -504,9 +371,9 @@ class StaffTicket:
             change_department="department_id" in media,
             change_team="team_id" in media,
         )
-        ticket = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
-        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
-        resp.etag = etag(ticket)
+        view = self._s.tickets.change(actor, ticket_uuid, if_match(req), command)
+        resp.media = ticket_document(view, with_description=True)
+        resp.etag = etag(view.ticket)
 
 
 class StaffTicketByNumber:
@@ -519,7 +386,7 @@ class StaffTicketByNumber:
     def on_get(self, req: falcon.Request, resp: falcon.Response, number: str) -> None:
         actor = _staff(req, "work tickets")
         detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
-        resp.media = self._s.render_detail(detail, actor)
+        resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
         resp.content_location = f"{self._by_id}/{detail.ticket.id}"
 
@@ -534,11 +401,11 @@ class StaffAssign:
         actor = _staff(req, "assign tickets")
         ticket_uuid = path_uuid(ticket_id)
         body = self._s.body(req, AssignBody)
-        ticket = self._s.tickets.assign(
+        view = self._s.tickets.assign(
             actor, ticket_uuid, Assign(body.mode.value, body.agent_id, body.team_id), if_match(req)
         )
-        resp.media = self._s.render_tickets([ticket], with_description=True, actor=actor)[0][0]
-        resp.etag = etag(ticket)
+        resp.media = ticket_document(view, with_description=True)
+        resp.etag = etag(view.ticket)
 
 
 class StaffMessages:
@@ -554,7 +421,7 @@ class StaffMessages:
         message = self._s.tickets.post_message(
             actor, ticket_uuid, PostMessage(body.body, body.visibility, body.attachments)
         )
-        resp.media = message_json(message, self._s.names([message.author_id], actor))
+        resp.media = message_document(message)
         resp.status = falcon.HTTP_201
 
 
@@ -567,8 +434,7 @@ class StaffHistory:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _staff(req, "read history")
         entries = self._s.tickets.history(actor, path_uuid(ticket_id))
-        people = self._s.names((e.actor_id for e in entries), actor)
-        resp.media = {"items": [history_json(e, people) for e in entries], "next_cursor": None}
+        resp.media = {"items": [history_document(e) for e in entries], "next_cursor": None}
 
 
 class StaffQueueCounts:
@@ -581,13 +447,7 @@ class StaffQueueCounts:
         actor = _staff(req, "see queue counts")
         department = uuid_param(req, "department_id") or actor.department_id
         counts = self._s.tickets.queue_counts(actor, department)
-        resp.media = {
-            "department_id": str(department) if department else None,
-            "by_status": counts.by_status,
-            "open_by_priority": counts.open_by_priority,
-            "open_unassigned": counts.open_unassigned,
-            "open_by_assignee": counts.open_by_assignee,
-        }
+        resp.media = queue_counts_document(department, counts)
 
 
 def add_ticket_routes(app: falcon.App, prefix: str, shared: TicketResources) -> None:

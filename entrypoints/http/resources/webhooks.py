@@ -2,7 +2,7 @@
 
 The signing secret is in the answer to ``POST /admin/webhooks`` (and a new one in the answer
 to ``POST /admin/webhooks/{id}/rotate-secret``) and nowhere else: every other answer renders an
-endpoint through ``webhook_json``, which has no field for it.
+endpoint through ``webhook_document``, which has no field for it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from entrypoints.http.fields import invalid_input
 from entrypoints.http.pagination import PageRequest, is_id, is_time, page_request, paginate
 from entrypoints.http.params import path_uuid
 from entrypoints.views.cursors import CursorRefused
-from entrypoints.views.entities import delivery_json, webhook_json
 from entrypoints.views.pages import delivery_cursor, delivery_page
+from helpdesk_core.documents import delivery_document, webhook_document
 from helpdesk_core.usecases.webhooks import CreateWebhook, UpdateWebhook, WebhookService
 
 
@@ -49,14 +49,14 @@ class Webhooks:
         page = self._s.page(req)
         items = self._s.webhooks.list(principal(req))
         resp.media = paginate(
-            items, lambda w: (w.created_at.isoformat(), str(w.id)), page, webhook_json
+            items, lambda w: (w.created_at.isoformat(), str(w.id)), page, webhook_document
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         actor = principal(req)
         created = self._s.webhooks.create(actor, self._s.body(req, CreateWebhook))
         # The one answer that carries the secret: the receiver needs it to verify signatures.
-        resp.media = webhook_json(created.webhook) | {"secret": created.secret}
+        resp.media = webhook_document(created.webhook) | {"secret": created.secret}
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{created.webhook.id}"
 
@@ -66,12 +66,14 @@ class Webhook:
         self._s = shared
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
-        resp.media = webhook_json(self._s.webhooks.get(principal(req), path_uuid(webhook_id)))
+        resp.media = webhook_document(self._s.webhooks.get(principal(req), path_uuid(webhook_id)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         actor = principal(req)
         command = self._s.body(req, UpdateWebhook)
-        resp.media = webhook_json(self._s.webhooks.update(actor, path_uuid(webhook_id), command))
+        resp.media = webhook_document(
+            self._s.webhooks.update(actor, path_uuid(webhook_id), command)
+        )
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         self._s.webhooks.delete(principal(req), path_uuid(webhook_id))
@@ -94,7 +96,7 @@ class Deliveries:
         items, next_cursor = delivery_page(
             self._s.webhooks, actor, path_uuid(webhook_id), page.limit, after
         )
-        resp.media = {"items": [delivery_json(d) for d in items], "next_cursor": next_cursor}
+        resp.media = {"items": [delivery_document(d) for d in items], "next_cursor": next_cursor}
 
 
 class RotateSecret:
@@ -105,7 +107,7 @@ class RotateSecret:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         rotated = self._s.webhooks.rotate_secret(principal(req), path_uuid(webhook_id))
-        resp.media = webhook_json(rotated.webhook) | {"secret": rotated.secret}
+        resp.media = webhook_document(rotated.webhook) | {"secret": rotated.secret}
 
 
 class Ping:

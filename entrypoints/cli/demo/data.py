@@ -1,7 +1,7 @@
 """The sample ``helpdesk demo`` fills a database with: its organization, people and texts.
 
-Pure data (and the two record types describing it); ``entrypoints.cli.demo`` plays it through
-the use cases.
+Pure data (and the two record types describing it); ``organization.py`` and ``stories.py``
+play it through the use cases.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Hot statements run lean on psycopg: compiled once per engine, sent on the driver's cursor.
+"""Compiled statements: built once, compiled once per engine, sent on the driver's cursor.
 
 ``Connection.execute`` spends more CPU per statement than PostgreSQL spends running the hot
 statements of a request (a ticket by id, its messages, a session): it looks the compiled form
 up in a cache, builds an execution context, reads the cursor's description into result
-metadata and wraps every row. ``Lean`` keeps what matters of that and drops the rest:
+metadata and wraps every row. On psycopg a ``CompiledStatement`` keeps what matters of that and
+drops the rest:
 
 - the statement is compiled once per engine (dialect) and, for an INSERT or UPDATE whose
   columns come with each call's values, once per set of columns; expanding parameters (``IN``
@@ -26,13 +27,14 @@ preparing off even where asked for; adapters/sql/engine.py), so a search or a li
 a plan made without its values.
 
 A list of values (``IN``) is bound on PostgreSQL as one array: ``any_of`` builds
-``column = ANY(%(name)s::TYPE[])`` there and an expanding ``IN`` elsewhere, and ``Lean(...,
-postgresql=...)`` takes the PostgreSQL form of a statement beside the portable one. One value
-whatever the list's length: no per-call expansion of the SQL (SQLAlchemy's
-``construct_expanded_state``), and one prepared statement instead of one per length. It is for
-lookups by key (users by id). A list filter of the ticket lists stays an ``IN``: PostgreSQL 15
-reads ``IN ($1)`` of one value as ``= $1`` and walks an ``(a, b, created_at)`` index in order
-with it, but not with ``= ANY($1)`` (tests/contract/test_ticket_query_plans.py catches that).
+``column = ANY(%(name)s::TYPE[])`` there and an expanding ``IN`` elsewhere, and
+``CompiledStatement(..., postgresql=...)`` takes the PostgreSQL form of a statement beside the
+portable one. One value whatever the list's length: no per-call expansion of the SQL
+(SQLAlchemy's ``construct_expanded_state``), and one prepared statement instead of one per
+length. It is for lookups by key (users by id). A list filter of the ticket lists stays an
+``IN``: PostgreSQL 15 reads ``IN ($1)`` of one value as ``= $1`` and walks an
+``(a, b, created_at)`` index in order with it, but not with ``= ANY($1)``
+(tests/contract/test_ticket_query_plans.py catches that).
 
 Other drivers (SQLite) run the statement through ``Connection.execute``: one code path in the
 repositories, whatever the engine. A statement whose INSERT would need Python-side column
@@ -98,7 +100,7 @@ class _Form:
             self.columns = list(compiled.effective_returning)  # DML ... RETURNING
         if self.columns:
             names = [_field(column, i) for i, column in enumerate(self.columns)]
-            row_class = namedtuple("LeanRow", names, rename=True)  # type: ignore[misc]
+            row_class = namedtuple("StatementRow", names, rename=True)  # type: ignore[misc]
             self.make_row = row_class._make
 
     @staticmethod
@@ -186,11 +188,11 @@ def _preparing_cursor() -> type[Any]:
     return PreparingCursor
 
 
-_CURSORS = "helpdesk.lean_cursors"
+_CURSORS = "helpdesk.statement_cursors"
 
 
 def _cursors(pooled: Any) -> tuple[Any, Any]:
-    """The connection's two cursors (plain, preparing), made at its first lean statement and
+    """The connection's two cursors (plain, preparing), made at its first compiled statement and
     reused for every later one: a psycopg cursor costs more to make (its adapters, its
     state) than a statement by key costs to run. Kept in the pool's ``info`` of the DBAPI
     connection, which SQLAlchemy clears when it replaces that connection; a connection is
@@ -205,7 +207,7 @@ def _cursors(pooled: Any) -> tuple[Any, Any]:
     return cursors
 
 
-class Lean:
+class CompiledStatement:
     """One statement, built once at import, run with as little per-call work as the driver
     allows (module docstring). Values are passed by name, as to ``Connection.execute``.
 
@@ -262,7 +264,7 @@ class Lean:
             return forms[key]
 
     def _statement_for(self, connection: sa.Connection) -> Any:
-        """The statement ``Connection.execute`` runs where no lean form serves: the PostgreSQL
+        """The statement ``Connection.execute`` runs where no compiled form serves: the PostgreSQL
         form on PostgreSQL, the portable one elsewhere."""
         return self.postgresql if connection.dialect.name == "postgresql" else self.statement
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from entrypoints.cli.read_deadline import ReadDeadlineWorker
+from entrypoints.serving.read_deadline import ReadDeadlineWorker
 
 SLOTS = 64  # as many workers as `helpdesk serve --workers` allows
 PASS_PAUSE = 0.002  # seconds a worker that passed on a connection stops listening
@@ -110,7 +110,7 @@ def master_hooks() -> tuple[Hook, Hook]:
 
 class FairThreadWorker(ReadDeadlineWorker):
     """gunicorn's gthread worker that passes new connections to a less loaded worker (and
-    reads requests in its poller under a deadline: entrypoints/cli/read_deadline.py)."""
+    reads requests in its poller under a deadline: entrypoints/serving/read_deadline.py)."""
 
     def run(self) -> None:
         self._passing_since: float | None = None

@@ -1,7 +1,7 @@
-"""``Lean`` (adapters/sql/lean.py) runs a statement as ``Connection.execute`` would.
+"""A ``CompiledStatement`` (adapters/sql/compiled.py) runs as ``Connection.execute`` would.
 
-Requirement (docs/performance.md, "statements sent on the driver's cursor"): on psycopg a Lean
-statement gives the same rows (same values, same Python types after the column types'
+Requirement (docs/performance.md, "statements sent on the driver's cursor"): on psycopg a
+compiled statement gives the same rows (same values, same Python types after the column types'
 processors), the same row counts, the same errors (wrapped, constraint names kept, a dead
 connection invalidated) and the same ``before_cursor_execute`` events as the SQLAlchemy path;
 on SQLite it is the SQLAlchemy path.
@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from adapters.sql.columns import UTCDateTime
+from adapters.sql.compiled import CompiledStatement, any_of
 from adapters.sql.engine import EngineOptions, create_engine
-from adapters.sql.lean import Lean, any_of
-from adapters.sql.tables import UTCDateTime
 from tests.support.databases import backend_pid, terminate_backend
 
 
@@ -32,54 +32,58 @@ class Colour(enum.StrEnum):
 
 metadata = sa.MetaData()
 things = sa.Table(
-    "lean_things",
+    "compiled_things",
     metadata,
     sa.Column("id", sa.Uuid(), primary_key=True),
     sa.Column("n", sa.BigInteger(), nullable=False),
     sa.Column("name", sa.String(50), sa.CheckConstraint("name <> ''", name="ck_name_not_empty")),
-    sa.Column("colour", sa.Enum(Colour, name="lean_colour"), nullable=False),
+    sa.Column("colour", sa.Enum(Colour, name="compiled_colour"), nullable=False),
     sa.Column("at", UTCDateTime()),
     sa.Column("score", sa.Double()),
     sa.Column("flag", sa.Boolean(), nullable=False),
 )
-defaults = sa.Table(  # an INSERT that needs a Python-side default: Lean leaves it to SQLAlchemy
-    "lean_defaults",
+# An INSERT that needs a Python-side default: a CompiledStatement leaves it to SQLAlchemy.
+defaults = sa.Table(
+    "compiled_defaults",
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("made", sa.String(20), nullable=False, default=lambda: "by-python"),
 )
 
-INSERT = Lean(sa.insert(things))
-BY_ID = Lean(sa.select(things).where(things.c.id == sa.bindparam("id")))
-IN_LIST = Lean(
+INSERT = CompiledStatement(sa.insert(things))
+BY_ID = CompiledStatement(sa.select(things).where(things.c.id == sa.bindparam("id")))
+IN_LIST = CompiledStatement(
     sa.select(things.c.id, things.c.n)
     .where(things.c.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(things.c.n)
 )
-RED = Lean(sa.select(things.c.n).where(things.c.colour == Colour.RED).order_by(things.c.n))
-COUNT = Lean(sa.select(sa.func.count()).select_from(things))
-RENAME = Lean(
+RED = CompiledStatement(
+    sa.select(things.c.n).where(things.c.colour == Colour.RED).order_by(things.c.n)
+)
+COUNT = CompiledStatement(sa.select(sa.func.count()).select_from(things))
+RENAME = CompiledStatement(
     sa.update(things)
     .where(things.c.n >= sa.bindparam("from_n"))
     .values(name=sa.bindparam("new_name", type_=sa.String()))
 )
-SCORE_AS_LABEL = Lean(
+SCORE_AS_LABEL = CompiledStatement(
     sa.select(
         (things.c.score * 2).label("double_score"), sa.cast(things.c.n, sa.Double()).label("nd")
     ).order_by(things.c.n)
 )
-BY_COLOUR_ODD_NAME = Lean(  # a bound name the compiler escapes: its processor still applies
+# A bound name the compiler escapes: its processor still applies.
+BY_COLOUR_ODD_NAME = CompiledStatement(
     sa.select(things.c.n)
     .where(things.c.colour == sa.bindparam("the colour (wanted)"))
     .order_by(things.c.n)
 )
-RENAME_RETURNING = Lean(  # a DML statement's own RETURNING rows read as a SELECT's
+RENAME_RETURNING = CompiledStatement(  # a DML statement's own RETURNING rows read as a SELECT's
     sa.update(things)
     .where(things.c.n == sa.bindparam("at_n"))
     .values(name=sa.bindparam("new_name", type_=sa.String()))
     .returning(things.c.id, things.c.colour, things.c.at)
 )
-BY_ID_PREPARED = Lean(
+BY_ID_PREPARED = CompiledStatement(
     sa.select(things.c.n, things.c.colour).where(things.c.id == sa.bindparam("id")), prepare=True
 )
 
@@ -88,8 +92,8 @@ def _n_by_ids(dialect: str) -> sa.Select[Any]:
     return sa.select(things.c.n).where(any_of(things.c.id, "ids", dialect)).order_by(things.c.n)
 
 
-ANY_OF = Lean(_n_by_ids("sqlite"), postgresql=_n_by_ids("postgresql"), prepare=True)
-INSERT_DEFAULTED = Lean(sa.insert(defaults))
+ANY_OF = CompiledStatement(_n_by_ids("sqlite"), postgresql=_n_by_ids("postgresql"), prepare=True)
+INSERT_DEFAULTED = CompiledStatement(sa.insert(defaults))
 
 
 def _copy_renamed() -> sa.Update:
@@ -104,8 +108,8 @@ def _copy_renamed() -> sa.Update:
     )
 
 
-INSERT_AND_RENAME = Lean(_copy_renamed(), values_per_call=False)
-ALL_DEFAULTED = Lean(sa.select(defaults))
+INSERT_AND_RENAME = CompiledStatement(_copy_renamed(), values_per_call=False)
+ALL_DEFAULTED = CompiledStatement(sa.select(defaults))
 
 NOW = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
 ROWS: list[dict[str, Any]] = [
@@ -151,7 +155,7 @@ def _plain(rows: Any) -> list[tuple[Any, ...]]:
 
 
 def test_rows_are_the_rows_sqlalchemy_gives(engine: Engine) -> None:
-    cases: list[tuple[Lean, dict[str, Any]]] = [
+    cases: list[tuple[CompiledStatement, dict[str, Any]]] = [
         (BY_ID, {"id": ROWS[1]["id"]}),
         (IN_LIST, {"ids": [ROWS[4]["id"], ROWS[0]["id"]]}),
         (RED, {}),
@@ -159,9 +163,9 @@ def test_rows_are_the_rows_sqlalchemy_gives(engine: Engine) -> None:
         (SCORE_AS_LABEL, {}),
     ]
     with engine.connect() as connection:
-        for lean, params in cases:
-            wanted = connection.execute(lean.statement, params).all()
-            got = lean.all(connection, params)
+        for compiled, params in cases:
+            wanted = connection.execute(compiled.statement, params).all()
+            got = compiled.all(connection, params)
             assert _plain(got) == _plain(wanted)
             assert [[type(v) for v in row] for row in got] == [
                 [type(v) for v in row] for row in wanted
@@ -202,7 +206,7 @@ def test_dml_counts_the_rows_it_matched_and_the_transaction_holds(engine: Engine
         connection.begin()
         assert RENAME.execute(connection, {"from_n": 3, "new_name": "renamed"}) == 2
         assert RENAME.execute(connection, {"from_n": 99, "new_name": "nobody"}) == 0
-        connection.rollback()  # the Lean statements ran inside SQLAlchemy's transaction
+        connection.rollback()  # the compiled statements ran inside SQLAlchemy's transaction
         assert [r.name for r in BY_ID.all(connection, {"id": ROWS[3]["id"]})] == ["thing 3"]
         connection.rollback()
         connection.begin()
@@ -242,7 +246,7 @@ def test_a_broken_constraint_is_the_error_sqlalchemy_raises(engine: Engine) -> N
             INSERT.execute(connection, {**ROWS[0], "id": uuid.uuid4(), "name": ""})
         connection.rollback()
     if engine.dialect.name == "postgresql":  # the names the repositories explain refusals by
-        assert duplicate.value.orig.diag.constraint_name == "lean_things_pkey"  # type: ignore[union-attr]
+        assert duplicate.value.orig.diag.constraint_name == "compiled_things_pkey"  # type: ignore[union-attr]
         assert empty.value.orig.diag.constraint_name == "ck_name_not_empty"  # type: ignore[union-attr]
 
 
@@ -259,7 +263,7 @@ def test_statements_reach_the_cursor_events(engine: Engine) -> None:
             IN_LIST.all(connection, {"ids": [ROWS[0]["id"], ROWS[1]["id"]]})
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert any("lean_things.id = " in s for s in seen)
+    assert any("compiled_things.id = " in s for s in seen)
     assert any(" IN (" in s for s in seen)  # the expanded list, as SQLAlchemy renders it
 
 
@@ -268,7 +272,7 @@ def test_a_dead_connection_is_invalidated_as_sqlalchemy_would(postgres_db_url: s
     engine = create_engine(postgres_db_url, EngineOptions(pool_size=1, ping_after_idle=3600.0))
     try:
         metadata.create_all(engine)
-        with engine.connect() as connection:  # the connection keeps its lean cursors
+        with engine.connect() as connection:  # the connection keeps its cursors
             assert COUNT.scalar(connection) == 0
             assert BY_ID_PREPARED.first(connection, {"id": uuid.uuid4()}) is None
         terminate_backend(postgres_db_url, backend_pid(engine))
@@ -283,8 +287,8 @@ def test_a_dead_connection_is_invalidated_as_sqlalchemy_would(postgres_db_url: s
 
 
 @pytest.mark.postgres
-def test_psycopg_takes_the_lean_path(postgres_db_url: str) -> None:
-    """The test above would pass on the SQLAlchemy path too: this one shows the Lean path is
+def test_psycopg_takes_the_cursor_path(postgres_db_url: str) -> None:
+    """The test above would pass on the SQLAlchemy path too: this one shows the cursor path is
     the one taken on psycopg (no execution context, so no result metadata is built)."""
     engine = create_engine(postgres_db_url, EngineOptions(pool_size=1))
     contexts: list[Any] = []
@@ -300,7 +304,7 @@ def test_psycopg_takes_the_lean_path(postgres_db_url: str) -> None:
         with engine.connect() as connection:
             COUNT.scalar(connection)
             connection.execute(COUNT.statement).scalar()
-        assert contexts[0] is None  # Lean: no execution context
+        assert contexts[0] is None  # CompiledStatement: no execution context
         assert contexts[1] is not None  # Connection.execute
     finally:
         engine.dispose()
@@ -324,14 +328,15 @@ def test_only_a_statement_built_to_prepare_is_prepared(postgres_engine: Engine) 
             "SELECT statement, generic_plans FROM pg_prepared_statements"
         ).all()
     assert len(prepared) == 1, prepared
-    assert prepared[0].statement.startswith("SELECT lean_things.n, lean_things.colour ")
+    assert prepared[0].statement.startswith("SELECT compiled_things.n, compiled_things.colour ")
     assert prepared[0].generic_plans >= 1
 
 
 def test_a_list_bound_with_any_of_finds_the_same_rows_at_every_length(engine: Engine) -> None:
-    """``any_of`` on PostgreSQL is ``= ANY(array)`` (``Lean(..., postgresql=...)`` runs that
-    form), elsewhere an ``IN``: the same rows for no, one and several ids, an unknown one too,
-    through ``Lean`` and through ``Connection.execute`` of the portable statement."""
+    """``any_of`` on PostgreSQL is ``= ANY(array)`` (``CompiledStatement(..., postgresql=...)``
+    runs that form), elsewhere an ``IN``: the same rows for no, one and several ids, an unknown
+    one too, through ``CompiledStatement`` and through ``Connection.execute`` of the portable
+    statement."""
     ids = [row["id"] for row in ROWS]
     with engine.connect() as connection:
         for wanted in ([], [ids[3]], [ids[4], ids[0], uuid.uuid4()], ids):
@@ -372,7 +377,7 @@ def test_a_statement_that_binds_its_own_values_compiles_once(postgres_engine: En
 
 @pytest.mark.postgres
 def test_a_connection_reuses_its_two_cursors(postgres_engine: Engine) -> None:
-    """A pooled connection keeps one plain and one preparing cursor for its lean statements,
+    """A pooled connection keeps one plain and one preparing cursor for its compiled statements,
     across checkouts; a failed statement (SQLAlchemy closes its cursor) costs a new pair, and
     the statements after it answer as before."""
     cursors: list[Any] = []

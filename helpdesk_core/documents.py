@@ -1,0 +1,271 @@
+"""The one converter: every entity and read model as the JSON document the API, the CLI's
+``--json``, events and the library all show. Explicit, field by field, so nothing secret (a
+password hash, a webhook's secret, an internal note's body in an event) can slip into one.
+
+A reference to another entity is an object with its id and name (``{"id", "display_name"}``
+for a person, ``{"id", "name"}`` for a department or team), or null; timestamps are ISO 8601
+with their offset.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from helpdesk_core.domain.entities import (
+    AttachmentReference,
+    Department,
+    StaffMember,
+    Team,
+    User,
+    is_erased,
+)
+from helpdesk_core.domain.values import MessageVisibility
+from helpdesk_core.domain.views import (
+    Account,
+    HistoryView,
+    MessageView,
+    StaffProfile,
+    TicketDetail,
+    TicketView,
+)
+from helpdesk_core.ports.events import (
+    DeliveryAttempt,
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+)
+from helpdesk_core.ports.tickets import QueueCounts
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _who(user: User, role: str, staff: StaffMember | None) -> dict[str, Any]:
+    """Who a person is and where they work: what an account and a staff member share."""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": role,
+        "department_id": _id(staff.department_id) if staff is not None else None,
+        "team_id": _id(staff.team_id) if staff is not None else None,
+    }
+
+
+def account_document(account: Account) -> dict[str, Any]:
+    """The signed-in account (/me, login): active when the user and any staff profile are."""
+    return {
+        **_who(account.user, account.role.value, account.staff),
+        "active": account.is_active,
+        "created_at": timestamp(account.user.created_at),
+    }
+
+
+def department_document(department: Department) -> dict[str, Any]:
+    return {
+        "id": str(department.id),
+        "name": department.name,
+        "auto_assign": department.auto_assign,
+        "active": department.is_active,
+        "created_at": timestamp(department.created_at),
+        "updated_at": timestamp(department.updated_at),
+        "version": department.version,
+    }
+
+
+def public_department_document(department: Department) -> dict[str, Any]:
+    return {"id": str(department.id), "name": department.name}
+
+
+def team_document(team: Team) -> dict[str, Any]:
+    return {
+        "id": str(team.id),
+        "department_id": str(team.department_id),
+        "name": team.name,
+        "active": team.is_active,
+        "created_at": timestamp(team.created_at),
+        "updated_at": timestamp(team.updated_at),
+        "version": team.version,
+    }
+
+
+def staff_document(profile: StaffProfile) -> dict[str, Any]:
+    """A staff member as the admin routes show them: the staff profile's state and times."""
+    staff = profile.staff
+    return {
+        **_who(profile.user, staff.role.value, staff),
+        "active": staff.is_active,
+        "created_at": timestamp(staff.created_at),
+        "updated_at": timestamp(staff.updated_at),
+        "version": staff.version,
+    }
+
+
+def user_document(user: User) -> dict[str, Any]:
+    """A user account as the customer admin routes, `helpdesk users ... --json` and the
+    ``user.*`` events show it (never the password hash)."""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "active": user.is_active,
+        "erased": is_erased(user),
+        "created_at": timestamp(user.created_at),
+        "updated_at": timestamp(user.updated_at),
+        "version": user.version,
+    }
+
+
+def webhook_document(webhook: Webhook) -> dict[str, Any]:
+    """A webhook endpoint; never its secret (shown once, by the creating request only)."""
+    return {
+        "id": str(webhook.id),
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "description": webhook.description,
+        "active": webhook.is_active,
+        "consecutive_failures": webhook.consecutive_failures,
+        "disabled_reason": webhook.disabled_reason,
+        "created_at": timestamp(webhook.created_at),
+        "updated_at": timestamp(webhook.updated_at),
+    }
+
+
+def delivery_attempt_document(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "attempt": attempt.attempt,
+        "outcome": attempt.outcome.value,
+        "status_code": attempt.status_code,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "created_at": timestamp(attempt.created_at),
+    }
+
+
+def delivery_document(delivery: WebhookDelivery) -> dict[str, Any]:
+    """One event on its way to one endpoint, with every attempt (oldest first)."""
+    pending = delivery.state is DeliveryState.PENDING
+    return {
+        "id": str(delivery.id),
+        "event_id": str(delivery.event_id),
+        "event_type": delivery.event_type,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        # Only a pending delivery has a next attempt; a finished one shows null.
+        "next_attempt_at": timestamp(delivery.next_attempt_at) if pending else None,
+        "created_at": timestamp(delivery.created_at),
+        "completed_at": timestamp(delivery.completed_at),
+        "attempt_log": [delivery_attempt_document(a) for a in delivery.attempt_log],
+    }
+
+
+def _person(user_id: uuid.UUID | None, name: str | None) -> dict[str, Any] | None:
+    return {"id": str(user_id), "display_name": name} if user_id is not None else None
+
+
+def _named(entity_id: uuid.UUID | None, name: str | None) -> dict[str, Any] | None:
+    return {"id": str(entity_id), "name": name} if entity_id is not None else None
+
+
+def ticket_document(view: TicketView, with_description: bool = False) -> dict[str, Any]:
+    """A ticket; lists and events leave its description out, a ticket read in full has it."""
+    ticket, names = view.ticket, view.names
+    document: dict[str, Any] = {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "requester": _person(ticket.requester_id, names.requester),
+        "department": _named(ticket.department_id, names.department),
+        "team": _named(ticket.team_id, names.team),
+        "assignee": _person(ticket.assignee_id, names.assignee),
+        "created_at": timestamp(ticket.created_at),
+        "updated_at": timestamp(ticket.updated_at),
+        "closed_at": timestamp(ticket.closed_at),
+        "version": ticket.version,
+    }
+    if with_description:
+        document["description"] = ticket.description
+    return document
+
+
+def attachment_document(attachment: AttachmentReference) -> dict[str, Any]:
+    return {
+        "id": str(attachment.id),
+        "url": attachment.url,
+        "filename": attachment.filename,
+        "mime_type": attachment.mime_type,
+        "size_bytes": attachment.size_bytes,
+        "checksum": attachment.checksum,
+        "message_id": str(attachment.message_id) if attachment.message_id else None,
+        "created_at": timestamp(attachment.created_at),
+    }
+
+
+def message_document(view: MessageView) -> dict[str, Any]:
+    message = view.message
+    return {
+        "id": str(message.id),
+        "ticket_id": str(message.ticket_id),
+        "author": _person(message.author_id, view.author_name),
+        "body": message.body,
+        "visibility": message.visibility.value,
+        "created_at": timestamp(message.created_at),
+        "attachments": [attachment_document(a) for a in message.attachments],
+    }
+
+
+def message_event_document(view: MessageView, author_is_staff: bool) -> dict[str, Any]:
+    """A message as events carry it: its document, with whether its author is staff, and
+    never an internal note's body (events may reach customers' systems)."""
+    document = message_document(view)
+    document["author_is_staff"] = author_is_staff
+    if view.message.visibility is MessageVisibility.INTERNAL:
+        document["body"] = None
+    return document
+
+
+def detail_document(detail: TicketDetail) -> dict[str, Any]:
+    """A ticket in full: its description, the conversation the reader may see, and the
+    attachments of the ticket itself (a message's are listed with the message)."""
+    document = ticket_document(detail.view, with_description=True)
+    document["messages"] = [message_document(m) for m in detail.messages]
+    document["attachments"] = [
+        attachment_document(a) for a in detail.attachments if a.message_id is None
+    ]
+    return document
+
+
+def history_document(view: HistoryView) -> dict[str, Any]:
+    """One change: the stored old and new values, and (for the assignee, department or
+    team) the names they stood for."""
+    entry = view.entry
+    return {
+        "id": str(entry.id),
+        "actor": _person(entry.actor_id, view.actor_name),
+        "field": entry.field,
+        "old_value": entry.old_value,
+        "new_value": entry.new_value,
+        "old_name": view.old_name,
+        "new_name": view.new_name,
+        "created_at": timestamp(entry.created_at),
+    }
+
+
+def queue_counts_document(department_id: uuid.UUID | None, counts: QueueCounts) -> dict[str, Any]:
+    """How a department's queue stands (``department_id`` None: the unrouted tickets)."""
+    return {
+        "department_id": str(department_id) if department_id else None,
+        "by_status": counts.by_status,
+        "open_by_priority": counts.open_by_priority,
+        "open_unassigned": counts.open_unassigned,
+        "open_by_assignee": counts.open_by_assignee,
+    }
