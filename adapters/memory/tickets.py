@@ -133,7 +133,7 @@ class MemoryTicketRepository:
         counters[TICKET_NUMBER_COUNTER] = counters.get(TICKET_NUMBER_COUNTER, 0) + 1
         return counters[TICKET_NUMBER_COUNTER]
 
-    def add(self, ticket: Ticket) -> None:
+    def add(self, ticket: Ticket) -> TicketView:
         if ticket.id in self._tickets:
             raise Conflict("a ticket with this id already exists")
         if any(t.number == ticket.number for t in self._tickets.values()):
@@ -148,6 +148,7 @@ class MemoryTicketRepository:
             closed_at=utc_or_none(ticket.closed_at),
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
+        return ticket_view(self._state, self._tickets[ticket.id])
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:
         ticket = self._tickets.get(ticket_id)  # writers are serialized: nothing to lock
@@ -256,7 +257,7 @@ class MemoryTicketMessageRepository:
         self._state = state
         self._messages = state.messages
 
-    def add(self, message: TicketMessage) -> None:
+    def add(self, message: TicketMessage) -> MessageView:
         if message.id in self._messages:
             raise Conflict("a message with this id already exists")
         if message.ticket_id not in self._state.tickets:
@@ -273,6 +274,8 @@ class MemoryTicketMessageRepository:
             self._state.ticket_search[message.ticket_id] = f"{document} {words}"[
                 :SEARCH_DOCUMENT_MAX
             ]
+        stored = self._messages[message.id]
+        return MessageView(stored, _user_name(self._state, stored.author_id))
 
     def list(
         self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True

@@ -74,14 +74,39 @@ TICKET_NAMES = (
 )
 
 
-def view_from_row(row: Any) -> TicketView:
-    names = TicketNames(
+def _value(table: sa.Table, name: str) -> Any:
+    """The value bound for ``table``'s column ``name`` by a write of it."""
+    return sa.bindparam(name, type_=table.c[name].type)
+
+
+# The same names, of the values a write binds: what an insert returns with its row (PostgreSQL:
+# in its RETURNING, one round trip; SQLite: ``TICKET_NAMES_OF_VALUES`` after it).
+_NAMES_OF_VALUES = (
+    _name(users.c.display_name, users.c.id, _value(tickets, "requester_id")).label(
+        "requester_name"
+    ),
+    _name(users.c.display_name, users.c.id, _value(tickets, "assignee_id")).label("assignee_name"),
+    _name(departments.c.name, departments.c.id, _value(tickets, "department_id")).label(
+        "department_name"
+    ),
+    _name(teams.c.name, teams.c.id, _value(tickets, "team_id")).label("team_name"),
+)
+_AUTHOR_OF_VALUES = _name(
+    users.c.display_name, users.c.id, _value(ticket_messages, "author_id")
+).label("author_name")
+
+
+def names_from_row(row: Any) -> TicketNames:
+    return TicketNames(
         requester=row.requester_name,
         assignee=row.assignee_name,
         department=row.department_name,
         team=row.team_name,
     )
-    return TicketView(ticket_from_row(row), names)
+
+
+def view_from_row(row: Any) -> TicketView:
+    return TicketView(ticket_from_row(row), names_from_row(row))
 
 
 # What an update may change: the opening fields are written once, by ``add``.
@@ -215,6 +240,8 @@ QUEUE_OPEN_WORK = {
 NEXT_NUMBER = CompiledStatement(sa.select(ticket_number_seq.next_value()), prepare=True)
 # The values come with each execution.
 INSERT_TICKET = CompiledStatement(sa.insert(tickets), prepare=True)
+TICKET_NAMES_OF_VALUES = CompiledStatement(sa.select(*_NAMES_OF_VALUES), prepare=True)  # SQLite
+AUTHOR_OF_VALUES = CompiledStatement(sa.select(_AUTHOR_OF_VALUES), prepare=True)  # SQLite
 INSERT_SEARCH = CompiledStatement(sa.insert(ticket_search), prepare=True)
 INSERT_MESSAGE = CompiledStatement(sa.insert(ticket_messages), prepare=True)
 INSERT_ATTACHMENT = CompiledStatement(sa.insert(attachment_references), prepare=True)
@@ -229,6 +256,13 @@ _TICKET_COLUMNS = (
     *TICKET_CHANGEABLE,
 )
 _MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "visibility", "created_at")
+INSERT_NAMED_MESSAGE = CompiledStatement(  # PostgreSQL: the author's name comes back with it
+    sa.insert(ticket_messages)
+    .values({name: _value(ticket_messages, name) for name in _MESSAGE_COLUMNS})
+    .returning(_AUTHOR_OF_VALUES),
+    prepare=True,
+    values_per_call=False,
+)
 
 
 def _inserted(table: sa.Table, names: Sequence[str], returning: str) -> sa.CTE:
@@ -243,8 +277,10 @@ def _inserted(table: sa.Table, names: Sequence[str], returning: str) -> sa.CTE:
 def _insert_ticket_and_search() -> sa.Insert:
     new = _inserted(tickets, _TICKET_COLUMNS, "id")
     document = sa.bindparam("document", type_=ticket_search.c.document.type)
-    return sa.insert(ticket_search).from_select(
-        ["ticket_id", "document"], sa.select(new.c.id, document)
+    return (
+        sa.insert(ticket_search)
+        .from_select(["ticket_id", "document"], sa.select(new.c.id, document))
+        .returning(*_NAMES_OF_VALUES)
     )
 
 
@@ -268,7 +304,8 @@ APPEND_SEARCH = CompiledStatement(
 
 
 def _insert_message_and_words() -> sa.Update:
-    """The message, and its words appended to its ticket's document (``APPEND_SEARCH``)."""
+    """The message, and its words appended to its ticket's document (``APPEND_SEARCH``);
+    the author's name comes back, unless the document was full (no row updated)."""
     new = _inserted(ticket_messages, _MESSAGE_COLUMNS, "ticket_id")
     return (
         sa.update(ticket_search)
@@ -277,6 +314,7 @@ def _insert_message_and_words() -> sa.Update:
             sa.func.length(ticket_search.c.document) < SEARCH_DOCUMENT_MAX,
         )
         .values(document=_APPENDED_DOCUMENT)
+        .returning(_AUTHOR_OF_VALUES)
     )
 
 

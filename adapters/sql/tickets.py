@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 
 from adapters.sql.counters import SqlCounterRepository
@@ -42,11 +43,13 @@ from adapters.sql.ticket_search import FEW_MATCHES, MATCH_COUNTS, MatchCounts, s
 from adapters.sql.ticket_statements import (
     APPEND_SEARCH,
     ATTACHMENTS,
+    AUTHOR_OF_VALUES,
     HISTORY,
     INSERT_ATTACHMENT,
     INSERT_HISTORY,
     INSERT_MESSAGE,
     INSERT_MESSAGE_AND_WORDS,
+    INSERT_NAMED_MESSAGE,
     INSERT_SEARCH,
     INSERT_TICKET,
     INSERT_TICKET_AND_SEARCH,
@@ -59,10 +62,12 @@ from adapters.sql.ticket_statements import (
     TICKET,
     TICKET_BY_NUMBER,
     TICKET_FOR_UPDATE,
+    TICKET_NAMES_OF_VALUES,
     UPDATE_TICKET,
     attachment_from_row,
     history_from_row,
     message_from_row,
+    names_from_row,
     ticket_values,
     view_from_row,
 )
@@ -164,7 +169,7 @@ class SqlTicketRepository:
             return int(NEXT_NUMBER.scalar(self._connection))
         return SqlCounterRepository(self._connection).next_value(TICKET_NUMBER_COUNTER)
 
-    def add(self, ticket: Ticket) -> None:
+    def add(self, ticket: Ticket) -> TicketView:
         values = {
             "id": ticket.id,
             "number": ticket.number,
@@ -176,13 +181,17 @@ class SqlTicketRepository:
         }
         document = new_search_document(ticket)
         with refused_as_conflict(self._connection, _TICKET_ADDED, ticket):
-            if self._connection.dialect.name == "postgresql":
-                INSERT_TICKET_AND_SEARCH.execute(self._connection, {**values, "document": document})
+            if self._connection.dialect.name == "postgresql":  # the names in its RETURNING
+                names = INSERT_TICKET_AND_SEARCH.first(
+                    self._connection, {**values, "document": document}
+                )
             else:
                 INSERT_TICKET.execute(self._connection, values)
                 INSERT_SEARCH.execute(
                     self._connection, {"ticket_id": ticket.id, "document": document}
                 )
+                names = TICKET_NAMES_OF_VALUES.first(self._connection, values)
+        return TicketView(ticket, names_from_row(names))
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:
         # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE already serializes.
@@ -255,7 +264,7 @@ class SqlTicketMessageRepository:
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
 
-    def add(self, message: TicketMessage) -> None:
+    def add(self, message: TicketMessage) -> MessageView:
         values = {
             "id": message.id,
             "ticket_id": message.ticket_id,
@@ -265,16 +274,24 @@ class SqlTicketMessageRepository:
             "created_at": message.created_at,
         }
         words = search_text(message.body)
-        together = words and self._connection.dialect.name == "postgresql"
+        postgresql = self._connection.dialect.name == "postgresql"
+        named = None  # on PostgreSQL the author's name comes back with the write
         with refused_as_conflict(self._connection, _MESSAGE_ADDED, message):
-            if together:
-                INSERT_MESSAGE_AND_WORDS.execute(self._connection, {**values, "words": words})
+            if words and postgresql:
+                named = INSERT_MESSAGE_AND_WORDS.first(self._connection, {**values, "words": words})
+            elif postgresql:
+                named = INSERT_NAMED_MESSAGE.first(self._connection, values)
             else:
                 INSERT_MESSAGE.execute(self._connection, values)
-        if words and not together:
+        if words and not postgresql:
             APPEND_SEARCH.execute(
                 self._connection, {"for_ticket": message.ticket_id, "words": words}
             )
+        if named is not None:
+            author = named.author_name
+        else:  # SQLite, or a document already full (no row of it updated)
+            author = AUTHOR_OF_VALUES.scalar(self._connection, values)
+        return MessageView(attrs.evolve(message, attachments=()), author)
 
     def list(
         self, ticket_id: uuid.UUID, include_internal: bool, with_attachments: bool = True

@@ -127,8 +127,9 @@ class TicketRepository(Protocol):
         """A fresh human ticket number, larger than every number handed out before."""
         ...
 
-    def add(self, ticket: Ticket) -> None:
-        """Store a new ticket.
+    def add(self, ticket: Ticket) -> TicketView:
+        """Store a new ticket; answer it with the names it refers to, read by the write
+        itself (a ticket is opened by its requester, who expects to be named in the answer).
 
         Conflict when it breaks the store's rules; the transaction must then end (this hot
         insert takes no savepoint, so PostgreSQL has aborted it)."""
@@ -171,8 +172,9 @@ class TicketRepository(Protocol):
 class TicketMessageRepository(Protocol):
     """The conversation of tickets."""
 
-    def add(self, message: TicketMessage) -> None:
-        """Store a message (its attachments are stored through AttachmentRepository).
+    def add(self, message: TicketMessage) -> MessageView:
+        """Store a message (its attachments are stored through AttachmentRepository); answer
+        it, without attachments, with its author's name, read by the write itself.
 
         Conflict when it breaks the store's rules; the transaction must then end (these hot
         inserts take no savepoint, so PostgreSQL has aborted it)."""

@@ -15,7 +15,14 @@ from typing import Any
 import attrs
 
 from entrypoints.bootstrap import Services
-from helpdesk_core.domain.entities import Department, HistoryEntry, Team, Ticket, User
+from helpdesk_core.domain.entities import (
+    Department,
+    HistoryEntry,
+    Team,
+    Ticket,
+    TicketMessage,
+    User,
+)
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import MessageVisibility, TicketStatus
 from helpdesk_core.domain.views import HistoryView, TicketNames, TicketView
@@ -63,6 +70,54 @@ def rename(tx: Transaction, entity: Department | Team | User, **changes: Any) ->
         tx.teams.update(changed)
     else:
         tx.users.update(changed)
+
+
+# ---------------------------------------------------------------- writes answer with names
+
+
+def test_adding_a_ticket_answers_with_the_names_it_refers_to(uow: UnitOfWork, org: Org) -> None:
+    """The insert itself reads the names (on PostgreSQL in its RETURNING): the answer to
+    opening a ticket names its requester without a read of its own."""
+    with uow.begin() as tx:
+        full = repositories.make_ticket(
+            tx,
+            org.carl,
+            department_id=org.support.id,
+            team_id=org.tier1.id,
+            assignee_id=org.bob.id,
+            status=TicketStatus.OPEN,
+        )
+        bare = repositories.make_ticket(tx, org.dora)
+        answered = [tx.tickets.add(full), tx.tickets.add(bare)]
+        tx.commit()
+    assert answered == [
+        TicketView(full, TicketNames("Carl", "Bob", "Support", "Tier 1")),
+        TicketView(bare, TicketNames(requester="Dora")),
+    ]
+    assert names_of(uow, full) == answered[0].names  # what a later read says
+
+
+def test_adding_a_message_answers_with_its_authors_name(uow: UnitOfWork, org: Org) -> None:
+    """With words, without words, and once the ticket's search document is full (on
+    PostgreSQL the name then comes by a read of its own)."""
+    ticket = open_ticket(uow, org.carl, department_id=org.support.id)
+    full = " ".join(f"w{i:06d}" for i in range(repositories.SEARCH_DOCUMENT_MAX // 8 + 10))
+    answers = []
+    for author, body in ((org.carl, "My printer is jammed"), (org.ann, "..."), (org.ann, full),
+                         (org.bob, "After the document is full")):  # fmt: skip
+        message = TicketMessage(
+            id=uuid.uuid4(),
+            ticket_id=ticket.id,
+            author_id=author.id,
+            body=body,
+            visibility=MessageVisibility.PUBLIC,
+            created_at=T0,
+        )
+        with uow.begin() as tx:
+            answers.append(tx.messages.add(message))
+            tx.commit()
+        assert answers[-1].message == message
+    assert [a.author_name for a in answers] == ["Carl", "Ann", "Ann", "Bob"]
 
 
 # ---------------------------------------------------------------- tickets

@@ -12,7 +12,7 @@ from helpdesk_core.domain.errors import Conflict, ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import MessageVisibility, TicketStatus
 from helpdesk_core.domain.views import MessageView, TicketView
-from helpdesk_core.usecases.tickets.base import TicketUseCases, user_name
+from helpdesk_core.usecases.tickets.base import TicketUseCases
 from helpdesk_core.usecases.tickets.commands import PostMessage, body_text, validate_attachments
 
 
@@ -43,7 +43,7 @@ class Conversation(TicketUseCases):
                 visibility=command.visibility,
                 created_at=now,
             )
-            tx.messages.add(message)
+            author = tx.messages.add(message).author_name  # read by the write itself
             self._record(
                 tx,
                 ticket,
@@ -65,9 +65,6 @@ class Conversation(TicketUseCases):
                 ticket.with_status(target, now) if target else ticket.changed(now), view.names
             )
             tx.tickets.update(updated.ticket)
-            author = _known_name(view, actor.user_id)
-            if author is None:
-                author = user_name(tx, actor.user_id)
             posted = MessageView(message, author)
             self._publish(
                 tx,
@@ -87,13 +84,3 @@ class Conversation(TicketUseCases):
                 self._bump_counts(tx, ticket.department_id)
             tx.commit()
         return posted
-
-
-def _known_name(view: TicketView, user_id: uuid.UUID) -> str | None:
-    """The name of ``user_id`` when the ticket's read already brought it: most replies are by
-    the ticket's requester or its assignee."""
-    if user_id == view.ticket.requester_id:
-        return view.names.requester
-    if user_id == view.ticket.assignee_id:
-        return view.names.assignee
-    return None

@@ -8,7 +8,7 @@ from helpdesk_core.domain.entities import Ticket
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import unstorable
-from helpdesk_core.domain.views import TicketDetail, TicketNames, TicketView
+from helpdesk_core.domain.views import TicketDetail, TicketView
 from helpdesk_core.ports.tickets import IdempotencyRecord
 from helpdesk_core.ports.uow import Transaction
 from helpdesk_core.usecases.tickets.assignment import Assignment
@@ -64,17 +64,10 @@ class Opening(Assignment):
             assigned = ticket
             if department is not None and department.auto_assign:
                 assigned = self._round_robin_choice(tx, ticket, now, quiet=True)
-            tx.tickets.add(assigned)
-            # The names the answer and the events show: one read for the requester and the
-            # agent the round robin chose, the department's from the row read above.
-            people = tx.users.display_names(
-                {actor.user_id} | ({assigned.assignee_id} if assigned.assignee_id else set())
-            )
-            names = TicketNames(
-                requester=people.get(actor.user_id),
-                department=department.name if department is not None else None,
-            )
-            view = TicketView(ticket, names)
+            # The store answers with the names (requester, department, the agent the round
+            # robin chose) read by the insert itself.
+            stored = tx.tickets.add(assigned)
+            view = TicketView(ticket, attrs.evolve(stored.names, assignee=None))
             self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
             refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
             self._publish(
@@ -87,8 +80,7 @@ class Opening(Assignment):
                 attachments=len(refs),
             )
             if assigned is not ticket:
-                assignee = people.get(assigned.assignee_id) if assigned.assignee_id else None
-                view = TicketView(assigned, attrs.evolve(names, assignee=assignee))
+                view = stored
                 self._record_diff(tx, ticket, view, None, now)
             if idempotency_key is not None:
                 tx.idempotency.add(
