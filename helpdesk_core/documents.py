@@ -263,7 +263,7 @@ def history_document(view: HistoryView) -> dict[str, Any]:
 def queue_counts_document(department_id: uuid.UUID | None, counts: QueueCounts) -> dict[str, Any]:
     """How a department's queue stands (``department_id`` None: the unrouted tickets)."""
     return {
-        "department_id": str(department_id) if department_id else None,
+        "department_id": _id(department_id),
         "by_status": counts.by_status,
         "open_by_priority": counts.open_by_priority,
         "open_unassigned": counts.open_unassigned,

@@ -437,6 +437,22 @@ def test_show_an_unknown_id_is_refused(run: Run) -> None:
     failed(run("tickets", "show", "00000000-0000-4000-8000-000000000000"), 1, "no such ticket")
 
 
+def test_history_refuses_what_names_no_ticket(run: Run) -> None:
+    failed(run("tickets", "history", "five"), 2, "neither a ticket id nor a ticket number")
+    failed(run("tickets", "history", "#999999"), 1, "no such ticket: #999999")
+    failed(run("tickets", "history", "00000000-0000-4000-8000-000000000000"), 1, "no such ticket")
+
+
+def test_history_without_json_prints_the_changes_by_name(
+    run: Run, everything: list[dict[str, Any]]
+) -> None:
+    ticket = next(t for t in everything if t["assignee"] is not None)
+    out = ok(run("tickets", "history", f"#{ticket['number']}"))
+    assert out.startswith("History (")
+    assert "assignee: " in out
+    assert ticket["assignee"]["display_name"] in out  # by name, not by id
+
+
 @pytest.mark.parametrize("written", ["{n}", "#{n}", "# {n}", " {n} ", "000{n}"])
 def test_show_finds_a_ticket_by_the_number_the_tables_print(
     run: Run, everything: list[dict[str, Any]], written: str
