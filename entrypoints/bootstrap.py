@@ -42,6 +42,7 @@ from helpdesk_core.usecases.customers import CustomerService
 from helpdesk_core.usecases.events import (
     Dispatcher,
     EventWorker,
+    Handler,
     NullSink,
     WebhookFanout,
     WorkerPolicy,
@@ -71,12 +72,18 @@ class Services:
     clock: Clock
     mailer: Mailer
     dispatcher: Dispatcher
-    _worker_factory: Callable[[str | None], EventWorker]
+    _worker_factory: Callable[[str | None, Mapping[str, Handler] | None], EventWorker]
     _closers: tuple[Callable[[], None], ...] = ()
 
-    def new_worker(self, name: str | None = None) -> EventWorker:
-        """An event worker over this configuration (each thread or process makes its own)."""
-        return self._worker_factory(name)
+    def new_worker(
+        self, name: str | None = None, in_process: Mapping[str, Handler] | None = None
+    ) -> EventWorker:
+        """An event worker over this configuration (each thread or process makes its own).
+
+        ``in_process`` maps the urls (``python:<name>``) of in-process endpoints to the
+        callables this worker delivers them to; without it the worker never takes their
+        deliveries (``helpdesk worker`` and a server's worker hold none)."""
+        return self._worker_factory(name, in_process)
 
     def close(self) -> None:
         """Release pools, clients and threads (the process may exit without it)."""
@@ -228,7 +235,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
     container.resolve(NotificationService).subscribe(dispatcher)
     dispatcher.subscribe("*", container.resolve(WebhookFanout), "webhook-fanout")
 
-    def new_worker(name: str | None) -> EventWorker:
+    def new_worker(name: str | None, in_process: Mapping[str, Handler] | None) -> EventWorker:
         worker = EventWorker(
             container.resolve(UnitOfWork),
             container.resolve(Clock),
@@ -238,6 +245,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
             container.resolve(WorkerPolicy),
             container.resolve(SecretBox),
             container.resolve(EventSink),
+            in_process=in_process or {},
         )
         if name:
             worker.name = name

@@ -10,6 +10,7 @@ with their offset.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ from helpdesk_core.ports.events import (
     Webhook,
     WebhookDelivery,
 )
-from helpdesk_core.ports.tickets import QueueCounts
+from helpdesk_core.ports.tickets import QueueCounts, TicketPage
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -269,3 +270,33 @@ def queue_counts_document(department_id: uuid.UUID | None, counts: QueueCounts) 
         "open_unassigned": counts.open_unassigned,
         "open_by_assignee": counts.open_by_assignee,
     }
+
+
+def document_of(model: object) -> dict[str, Any]:
+    """The document the API renders for ``model``, any read model a use case returns (the
+    library's ``helpdesk.document``): a ticket read alone has its description, a page's
+    tickets do not, as over HTTP. TypeError for anything that is not a read model."""
+    if isinstance(model, TicketDetail):
+        return detail_document(model)
+    if isinstance(model, TicketView):
+        return ticket_document(model, with_description=True)
+    if isinstance(model, TicketPage):
+        return {"items": [ticket_document(view) for view in model.items]}
+    for kind, render in _RENDERERS:
+        if isinstance(model, kind):
+            return render(model)
+    raise TypeError(f"no document for {type(model).__name__}")
+
+
+_RENDERERS: tuple[tuple[type[Any], Callable[[Any], dict[str, Any]]], ...] = (
+    (MessageView, message_document),
+    (HistoryView, history_document),
+    (Account, account_document),
+    (StaffProfile, staff_document),
+    (User, user_document),
+    (Department, department_document),
+    (Team, team_document),
+    (Webhook, webhook_document),
+    (WebhookDelivery, delivery_document),
+    (AttachmentReference, attachment_document),
+)

@@ -295,7 +295,12 @@ class MemoryDeliveryRepository:
         return True
 
     def claim(
-        self, token: str, limit: int, now: datetime, lease_until: datetime
+        self,
+        token: str,
+        limit: int,
+        now: datetime,
+        lease_until: datetime,
+        in_process: frozenset[str] = frozenset(),
     ) -> list[ClaimedDelivery]:
         if limit < 1:
             return []
@@ -318,6 +323,7 @@ class MemoryDeliveryRepository:
                 delivery.next_attempt_at <= now
                 and row.lease.free(now)
                 and webhook.is_active
+                and (not webhook.in_process or webhook.url in in_process)
                 and oldest[(delivery.webhook_id, delivery.ordering_key)] == delivery.event_seq
             ):
                 self._rows[delivery.id] = DeliveryRow(delivery, Lease(token, utc(lease_until)))

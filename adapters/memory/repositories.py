@@ -57,7 +57,7 @@ class MemoryUserRepository:
         self._users = state.users
 
     def add(self, user: User) -> None:
-        self._refuse_taken_email(user)
+        self._refuse_taken(user)
         if user.id in self._users:
             raise Conflict("a user with this id already exists")
         self._users[user.id] = self._stored(user, user.created_at)
@@ -75,9 +75,12 @@ class MemoryUserRepository:
         key = _email_key(email)
         return next((u for u in self._users.values() if u.email == key), None)
 
+    def get_by_external_id(self, external_id: str) -> User | None:
+        return next((u for u in self._users.values() if u.external_id == external_id), None)
+
     def update(self, user: User) -> None:
         stored = _current(self._users.get(user.id), "user", user.version)
-        self._refuse_taken_email(user)
+        self._refuse_taken(user)
         self._users[user.id] = self._stored(user, stored.created_at)
 
     def list_customers(
@@ -88,10 +91,14 @@ class MemoryUserRepository:
     ) -> Sequence[User]:
         return customers_page(self._users.values(), self._state.staff, where, after, limit)
 
-    def _refuse_taken_email(self, user: User) -> None:
+    def _refuse_taken(self, user: User) -> None:
         holder = self.get_by_email(user.email)
         if holder is not None and holder.id != user.id:
             raise Conflict("the email is already registered")
+        if user.external_id is not None:
+            holder = self.get_by_external_id(user.external_id)
+            if holder is not None and holder.id != user.id:
+                raise Conflict("the external id names another account")
 
     @staticmethod
     def _stored(user: User, created_at: datetime) -> User:

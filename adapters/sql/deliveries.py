@@ -25,6 +25,7 @@ from adapters.sql.tables import (
     webhooks,
 )
 from helpdesk_core.ports.events import (
+    IN_PROCESS_SCHEME,
     AttemptOutcome,
     ClaimedDelivery,
     DeliveryAttempt,
@@ -94,6 +95,15 @@ _ATTEMPT_ADDED = Refusals[DeliveryAttempt](
 )
 
 
+def _deliverable_by(in_process: frozenset[str]) -> sa.ColumnElement[bool]:
+    """The endpoints a worker holding the callables of ``in_process`` (urls) can deliver to:
+    every HTTP endpoint, and those in-process ones (a check of the joined endpoint row)."""
+    http = ~webhooks.c.url.startswith(IN_PROCESS_SCHEME, autoescape=True)
+    if not in_process:
+        return http
+    return sa.or_(http, webhooks.c.url.in_(sorted(in_process)))
+
+
 class SqlDeliveryRepository:
     """Deliveries of events to endpoints, and the log of their attempts."""
 
@@ -130,7 +140,12 @@ class SqlDeliveryRepository:
             return self._connection.execute(statement).first() is not None
 
     def claim(
-        self, token: str, limit: int, now: datetime, lease_until: datetime
+        self,
+        token: str,
+        limit: int,
+        now: datetime,
+        lease_until: datetime,
+        in_process: frozenset[str] = frozenset(),
     ) -> list[ClaimedDelivery]:
         if limit < 1:
             return []
@@ -154,6 +169,7 @@ class SqlDeliveryRepository:
                 d.c.next_attempt_at <= now,
                 lease_free(d, now),
                 webhooks.c.is_active.is_(sa.true()),
+                _deliverable_by(in_process),
                 ~older_pending,
             )
             .order_by(d.c.event_seq, d.c.id)

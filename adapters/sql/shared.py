@@ -76,6 +76,7 @@ def user_from_row(row: sa.Row[Any]) -> User:
         updated_at=row.updated_at,
         is_active=bool(row.is_active),
         version=row.version,
+        external_id=row.external_id,
     )
 
 

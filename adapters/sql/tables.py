@@ -39,8 +39,11 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     *timestamps(),
     version(),
+    # The id an embedding program gives its own user (docs/embedding.md); unique when set.
+    sa.Column("external_id", sa.String(255)),
     sa.UniqueConstraint("email"),
     sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.Index("uq_users_external_id", "external_id", unique=True),
 )
 
 # Parts of the organization that own tickets.

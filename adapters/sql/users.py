@@ -8,13 +8,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 from adapters.sql.compiled import CompiledStatement, any_of
 from adapters.sql.customers import list_customers
-from adapters.sql.refusals import Refusal, Refusals, primary_key, refused_as_conflict, unique
+from adapters.sql.refusals import (
+    Refusal,
+    Refusals,
+    primary_key,
+    refused_as_conflict,
+    taken,
+    unique,
+)
 from adapters.sql.shared import chunks, update_at_version, user_from_row
 from adapters.sql.tables import users
 from helpdesk_core.domain.entities import User
@@ -41,6 +49,9 @@ _USERS = CompiledStatement(
 _USER_BY_EMAIL = CompiledStatement(
     sa.select(users).where(users.c.email == sa.bindparam("email")), prepare=True
 )
+_USER_BY_EXTERNAL_ID = CompiledStatement(
+    sa.select(users).where(users.c.external_id == sa.bindparam("external_id"))
+)
 _INSERT_USER = CompiledStatement(sa.insert(users), prepare=True)
 _UPDATE_USER = CompiledStatement(update_at_version(users, users.c.id), prepare=True)
 
@@ -58,6 +69,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "is_active": user.is_active,
         "updated_at": user.updated_at,
         "version": user.version,
+        "external_id": user.external_id,
     }
 
 
@@ -67,10 +79,22 @@ _EMAIL_TAKEN: Refusal[User] = unique(
     value=lambda u: _email_key(u.email),
     other_than=lambda u: u.id,
 )
-_USER_ADDED = Refusals[User](
-    "user", (_EMAIL_TAKEN, primary_key(users, "a user with this id already exists"))
+# A unique index, not a constraint (SQLite adds no constraint to a table in place): PostgreSQL
+# names the index.
+_EXTERNAL_ID_TAKEN = Refusal[User](
+    "uq_users_external_id",
+    "the external id names another account",
+    taken(users.c.external_id, attrgetter("external_id"), other_than=attrgetter("id")),
 )
-_USER_UPDATED = Refusals[User]("user", (_EMAIL_TAKEN,))
+_USER_ADDED = Refusals[User](
+    "user",
+    (
+        _EMAIL_TAKEN,
+        _EXTERNAL_ID_TAKEN,
+        primary_key(users, "a user with this id already exists"),
+    ),
+)
+_USER_UPDATED = Refusals[User]("user", (_EMAIL_TAKEN, _EXTERNAL_ID_TAKEN))
 
 
 class SqlUserRepository:
@@ -105,6 +129,10 @@ class SqlUserRepository:
 
     def get_by_email(self, email: str) -> User | None:
         row = _USER_BY_EMAIL.first(self._connection, {"email": _email_key(email)})
+        return user_from_row(row) if row is not None else None
+
+    def get_by_external_id(self, external_id: str) -> User | None:
+        row = _USER_BY_EXTERNAL_ID.first(self._connection, {"external_id": external_id})
         return user_from_row(row) if row is not None else None
 
     def update(self, user: User) -> None:

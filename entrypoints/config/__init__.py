@@ -10,7 +10,12 @@ A bad value raises ``ConfigError`` naming the variable, the value and what is ex
 
 from __future__ import annotations
 
-from entrypoints.config.loading import ConfigError, ensure_secret_keys, load_settings
+from entrypoints.config.loading import (
+    ConfigError,
+    check_settings,
+    ensure_secret_keys,
+    load_settings,
+)
 from entrypoints.config.settings import PREFIX, VARIABLES, Settings, Variable, setting
 
 __all__ = [
@@ -19,6 +24,7 @@ __all__ = [
     "ConfigError",
     "Settings",
     "Variable",
+    "check_settings",
     "ensure_secret_keys",
     "load_settings",
     "setting",

@@ -17,8 +17,8 @@ from typing import Any
 import attrs
 from dotenv import dotenv_values
 
-from entrypoints.config.rendering import redact
-from entrypoints.config.settings import PREFIX, VARIABLES, Settings
+from entrypoints.config.rendering import as_text, redact
+from entrypoints.config.settings import PREFIX, VARIABLES, Settings, Variable
 
 log = logging.getLogger("entrypoints.config")  # the package's name, as operators filter on it
 
@@ -50,11 +50,7 @@ def load_settings(
         raw = source.get(var.name)
         if raw is None:
             continue  # Settings holds the default: the one place it is written
-        try:
-            values[var.field] = var.parse(raw)
-        except (ValueError, TypeError):
-            shown = redact(var.field, raw) if var.secret and raw.strip() else raw  # no secrets
-            raise ConfigError(var.name, shown, var.expected) from None
+        values[var.field] = _parsed(var, raw)
     unknown = sorted(
         k
         for k in source
@@ -62,7 +58,32 @@ def load_settings(
     )
     if unknown:
         log.warning("unknown configuration variables ignored: %s", ", ".join(unknown))
-    settings = Settings(**values)
+    return check_across(Settings(**values))
+
+
+def check_settings(settings: Settings) -> Settings:
+    """Settings built in code, held to exactly the rules of settings read from the environment:
+    each value is written as its variable would hold it and parsed back by that variable's
+    parser (so a value the environment would refuse is refused, naming the variable, and one
+    it would normalize is normalized), then the rules spanning several variables are checked.
+    """
+    values: dict[str, Any] = {}
+    for var in VARIABLES:
+        raw = as_text(getattr(settings, var.field))
+        values[var.field] = _parsed(var, raw)
+    return check_across(Settings(**values))
+
+
+def _parsed(var: Variable, raw: str) -> Any:
+    try:
+        return var.parse(raw)
+    except (ValueError, TypeError):
+        shown = redact(var.field, raw) if var.secret and raw.strip() else raw  # no secrets
+        raise ConfigError(var.name, shown, var.expected) from None
+
+
+def check_across(settings: Settings) -> Settings:
+    """``settings`` when the rules spanning several variables hold; ConfigError otherwise."""
     if settings.page_size_default > settings.page_size_max:
         raise ConfigError(
             "HELPDESK_PAGE_SIZE_DEFAULT",

@@ -38,7 +38,12 @@ def _not_negative(_instance: Any, attribute: attrs.Attribute[Any], value: int) -
 
 @attrs.frozen
 class User:
-    """A person who can log in: a customer, or a staff member (who also has a StaffMember)."""
+    """A person: a customer, or a staff member (who also has a StaffMember).
+
+    ``external_id`` is the id an embedding program gives its own user (unique when set);
+    such an account is made without a password (``NO_PASSWORD``) and cannot log in over the
+    API: the program that owns it acts as it through the library.
+    """
 
     id: uuid.UUID
     email: str
@@ -48,6 +53,12 @@ class User:
     updated_at: datetime = attrs.field(validator=_aware)
     is_active: bool = True
     version: int = attrs.field(default=1, validator=_positive)
+    external_id: str | None = None
+
+    @property
+    def has_password(self) -> bool:
+        """Whether a password can verify against the account (not password-less, not erased)."""
+        return self.password_hash not in (NO_PASSWORD, ERASED_HASH)
 
 
 @attrs.frozen
@@ -238,6 +249,9 @@ class PasswordResetToken:
 
 # What an erased account's password hash is set to: no password verifies against it.
 ERASED_HASH = "!erased"
+# The password hash of an account made without a password (a host program's user): no
+# password verifies against it, and login does not try.
+NO_PASSWORD = "!none"  # noqa: S105 - a marker, no secret
 
 
 def is_erased(user: User) -> bool:

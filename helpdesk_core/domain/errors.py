@@ -114,3 +114,10 @@ class DependencyUnavailable(DomainError):
         super().__init__(detail)
         self.dependency = dependency
         self.retry_after = max(1, int(retry_after))
+
+
+class InternalError(DomainError):
+    """A fault no rule foresaw (a driver's unexpected error): logged where it happened, and
+    answered as a 500 over HTTP. The library raises it instead of the driver's exception."""
+
+    code = "internal-error"

@@ -92,10 +92,20 @@ class OutboxRepository(Protocol):
 
 # ---------------------------------------------------------------- webhooks
 
+# The URL scheme of an in-process endpoint: ``python:<name>`` names a Python callable that a
+# program embedding the helpdesk subscribed under ``name``; the worker that program runs calls
+# it with the Event instead of POSTing the event (see ``Webhook.in_process``).
+IN_PROCESS_SCHEME = "python:"
+
 
 @attrs.frozen
 class Webhook:
-    """An endpoint that receives the events it subscribes to (``"*"``: all)."""
+    """An endpoint that receives the events it subscribes to (``"*"``: all).
+
+    Its transport is an HTTP POST to ``url``, or, for an in-process endpoint (``url``
+    ``python:<name>``), a call of the callable the embedding program's worker holds for that
+    url: the same deliveries, order per key, retries, attempt log and disabling either way.
+    """
 
     id: uuid.UUID
     url: str
@@ -112,6 +122,11 @@ class Webhook:
     def wants(self, event_type: str) -> bool:
         return self.is_active and ("*" in self.events or event_type in self.events)
 
+    @property
+    def in_process(self) -> bool:
+        """Whether a Python callable, not an HTTP endpoint, receives the deliveries."""
+        return self.url.startswith(IN_PROCESS_SCHEME)
+
 
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"  # waiting for its first or next attempt
@@ -125,6 +140,7 @@ class AttemptOutcome(enum.StrEnum):
     TIMEOUT = "timeout"
     NETWORK_ERROR = "network_error"  # refused, reset, DNS, TLS
     REFUSED = "refused"  # the address is not allowed (private, loopback, metadata)
+    RAISED = "raised"  # an in-process endpoint's callable raised (its error is recorded)
 
 
 @attrs.frozen
@@ -209,13 +225,20 @@ class DeliveryRepository(Protocol):
         ...
 
     def claim(
-        self, token: str, limit: int, now: datetime, lease_until: datetime
+        self,
+        token: str,
+        limit: int,
+        now: datetime,
+        lease_until: datetime,
+        in_process: frozenset[str] = frozenset(),
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries of active endpoints, oldest event first.
 
         Claimable: pending, ``next_attempt_at <= now``, not leased (or lease ended), its
         webhook active, and no pending delivery of the same webhook and ordering key with a
-        smaller ``event_seq`` (per-ticket order per endpoint).
+        smaller ``event_seq`` (per-ticket order per endpoint). A delivery to an in-process
+        endpoint only when its url is in ``in_process`` (the callables this worker holds):
+        no other worker can deliver it, so none takes it.
         """
         ...
 

@@ -60,6 +60,11 @@ class UserRepository(Protocol):
         """The user with this normalized (lower-case) email, or None."""
         ...
 
+    def get_by_external_id(self, external_id: str) -> User | None:
+        """The user an embedding program knows by ``external_id`` (exact match), or None.
+        ``add`` and ``update`` refuse an external id another user holds (Conflict)."""
+        ...
+
     def update(self, user: User) -> None:
         """Store ``user`` (whose version was bumped); StaleVersion unless the stored version
         is ``user.version - 1``."""

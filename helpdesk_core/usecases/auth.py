@@ -26,7 +26,7 @@ from helpdesk_core.domain.errors import (
 )
 from helpdesk_core.domain.events import user_key
 from helpdesk_core.domain.principal import Principal
-from helpdesk_core.domain.values import Role, clean_text, normalize_email, storable
+from helpdesk_core.domain.values import clean_text, normalize_email, storable
 from helpdesk_core.domain.views import Account as Account
 from helpdesk_core.ports.cache import RateLimiter
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
@@ -272,6 +272,9 @@ class AuthService(PasswordUseCases):
         if account is None:
             self._hasher.dummy_verify()
             self._fail_login(keys, "unknown_account")
+        if not account.user.has_password:  # a host program's user: it logs in there
+            self._hasher.dummy_verify()
+            self._fail_login(keys, "no_password")
         ok, new_hash = self._hasher.verify(command.password, account.user.password_hash)
         if not ok:
             self._fail_login(keys, "bad_password")
@@ -323,18 +326,19 @@ class AuthService(PasswordUseCases):
             found = tx.sessions.get_with_account(session_id)
         if found is None or not found.session.is_valid(self._clock.now()):
             raise AuthenticationFailed("the session has ended; log in again", "session_ended")
-        session, user, staff = found.session, found.user, found.staff
-        if not user.is_active:
-            raise AuthenticationFailed("the account is deactivated", "account_disabled")
-        if staff is not None and not staff.is_active:
-            raise AuthenticationFailed("the account is deactivated", "account_disabled")
-        return Principal(
-            user_id=user.id,
-            role=Role(staff.role.value) if staff else Role.CUSTOMER,
-            department_id=staff.department_id if staff else None,
-            team_id=staff.team_id if staff else None,
-            session_id=session.id,
-        )
+        return _principal(Account(found.user, found.staff), found.session.id)
+
+    def acting_as(self, user_id: uuid.UUID) -> Principal:
+        """The principal of a user an embedding program has authenticated itself: the same
+        role, department and team a login would give, with no session (``logout`` and
+        ``change_password`` have none to act on). AuthenticationFailed when the user is
+        unknown, or it or its staff profile is deactivated."""
+        with self._uow.begin(read_only=True) as tx:
+            user = tx.users.get(user_id)
+            account = load_account(tx, user) if user is not None else None
+        if account is None:
+            raise AuthenticationFailed("no such account", "unknown_account")
+        return _principal(account, None)
 
     def logout(self, actor: Principal) -> None:
         """End the actor's current session."""
@@ -343,3 +347,17 @@ class AuthService(PasswordUseCases):
         with self._uow.begin() as tx:
             tx.sessions.revoke(actor.session_id, self._clock.now())
             tx.commit()
+
+
+def _principal(account: Account, session_id: uuid.UUID | None) -> Principal:
+    """Who ``account`` acts as; AuthenticationFailed when it or its staff profile is off."""
+    if not account.is_active:
+        raise AuthenticationFailed("the account is deactivated", "account_disabled")
+    staff = account.staff
+    return Principal(
+        user_id=account.user.id,
+        role=account.role,
+        department_id=staff.department_id if staff else None,
+        team_id=staff.team_id if staff else None,
+        session_id=session_id,
+    )

@@ -1,4 +1,5 @@
-"""Customer accounts, administered: list, read, deactivate, reactivate, erase, unlock logins.
+"""Customer accounts, administered: list, read, deactivate, reactivate, erase, unlock logins,
+and the customers of an embedding program, found or made by its own id (``host_users``).
 
 A customer is a user without a staff profile. Only administrators act here (HTTP admin routes,
 or the operator at the terminal, ``helpdesk users``). Deactivation ends every session at once;
@@ -30,6 +31,13 @@ from helpdesk_core.ports.tickets import TicketQuery, TicketSort
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.auth import login_account_key
 from helpdesk_core.usecases.events import publish
+from helpdesk_core.usecases.host_users import (
+    EnsureCustomer,
+    brought_up_to_date,
+    clean,
+    ensure,
+    new_user,
+)
 
 # No password hasher produces this value, and verifying any password against it fails: an
 # erased account can never log in again. It also marks the account as erased.
@@ -116,6 +124,35 @@ class CustomerService:
 
     # ------------------------------------------------------------ changes
 
+    def ensure_customer(self, actor: Principal, command: EnsureCustomer) -> User:
+        """The customer an embedding program knows by ``command.external_id``: made without a
+        password the first time (``user.registered``), its email and name brought up to date
+        later (``user.updated``). Conflict when the id names a staff member, or the email is
+        another account's."""
+        require_admin(actor, "ensure customers")
+        wanted = clean(command)
+        now = self._clock.now()
+
+        def existing(tx: Transaction, user: User) -> User:
+            if tx.staff.get(user.id) is not None:
+                raise Conflict("the external id names a staff member, not a customer")
+            updated = brought_up_to_date(user, wanted, now)
+            if updated is None:
+                return user
+            tx.users.update(updated)
+            self._event(tx, actor, now, "user.updated", updated)
+            tx.commit()
+            return updated
+
+        def create(tx: Transaction) -> User:
+            user = new_user(wanted, self._ids.new_id(), now)
+            tx.users.add(user)
+            self._event(tx, actor, now, "user.registered", user)
+            tx.commit()
+            return user
+
+        return ensure(self._uow, wanted, existing, create)
+
     def set_active(self, actor: Principal, customer_id: uuid.UUID, active: bool) -> User:
         """Deactivate (every session ends at once, open reset links die) or reactivate a
         customer. Asking for the state the account is in changes nothing."""
@@ -157,6 +194,7 @@ class CustomerService:
                 email=erased_email(user.id),
                 display_name=ERASED_NAME,
                 password_hash=ERASED_HASH,
+                external_id=None,  # the program's id may name a new account later
                 is_active=False,
                 updated_at=now,
                 version=user.version + 1,

@@ -16,6 +16,10 @@ loop sends due deliveries, records every attempt, retries failures on the same s
 disables an endpoint after a run of failures. A delivery this worker refuses to send (its URL
 guard refuses the address, the URL cannot be encoded, or no key opens the endpoint's secret)
 fails at once and disables the endpoint: the same refusal would come at every retry.
+An in-process endpoint (url ``python:<name>``) is one whose transport is a Python call: the
+worker holding its callable (``in_process``) calls it with the Event instead of POSTing, a
+raise is a failed attempt (``raised``), and everything else is the same path; only that
+worker claims its deliveries.
 
 Poison-proof: whatever one event, delivery or mail raises (but a lost database) is recorded as
 that item's failed attempt, with the error, and the pass goes on with the others; nothing one
@@ -44,6 +48,7 @@ from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import one_line, web_url
 from helpdesk_core.ports.events import (
+    IN_PROCESS_SCHEME,
     AttemptOutcome,
     ClaimedDelivery,
     DeliveryAttempt,
@@ -184,6 +189,16 @@ class WebhookFanout:
             tx.commit()
 
 
+def _in_process_handlers(handlers: Mapping[str, Handler]) -> dict[str, Handler]:
+    """A worker's own copy of its in-process callables, each under a ``python:`` url."""
+    for url, handler in handlers.items():
+        if not url.startswith(IN_PROCESS_SCHEME) or not callable(handler):
+            raise ValueError(
+                f"in_process maps {IN_PROCESS_SCHEME}<name> urls to callables, not {url!r}"
+            )
+    return dict(handlers)
+
+
 @attrs.define
 class EventWorker:
     """One worker's loops: handle outbox events, then send due webhook deliveries."""
@@ -200,6 +215,9 @@ class EventWorker:
     name: str = attrs.field(factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
     # Asked between items: a stopping worker hands its unstarted events back at once.
     stop: Callable[[], bool] = lambda: False
+    # The in-process endpoints this worker delivers to: url (``python:<name>``) -> callable.
+    # Only a worker that holds an endpoint's callable claims its deliveries.
+    in_process: Mapping[str, Handler] = attrs.field(factory=dict, converter=_in_process_handlers)
     # Leases (token, id) of a batch cut short because the database went away: handed back
     # as soon as it answers again, instead of holding their keys until the leases end.
     _stranded_events: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
@@ -327,8 +345,9 @@ class EventWorker:
         lease = max(self._policy.lease_seconds, batch * self._policy.webhook_timeout_seconds * 2)
         if self.stop():
             return 0
+        urls = frozenset(self.in_process)
         with self._uow.begin() as tx:
-            claimed = tx.deliveries.claim(token, batch, now, now + timedelta(seconds=lease))
+            claimed = tx.deliveries.claim(token, batch, now, now + timedelta(seconds=lease), urls)
             tx.commit()
         for done, item in enumerate(claimed):
             if self.stop():  # hand the unstarted rest back at once
@@ -362,6 +381,8 @@ class EventWorker:
         """One attempt of ``item``, whatever building or sending it raises, and whether a
         failure is the endpoint's own (disable it now) rather than this delivery's."""
         webhook, event = item.webhook, item.event
+        if webhook.in_process:
+            return self._call(item), False
         try:
             body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=True).encode()
         except Exception as exc:  # the event's data: no other delivery is concerned
@@ -394,6 +415,30 @@ class EventWorker:
             return SendResult(AttemptOutcome.NETWORK_ERROR, 0, error=why), False
         # The sender's refusals are its URL guard's verdict on the endpoint's address.
         return result, result.outcome is AttemptOutcome.REFUSED
+
+    def _call(self, item: ClaimedDelivery) -> SendResult:
+        """One attempt of a delivery to an in-process endpoint: its callable, called with the
+        Event (no body, no URL, no signature: nothing leaves the process). Whatever it raises
+        (but a lost database) is this attempt's failure, retried like an HTTP one."""
+        webhook, event = item.webhook, item.event
+        handler = self.in_process.get(webhook.url)
+        if handler is None:  # pragma: no cover - claimed only for the urls it holds
+            return SendResult(AttemptOutcome.RAISED, 0, error="this worker holds no callable")
+        started = time.monotonic()
+        try:
+            handler(event)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            log.warning(
+                "in-process endpoint %s raised on event %s (%s)",
+                webhook.url,
+                event.id,
+                event.type,
+                exc_info=True,
+            )
+            return SendResult(AttemptOutcome.RAISED, _ms_since(started), error=describe_error(exc))
+        return SendResult(AttemptOutcome.SUCCESS, _ms_since(started))
 
     def _deliver(self, item: ClaimedDelivery, token: str) -> None:
         delivery, webhook, event = item.delivery, item.webhook, item.event
@@ -485,6 +530,10 @@ class EventWorker:
                 cutoff.isoformat(),
             )
         return sum(counts.values())
+
+
+def _ms_since(started: float) -> int:
+    return max(0, round((time.monotonic() - started) * 1000))
 
 
 def _describe(outcome: AttemptOutcome, status_code: int | None) -> str:

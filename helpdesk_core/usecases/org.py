@@ -13,12 +13,15 @@ from typing import Any
 
 import attrs
 
-from helpdesk_core.documents import department_document, staff_document, team_document
+from helpdesk_core.documents import (
+    department_document,
+    staff_document,
+    team_document,
+    user_document,
+)
 from helpdesk_core.domain.entities import Department, StaffMember, Team, User
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
-from helpdesk_core.domain.events import (
-    ORG_KEY,
-)
+from helpdesk_core.domain.events import ORG_KEY, user_key
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import StaffRole, clean_text, normalize_email
 from helpdesk_core.domain.views import Account
@@ -36,6 +39,13 @@ from helpdesk_core.usecases.auth import (
     check_password,
 )
 from helpdesk_core.usecases.events import publish
+from helpdesk_core.usecases.host_users import (
+    EnsureStaff,
+    brought_up_to_date,
+    clean,
+    ensure,
+    new_user,
+)
 
 NAME_MAX = 100
 
@@ -261,20 +271,61 @@ class OrgService:
             updated_at=now,
         )
         with self._uow.begin() as tx:
-            _check_placement(tx, command.role, command.department_id, command.team_id)
-            staff = StaffMember(
-                user_id=user.id,
-                role=command.role,
-                department_id=command.department_id,
-                team_id=command.team_id,
-                created_at=now,
-                updated_at=now,
+            return self._add_staff(tx, actor, user, command)
+
+    def ensure_staff(self, actor: Principal, command: EnsureStaff) -> StaffProfile:
+        """The staff member an embedding program knows by ``command.external_id``: made
+        without a password, with the command's role and place, the first time
+        (``staff.created``); later only the email and name are brought up to date
+        (``user.updated``). Conflict when the id names a customer, or the email is another
+        account's."""
+        require_admin(actor, "ensure staff")
+        wanted = clean(command)
+        now = self._clock.now()
+
+        def existing(tx: Transaction, user: User) -> StaffProfile:
+            staff = tx.staff.get(user.id)
+            if staff is None:
+                raise Conflict("the external id names a customer, not a staff member")
+            updated = brought_up_to_date(user, wanted, now)
+            if updated is None:
+                return StaffProfile(user, staff)
+            tx.users.update(updated)
+            publish(
+                tx,
+                self._ids,
+                now,
+                "user.updated",
+                user_key(user.id),
+                {"user": user_document(updated)},
+                actor.user_id,
             )
-            tx.users.add(user)
-            tx.staff.add(staff)
-            self._event(tx, actor, "staff.created", staff=staff_document(StaffProfile(user, staff)))
             tx.commit()
-        return StaffProfile(user, staff)
+            return StaffProfile(updated, staff)
+
+        def create(tx: Transaction) -> StaffProfile:
+            return self._add_staff(tx, actor, new_user(wanted, self._ids.new_id(), now), command)
+
+        return ensure(self._uow, wanted, existing, create)
+
+    def _add_staff(
+        self, tx: Transaction, actor: Principal, user: User, placed: CreateStaff | EnsureStaff
+    ) -> StaffProfile:
+        _check_placement(tx, placed.role, placed.department_id, placed.team_id)
+        staff = StaffMember(
+            user_id=user.id,
+            role=placed.role,
+            department_id=placed.department_id,
+            team_id=placed.team_id,
+            created_at=user.created_at,
+            updated_at=user.created_at,
+        )
+        tx.users.add(user)
+        tx.staff.add(staff)
+        profile = StaffProfile(user, staff)
+        self._event(tx, actor, "staff.created", staff=staff_document(profile))
+        tx.commit()
+        return profile
 
     def update_staff(
         self, actor: Principal, user_id: uuid.UUID, command: UpdateStaff

@@ -166,7 +166,9 @@ class PasswordUseCases:
                 },
                 stand_in.id,
             )
-            if found is not None and account.is_active:
+            # A password-less account (a host program's user) logs in with the program, not
+            # with a password: nobody may give it one by mail.
+            if found is not None and account.is_active and found.has_password:
                 tx.commit()
             # else: leaving without commit rolls the same statements back
 

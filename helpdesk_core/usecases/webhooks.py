@@ -9,24 +9,33 @@ host name, a percent-encoded path and query), and refused (ValidationFailed on `
 it has no such form or the UrlGuard does not admit it: a URL that reaches loopback, private,
 link-local or metadata addresses needs the configured allowlist (the worker checks again
 before every attempt, with its own).
+
+In-process endpoints (url ``python:<name>``, see ``ports.events.IN_PROCESS_SCHEME``) are made
+only by ``subscribe_in_process``, for a program that embeds the helpdesk: ``create`` and
+``update`` admit http(s) URLs only, and an in-process endpoint's url cannot be changed. Such an
+endpoint's id is derived from its url, so two processes subscribing one name at once make one
+endpoint (the second insert is refused on the primary key, and that subscriber updates the
+endpoint the first made).
 """
 
 from __future__ import annotations
 
 import base64
 import builtins
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
 
 import attrs
 
-from helpdesk_core.domain.errors import NotFound, ValidationFailed
+from helpdesk_core.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import clean_text, web_url
 from helpdesk_core.policies import require_admin
 from helpdesk_core.ports.events import (
+    IN_PROCESS_SCHEME,
     DeliveryCursor,
     OutboxStats,
     UrlGuard,
@@ -41,6 +50,16 @@ from helpdesk_core.usecases.events import is_plaintext_secret, publish
 DESCRIPTION_MAX = 500
 EVENTS_MAX = 50
 SUBSCRIBABLE = tuple(t for t in EVENT_TYPES if t != "webhook.ping")
+SUBSCRIBER_NAME_MAX = 200
+# An in-process subscriber's name: ASCII letters, digits, ".", "_" and "-" (no look-alikes,
+# nothing that needs escaping in a URL, a log line or a metric label).
+_SUBSCRIBER_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_SUBSCRIBE_TRIES = 5  # a subscription that lost a race to another one reads it and goes on
+
+
+def in_process_id(url: str) -> uuid.UUID:
+    """The id of the in-process endpoint ``url``: one url, one id, in every process."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, url)
 
 
 def new_secret() -> str:
@@ -99,10 +118,71 @@ class WebhookService:
         url = self._url(command.url)
         events = _events(command.events)
         description = _description(command.description)
-        now = self._clock.now()
         secret = new_secret()
-        webhook = Webhook(
-            id=self._ids.new_id(),
+        webhook = self._new_webhook(self._ids.new_id(), url, events, secret, description)
+        with self._uow.begin() as tx:
+            tx.webhooks.add(webhook)
+            tx.commit()
+        return CreatedWebhook(webhook, secret)
+
+    def subscribe_in_process(self, actor: Principal, name: str, events: Sequence[str]) -> Webhook:
+        """The in-process endpoint ``python:<name>``, made or brought up to date: it receives
+        ``events`` (validated as ``create`` does) and is active.
+
+        Idempotent: subscribing again with the same events writes nothing; other events
+        replace the stored ones, and a disabled endpoint (after a run of failures, or by an
+        administrator) is enabled again with its run of failures cleared, as ``update`` does.
+        A new endpoint receives the events recorded from now on (the fan-out's rule); one
+        subscribed before keeps its ``created_at``, so what was recorded while its program was
+        down is delivered. Safe when several processes subscribe one name at once. ``name``:
+        1 to 200 ASCII letters, digits, ".", "_" and "-" (ValidationFailed on ``name``).
+        """
+        require_admin(actor, "manage webhooks")
+        url = IN_PROCESS_SCHEME + _subscriber_name(name)
+        wanted = _events(events)
+        for _ in range(_SUBSCRIBE_TRIES - 1):
+            try:
+                return self._subscribe(url, wanted)
+            except (Conflict, StaleVersion):  # another subscription of the name came first
+                continue
+        return self._subscribe(url, wanted)
+
+    def _subscribe(self, url: str, events: tuple[str, ...]) -> Webhook:
+        webhook_id = in_process_id(url)
+        with self._uow.begin() as tx:
+            current = tx.webhooks.get(webhook_id)
+            if current is None:
+                webhook = self._new_webhook(webhook_id, url, events, new_secret())
+                tx.webhooks.add(webhook)
+                tx.commit()
+                return webhook
+            if current.url != url:  # pragma: no cover - such a url cannot be stored or changed
+                raise Conflict(f"the endpoint of {url} has another url: {current.url}")
+            wanted = attrs.evolve(current, events=events)
+            if not current.is_active:
+                wanted = attrs.evolve(
+                    wanted, is_active=True, consecutive_failures=0, disabled_reason=None
+                )
+            if wanted == current:
+                return current
+            updated = attrs.evolve(
+                wanted, updated_at=self._clock.now(), version=current.version + 1
+            )
+            tx.webhooks.update(updated)
+            tx.commit()
+        return updated
+
+    def _new_webhook(
+        self,
+        webhook_id: uuid.UUID,
+        url: str,
+        events: tuple[str, ...],
+        secret: str,
+        description: str = "",
+    ) -> Webhook:
+        now = self._clock.now()
+        return Webhook(
+            id=webhook_id,
             url=url,
             events=events,
             secret=self._box.seal(secret),
@@ -110,10 +190,6 @@ class WebhookService:
             created_at=now,
             updated_at=now,
         )
-        with self._uow.begin() as tx:
-            tx.webhooks.add(webhook)
-            tx.commit()
-        return CreatedWebhook(webhook, secret)
 
     def list(self, actor: Principal) -> builtins.list[Webhook]:
         require_admin(actor, "manage webhooks")
@@ -136,6 +212,10 @@ class WebhookService:
             changes["description"] = _description(command.description)
         with self._uow.begin() as tx:
             current = _webhook(tx, webhook_id)
+            if current.in_process and changes.get("url", current.url) != current.url:
+                raise ValidationFailed.field(
+                    "url", "an in-process endpoint's url names its subscriber: it cannot change"
+                )
             if command.active is True and not current.is_active:
                 changes.update(is_active=True, consecutive_failures=0, disabled_reason=None)
             elif command.active is False and current.is_active:
@@ -282,6 +362,15 @@ def _events(raw: Sequence[str]) -> tuple[str, ...]:
     if ALL_EVENTS in raw:
         return (ALL_EVENTS,)
     return tuple(dict.fromkeys(raw))
+
+
+def _subscriber_name(raw: str) -> str:
+    name = clean_text(raw, "name", max_length=SUBSCRIBER_NAME_MAX)
+    if not _SUBSCRIBER_NAME.fullmatch(name):
+        raise ValidationFailed.field(
+            "name", 'may hold only ASCII letters, digits, ".", "_" and "-"'
+        )
+    return name
 
 
 def _description(raw: str) -> str:

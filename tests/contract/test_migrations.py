@@ -119,7 +119,7 @@ def _table_names(url: str) -> set[str]:
 def test_head_matches_the_metadata(empty_url: str) -> None:
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0007_retention_indexes"
+    assert migrate.current(empty_url) == migrate.head() == "0008_embedding"
     diff = migrate.check(empty_url)
     assert diff == [], "migrated schema differs from adapters.sql.tables:\n" + pformat(diff)
 

@@ -16,9 +16,11 @@ from entrypoints.config import (
     VARIABLES,
     ConfigError,
     Settings,
+    check_settings,
     ensure_secret_keys,
     load_settings,
 )
+from entrypoints.config.rendering import as_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -497,3 +499,38 @@ def test_test_and_ci_variables_are_not_reported_as_unknown(
         assert caplog.records == []
         load(HELPDESK_TYPO_HERE="1")
     assert "HELPDESK_TYPO_HERE" in caplog.text
+
+
+# ---------------------------------------------------------------- settings built in code
+
+
+def test_settings_built_in_code_are_checked_like_the_environment() -> None:
+    """A value the environment would refuse is refused in code too, naming the variable."""
+    assert check_settings(Settings()) == Settings()
+    cases = {
+        "HELPDESK_WORKERS": Settings(workers=0),
+        "HELPDESK_ENV": Settings(env="prod"),
+        "HELPDESK_DATABASE_URL": Settings(database_url="ftp://x"),
+        "HELPDESK_SECRET_KEYS": Settings(env="production"),
+        "HELPDESK_PAGE_SIZE_DEFAULT": Settings(page_size_default=500),
+    }
+    for variable, settings in cases.items():
+        with pytest.raises(ConfigError) as refused:
+            check_settings(settings)
+        assert refused.value.variable == variable
+        environ = {
+            var.name: as_text(getattr(settings, var.field))
+            for var in VARIABLES
+            if getattr(settings, var.field) != var.value
+        }
+        with pytest.raises(ConfigError) as from_environment:
+            load_settings(environ, env_file=None)
+        assert str(from_environment.value) == str(refused.value)
+
+
+def test_settings_built_in_code_are_normalized_like_the_environment() -> None:
+    checked = check_settings(Settings(env="Production", secret_keys=("k" * 40,)))
+    assert checked.env == "production"
+    assert checked == load_settings(
+        {"HELPDESK_ENV": "Production", "HELPDESK_SECRET_KEYS": "k" * 40}, env_file=None
+    )

@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import attrs
 import pytest
 
 from adapters.memory.mail import MemoryMailer
 from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.config import Settings
 from helpdesk_core.domain.errors import Conflict
 from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR, Principal
@@ -84,12 +87,14 @@ class World:
         return [e.type for e in self.events()]
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
+W = TypeVar("W", bound="World")
+
+
+@contextmanager
+def built_world(settings: Settings, kind: type[W]) -> Iterator[W]:
+    """A ``kind`` of World on the in-memory store with ``settings``: a department, an agent
+    and a lead in it, a customer, and the set-up's own events already handled."""
     clock, mailbox, sender = SettableClock(), MemoryMailer(), FakeSender()
-    settings = attrs.evolve(
-        make_settings(), retry_base_seconds=10.0, webhook_max_attempts=3, webhook_disable_after=3
-    )
     services = bootstrap(
         settings,
         {Clock: clock, Mailer: mailbox, WebhookSender: sender, UrlGuard: AllowAll()},
@@ -106,7 +111,7 @@ def world() -> Iterator[World]:
     ).user.id
     customer = services.auth.register(Register("c@example.com", PASSWORD, "Cora")).user.id
     drain(services)  # the set-up's own events are handled before each test begins
-    yield World(
+    yield kind(
         services,
         clock,
         mailbox,
@@ -117,6 +122,15 @@ def world() -> Iterator[World]:
         department,
     )
     services.close()
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    settings = attrs.evolve(
+        make_settings(), retry_base_seconds=10.0, webhook_max_attempts=3, webhook_disable_after=3
+    )
+    with built_world(settings, World) as built:
+        yield built
 
 
 def _open(world: World) -> uuid.UUID:

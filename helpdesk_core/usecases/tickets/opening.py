@@ -9,6 +9,7 @@ from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import unstorable
 from helpdesk_core.domain.views import TicketDetail, TicketView
+from helpdesk_core.policies import require_customer
 from helpdesk_core.ports.tickets import IdempotencyRecord
 from helpdesk_core.ports.uow import Transaction
 from helpdesk_core.usecases.tickets.assignment import Assignment
@@ -27,8 +28,10 @@ class Opening(Assignment):
     def open_ticket(
         self, actor: Principal, command: OpenTicket, idempotency_key: str | None = None
     ) -> TicketDetail:
-        """A new ticket requested by ``actor``; replayed when the idempotency key was used
-        with the same request, Conflict when it was used with another."""
+        """A new ticket requested by ``actor`` (a customer: PermissionDenied for staff);
+        replayed when the idempotency key was used with the same request, Conflict when it
+        was used with another."""
+        require_customer(actor, "open tickets")
         subject = subject_text(command.subject)
         description = body_text(command.description, "description")
         attachments = validate_attachments(command.attachments, self._policy)
