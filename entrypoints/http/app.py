@@ -13,7 +13,7 @@ import yaml
 
 from entrypoints.bootstrap import Services
 from entrypoints.config import Settings
-from entrypoints.http.auth import Authentication, SecurityLog
+from entrypoints.http.auth import Authentication, Identify, SecurityLog
 from entrypoints.http.client import ClientAddress
 from entrypoints.http.converter import NUMBER_MAX_CHARS, OutOfRange, make_http_converter
 from entrypoints.http.errors import register_error_handling
@@ -115,15 +115,25 @@ def _hint_key(settings: Settings) -> str | None:
     return settings.secret_keys[0] if settings.secret_keys else None
 
 
-def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
-    """The WSGI app over already-built services; no I/O happens here."""
+def create_app(
+    services: Services, tracer: Tracer | None = None, identify: Identify | None = None
+) -> falcon.App:
+    """The WSGI app over already-built services; no I/O happens here.
+
+    ``identify``: an embedding program's own authentication decides who calls (the library's
+    ``Helpdesk.wsgi_app``); the token routes (register, login, logout, passwords) are then
+    left out, as the program logs its users in itself.
+    """
+    authentication = Authentication(
+        services.auth, SecurityLog(_hint_key(services.settings)), identify
+    )
     middleware: list[Any] = [
         RequestContext(tracer),
         ClientAddress(services.settings.trusted_proxies),
         SecurityHeaders(),
         BodyLimits(services.settings.max_body_bytes),
         UnitOfWorkScope(services.uow),
-        Authentication(services.auth, SecurityLog(_hint_key(services.settings))),
+        authentication,
         StorableInput(),
     ]
     cors = services.settings.cors_origins
@@ -146,7 +156,9 @@ def create_app(services: Services, tracer: Tracer | None = None) -> falcon.App:
 
     converter = make_http_converter()
     settings = services.settings
-    add_auth_routes(app, API_PREFIX, AuthResources(services.auth, converter))
+    add_auth_routes(
+        app, API_PREFIX, AuthResources(services.auth, converter), token_login=identify is None
+    )
     add_org_routes(
         app,
         API_PREFIX,

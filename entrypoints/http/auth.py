@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -151,12 +151,26 @@ def responder_name(req: falcon.Request) -> str:
     return f"on_{req.method.lower()}"
 
 
-class Authentication:
-    """Turns the bearer token into ``req.context.principal`` (None on public responders)."""
+Identify = Callable[[dict[str, Any]], Principal | None]
+"""The embedding program's own authentication: the WSGI environ to the caller, or None."""
 
-    def __init__(self, auth: AuthService, security: SecurityLog | None = None) -> None:
+
+class Authentication:
+    """Turns the bearer token into ``req.context.principal`` (None on public responders).
+
+    With ``identify`` (an embedding program's authentication, ``helpdesk.Helpdesk.wsgi_app``)
+    the program says who calls instead, and bearer tokens are not looked at.
+    """
+
+    def __init__(
+        self,
+        auth: AuthService,
+        security: SecurityLog | None = None,
+        identify: Identify | None = None,
+    ) -> None:
         self._auth = auth
         self._security = security or SecurityLog()
+        self._identify = identify
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
@@ -169,6 +183,12 @@ class Authentication:
             return  # falcon answers 405 with Allow; nothing to protect
         if responder_name(req) in getattr(resource, "public", frozenset()):
             return  # public answers are the same for everyone: credentials are not looked at
+        if self._identify is not None:
+            found = self._identify(req.env)
+            if found is None:
+                raise AuthenticationFailed("sign in to use this route", "host_refused")
+            req.context.principal = found
+            return
         header = req.get_header("Authorization")
         if header is None:
             raise AuthenticationFailed(

@@ -14,10 +14,12 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from types import FrameType
 
 from entrypoints.bootstrap import Services
 from helpdesk_core.domain.errors import DependencyUnavailable
+from helpdesk_core.usecases.dispatch import Handler
 
 log = logging.getLogger("helpdesk.worker")
 MAX_PAUSE = 30.0  # seconds between passes that keep failing unexpectedly
@@ -34,10 +36,18 @@ def worker_name(suffix: str = "") -> str:
 class WorkerLoop:
     """Runs passes of one EventWorker; idle passes wait ``poll_interval`` seconds."""
 
-    def __init__(self, services: Services, name: str | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        name: str | None = None,
+        in_process: Mapping[str, Handler] | None = None,
+        poll: float | None = None,
+    ) -> None:
         self._services = services
+        self._poll = services.settings.worker_poll_interval if poll is None else poll
         self.stopping = threading.Event()
-        self.worker = services.new_worker(name or worker_name())
+        # in_process: the embedding program's subscribers (helpdesk.Helpdesk.subscribe)
+        self.worker = services.new_worker(name or worker_name(), in_process=in_process)
         self.worker.stop = self.stopping.is_set
         self.handled = 0
 
@@ -47,7 +57,7 @@ class WorkerLoop:
     def run(self, until_idle: bool = False) -> int:
         """Work until stopped (or, with ``until_idle``, until a pass finds nothing to do);
         how many events and deliveries were handled."""
-        poll = self._services.settings.worker_poll_interval
+        poll = self._poll
         pause = poll
         down: tuple[str, float] | None = None  # the dependency that is away, and since when
         log.info("worker %s started", self.worker.name)

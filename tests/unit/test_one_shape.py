@@ -1,9 +1,11 @@
-"""One shape per entity: for the same thing, the API's JSON and the CLI's ``--json`` are the
-same document (``helpdesk_core.documents`` renders both).
+"""One shape per entity: for the same thing, the API's JSON, the CLI's ``--json`` and the
+library's ``helpdesk.document`` are the same document (``helpdesk_core.documents`` renders
+all three).
 
 One SQLite database, filled by ``helpdesk demo`` and a webhook with a delivery; each entity is
-read through the CLI (as the terminal's operator) and through the API (as the demo's
-administrator, who sees everything the operator does), and the two documents compared whole.
+read through the CLI (as the terminal's operator), through the API (as the demo's
+administrator, who sees everything the operator does) and through the library (as its system
+actor), and the documents compared whole.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import falcon.testing
 import pytest
 from click.testing import CliRunner, Result
 
+import helpdesk
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.cli.demo import DEFAULT_PASSWORD
 from entrypoints.cli.main import cli, register_commands
@@ -47,6 +50,8 @@ class Desk:
         self.cli_ok("demo", "--tickets", "12", "--seed", "5")
         self.services: Services = bootstrap(load_settings(self.env, env_file=None))
         self.client = falcon.testing.TestClient(create_app(self.services))
+        self.embedded = helpdesk.open(load_settings(self.env, env_file=None))
+        self.library = self.embedded.system
         admin = next(s for s in self.cli_json("staff", "list", "--role", "admin") if s["active"])
         login = self.client.simulate_post(
             f"{API}/auth/login", json={"email": admin["email"], "password": DEFAULT_PASSWORD}
@@ -88,6 +93,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     built = Desk(tmp_path_factory.mktemp("one-shape"))
     yield built
     built.services.close()
+    built.embedded.close()
 
 
 def _a_ticket_with_history(desk: Desk) -> dict[str, Any]:
@@ -102,6 +108,7 @@ def test_a_ticket_is_the_same_document(desk: Desk) -> None:
     by_api = desk.api(f"/staff/tickets/{ticket['id']}")
 
     assert by_cli == by_api
+    assert helpdesk.document(desk.library.get_ticket(uuid.UUID(ticket["id"]))) == by_api
     assert by_api["messages"]
     assert by_api["assignee"]["display_name"]
 
@@ -109,8 +116,11 @@ def test_a_ticket_is_the_same_document(desk: Desk) -> None:
 def test_a_page_of_tickets_is_the_same_documents(desk: Desk) -> None:
     by_cli = desk.cli_json("tickets", "list", "--limit", "5", "--sort", "created")
     by_api = desk.api("/staff/tickets?limit=5&sort=created")
+    query = helpdesk.TicketQuery(limit=5, sort=helpdesk.TicketSort.CREATED)
+    by_library = helpdesk.document(desk.library.list_tickets(query))
 
     assert by_cli == by_api
+    assert by_library["items"] == by_api["items"]
     assert len(by_api["items"]) == 5
 
 
@@ -118,8 +128,10 @@ def test_a_history_entry_is_the_same_document(desk: Desk) -> None:
     ticket = _a_ticket_with_history(desk)
     by_cli = desk.cli_json("tickets", "history", ticket["id"])
     by_api = desk.api(f"/staff/tickets/{ticket['id']}/history")
+    history = desk.library.ticket_history(uuid.UUID(ticket["id"]))
 
     assert by_cli == by_api
+    assert [helpdesk.document(entry) for entry in history] == by_api["items"]
     assignments = [e for e in by_api["items"] if e["field"] == "assignee" and e["new_value"]]
     assert assignments
     assert all(e["new_name"] for e in assignments)
@@ -128,8 +140,13 @@ def test_a_history_entry_is_the_same_document(desk: Desk) -> None:
 def test_a_staff_member_is_the_same_document(desk: Desk) -> None:
     by_cli = sorted(desk.cli_json("staff", "list"), key=lambda s: s["id"])
     by_api = sorted(desk.api_all("/admin/staff"), key=lambda s: s["id"])
+    by_library = sorted(
+        (helpdesk.document(profile) for profile in desk.library.list_staff()),
+        key=lambda s: s["id"],
+    )
 
     assert by_cli == by_api
+    assert by_library == by_api
     assert len(by_api) > 3
 
 
@@ -142,6 +159,8 @@ def test_a_webhook_delivery_is_the_same_document(desk: Desk) -> None:
 
     by_cli = desk.cli_json("webhooks", "deliveries", created["id"])
     by_api = desk.api(f"/admin/webhooks/{created['id']}/deliveries")
+    deliveries = desk.library.webhook_deliveries(uuid.UUID(created["id"]))
 
     assert by_cli == by_api
+    assert [helpdesk.document(delivery) for delivery in deliveries] == by_api["items"]
     assert [d["event_type"] for d in by_api["items"]] == ["webhook.ping"]

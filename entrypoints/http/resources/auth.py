@@ -152,11 +152,16 @@ class MeResource:
         resp.media = account_document(self._s.auth.update_profile(principal(req), command))
 
 
-def add_auth_routes(app: falcon.App, prefix: str, shared: AuthResources) -> None:
+def add_auth_routes(
+    app: falcon.App, prefix: str, shared: AuthResources, token_login: bool = True
+) -> None:
+    """/me, and unless the embedding program logs its users in itself, the token routes."""
+    app.add_route(f"{prefix}/me", MeResource(shared))
+    if not token_login:
+        return
     app.add_route(f"{prefix}/auth/register", RegisterResource(shared))
     app.add_route(f"{prefix}/auth/login", LoginResource(shared))
     app.add_route(f"{prefix}/auth/logout", LogoutResource(shared))
     app.add_route(f"{prefix}/auth/password/forgot", ForgotPasswordResource(shared))
     app.add_route(f"{prefix}/auth/password/reset", ResetPasswordResource(shared))
     app.add_route(f"{prefix}/auth/password/change", ChangePasswordResource(shared))
-    app.add_route(f"{prefix}/me", MeResource(shared))
