@@ -1,6 +1,9 @@
-"""Development sessions: ``nox`` runs lint, typecheck and tests; ``nox -s bdd`` the features."""
+"""Development sessions: ``nox`` runs lint, typecheck and tests; ``nox -s bdd`` the features,
+``nox -s features`` renders them to build/features/index.html."""
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -22,6 +25,16 @@ def bdd(session: nox.Session) -> None:
     """Only the living documentation: the Gherkin features under features/."""
     session.install("-e", ".[dev]")
     session.run("pytest", "tests/bdd", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def features(session: nox.Session) -> None:
+    """The features as one page, build/features/index.html: scripts/features.sh in this
+    session's virtualenv (it installs the dev extra there). Fails when a scenario fails,
+    a step has no definition, or a step definition is used by no feature."""
+    venv = os.path.dirname(session.bin)
+    env = {"HELPDESK_VENV": venv}
+    session.run("bash", "scripts/features.sh", *session.posargs, env=env, external=True)
 
 
 @nox.session(python=PYTHON)

@@ -24,9 +24,11 @@ pytest_plugins = [
     "tests.bdd.steps_customers",
     "tests.bdd.steps_webhook_secrets",
     "tests.bdd.steps_cli_failures",
+    "tests.bdd.steps_cli",
     "tests.bdd.steps_text_rules",
     "tests.bdd.steps_account_safety",
     "tests.bdd.steps_slow_clients",
+    "tests.bdd.cucumber_report",  # truthful --cucumberjson: scripts/features.sh
 ]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 

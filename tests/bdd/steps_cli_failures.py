@@ -1,4 +1,4 @@
-"""Steps for features/operations/cli_failures.feature: the ``helpdesk`` command, in process.
+"""Steps for features/cli/cli_failures.feature: the ``helpdesk`` command, in process.
 
 The command runs through Click's test runner with its own environment, as an operator's shell
 would set it; "a user the database server refuses" is a role the server does not know (the
@@ -31,21 +31,30 @@ class Operator:
     env: dict[str, str] = attrs.field(factory=dict)
     result: Result | None = None
 
-    def run(self, *args: str, stdin: str | None = None) -> Result:
+    def environment(self) -> dict[str, str]:
+        """The operator's shell: a test key, cheap password hashing, and what the story set."""
+        return {
+            "HELPDESK_SECRET_KEYS": "bdd-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "HELPDESK_ARGON2_MEMORY_KIB": "1024",
+            "HELPDESK_ARGON2_TIME_COST": "1",
+            "HELPDESK_ARGON2_PARALLELISM": "1",
+            "HELPDESK_DB_CONNECT_TIMEOUT": "2",
+            **self.env,
+        }
+
+    def invoke(self, *args: str, stdin: str | None = None) -> Result:
+        """Run ``helpdesk ARGS`` (its result is not kept as the story's last command)."""
         register_commands()
-        self.result = CliRunner().invoke(
+        return CliRunner().invoke(
             cli,
             ["--env-file", str(self.tmp_path / "none.env"), *args],
-            env={
-                "HELPDESK_SECRET_KEYS": "bdd-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-                "HELPDESK_ARGON2_MEMORY_KIB": "1024",
-                "HELPDESK_ARGON2_TIME_COST": "1",
-                "HELPDESK_ARGON2_PARALLELISM": "1",
-                "HELPDESK_DB_CONNECT_TIMEOUT": "2",
-                **self.env,
-            },
+            env=self.environment(),
             input=stdin,
         )
+
+    def run(self, *args: str, stdin: str | None = None) -> Result:
+        """Run ``helpdesk ARGS`` as the story's last command, the one the Then steps read."""
+        self.result = self.invoke(*args, stdin=stdin)
         return self.result
 
 
