@@ -102,6 +102,7 @@ def staff_document(profile: StaffProfile) -> dict[str, Any]:
     staff = profile.staff
     return {
         **_who(profile.user, staff.role.value, staff),
+        "external_id": profile.user.external_id,
         "active": staff.is_active,
         "created_at": timestamp(staff.created_at),
         "updated_at": timestamp(staff.updated_at),
@@ -111,11 +112,13 @@ def staff_document(profile: StaffProfile) -> dict[str, Any]:
 
 def user_document(user: User) -> dict[str, Any]:
     """A user account as the customer admin routes, `helpdesk users ... --json` and the
-    ``user.*`` events show it (never the password hash)."""
+    ``user.*`` events show it (never the password hash). ``external_id``: the id a program
+    that embeds the helpdesk gave the account (docs/embedding.md), or null."""
     return {
         "id": str(user.id),
         "email": user.email,
         "display_name": user.display_name,
+        "external_id": user.external_id,
         "active": user.is_active,
         "erased": is_erased(user),
         "created_at": timestamp(user.created_at),

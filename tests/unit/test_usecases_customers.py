@@ -230,6 +230,7 @@ def test_erasure_replaces_the_personal_data_and_keeps_the_tickets(desk: Desk) ->
         "id": str(ann.id),
         "email": erased.email,
         "display_name": ERASED_NAME,
+        "external_id": None,
         "active": False,
         "erased": True,
         "created_at": erased.created_at.isoformat(),
