@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.bdd.steps_text_rules",
     "tests.bdd.steps_account_safety",
     "tests.bdd.steps_slow_clients",
+    "tests.bdd.steps_library",
     "tests.bdd.cucumber_report",  # truthful --cucumberjson: scripts/features.sh
 ]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
