@@ -1,5 +1,6 @@
 """Development sessions: ``nox`` runs lint, typecheck and tests; ``nox -s bdd`` the features,
-``nox -s features`` renders them to build/features/index.html."""
+``nox -s features`` renders them to build/features/index.html, ``nox -s apidocs`` the library's
+API reference to build/apidocs/."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def features(session: nox.Session) -> None:
     venv = os.path.dirname(session.bin)
     env = {"HELPDESK_VENV": venv}
     session.run("bash", "scripts/features.sh", *session.posargs, env=env, external=True)
+
+
+@nox.session(python=PYTHON)
+def apidocs(session: nox.Session) -> None:
+    """The library's API reference, build/apidocs/: scripts/apidocs.sh (pdoc over the module
+    helpdesk, its __all__ only) in this session's virtualenv."""
+    venv = os.path.dirname(session.bin)
+    env = {"HELPDESK_VENV": venv}
+    session.run("bash", "scripts/apidocs.sh", *session.posargs, env=env, external=True)
 
 
 @nox.session(python=PYTHON)

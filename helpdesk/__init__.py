@@ -20,17 +20,17 @@ docs/embedding.md is the tutorial.
 
 from __future__ import annotations
 
-from importlib.metadata import version
-from typing import Any
+from importlib import metadata as _metadata
 
-from entrypoints.config import ConfigError, Settings
+from entrypoints.config import ConfigError, Settings, load_settings
 from helpdesk._acting import Acting
 from helpdesk._desk import Handler, Helpdesk, Identify, UserRef, WsgiApp, mount, open
-from helpdesk_core.documents import document_of
+from helpdesk._documents import document
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
     HistoryEntry,
+    StaffMember,
     Team,
     Ticket,
     TicketMessage,
@@ -67,7 +67,14 @@ from helpdesk_core.domain.views import (
     TicketNames,
     TicketView,
 )
-from helpdesk_core.ports.events import DeliveryAttempt, Webhook, WebhookDelivery
+from helpdesk_core.ports.events import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    DeliveryCursor,
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+)
 from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery, TicketSort
 from helpdesk_core.usecases.auth import (
@@ -79,8 +86,8 @@ from helpdesk_core.usecases.auth import (
     ResetPassword,
     UpdateProfile,
 )
-from helpdesk_core.usecases.customers import CustomerPage
-from helpdesk_core.usecases.health import Readiness
+from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
+from helpdesk_core.usecases.health import CheckResult, HealthStatus, Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
 from helpdesk_core.usecases.org import (
     CreateDepartment,
@@ -99,19 +106,7 @@ from helpdesk_core.usecases.tickets import (
 )
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
-__version__ = version("helpdesk")  # the installed distribution's, from pyproject.toml
-
-
-def document(model: object) -> dict[str, Any]:
-    """The JSON document the REST API sends for ``model`` (any read model a method returns:
-    a ticket, its detail, a message, a history entry, an account, a user, a department, ...);
-    the CLI's ``--json`` and the events carry the same one. ``CreatedWebhook`` adds its
-    secret as the API's answer does, and an ``Event`` is the envelope a webhook receives."""
-    if isinstance(model, CreatedWebhook):
-        return document_of(model.webhook) | {"secret": model.secret}
-    if isinstance(model, Event):
-        return model.envelope()
-    return document_of(model)
+__version__ = _metadata.version("helpdesk")  # the installed distribution's (pyproject.toml)
 
 
 __all__ = [
@@ -121,9 +116,11 @@ __all__ = [
     "Assign",
     "AttachmentInput",
     "AttachmentReference",
+    "AttemptOutcome",
     "AuthenticationFailed",
     "ChangePassword",
     "ChangeTicket",
+    "CheckResult",
     "ConfigError",
     "Conflict",
     "CreateDepartment",
@@ -131,9 +128,12 @@ __all__ = [
     "CreateTeam",
     "CreateWebhook",
     "CreatedWebhook",
+    "CustomerCursor",
     "CustomerFilter",
     "CustomerPage",
     "DeliveryAttempt",
+    "DeliveryCursor",
+    "DeliveryState",
     "Department",
     "DependencyUnavailable",
     "DomainError",
@@ -143,6 +143,7 @@ __all__ = [
     "FieldError",
     "ForgotPassword",
     "Handler",
+    "HealthStatus",
     "Helpdesk",
     "HistoryEntry",
     "HistoryView",
@@ -165,6 +166,7 @@ __all__ = [
     "Role",
     "Settings",
     "StaffFilter",
+    "StaffMember",
     "StaffProfile",
     "StaffRole",
     "StaleVersion",
@@ -192,6 +194,7 @@ __all__ = [
     "WsgiApp",
     "__version__",
     "document",
+    "load_settings",
     "mount",
     "open",
 ]

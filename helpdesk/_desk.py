@@ -21,6 +21,7 @@ from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.domain.views import Account, StaffProfile
+from helpdesk_core.ports.events import IN_PROCESS_SCHEME
 from helpdesk_core.usecases.auth import (
     ForgotPassword,
     Login,
@@ -61,16 +62,17 @@ def open(
     database: str | Settings = "memory://",
     *,
     redis_url: str | None = None,
-    migrate: bool | None = None,
+    migrate: bool = True,
 ) -> Helpdesk:
     """Open a helpdesk: ``"memory://"`` (nothing kept), ``"sqlite:///path/helpdesk.db"`` or
     ``"postgresql+psycopg://user@host/db"`` (with ``redis_url`` for Redis), or full
     ``Settings``.
 
     Settings are checked exactly as when read from ``HELPDESK_*`` variables (``ConfigError``
-    names the variable). The database is migrated to the newest schema first, under the lock
-    the server takes (so several programs starting at once migrate it once), unless
-    ``migrate=False`` (default for ``Settings``: their ``auto_migrate``). Without secret keys
+    names the variable; ``load_settings()`` reads those variables). The database is migrated to
+    the newest schema first, under the lock the server takes (so several programs starting at
+    once migrate it once), unless ``migrate=False`` (for a database an operator migrates with
+    ``helpdesk db upgrade``; ``Settings.auto_migrate`` is the server's switch). Without secret keys
     in development, a memory helpdesk makes one for the process and a database one keeps a
     generated key in ``settings.secret_file``, as the server does. Close it (or use ``with``)
     to release its connections and stop its event thread.
@@ -79,16 +81,14 @@ def open(
         if redis_url is not None:
             raise TypeError("give redis_url inside the Settings")
         settings = check_settings(database)
-        wanted = settings.auto_migrate if migrate is None else migrate
     else:
         settings = check_settings(Settings(database_url=database, redis_url=redis_url))
-        wanted = True if migrate is None else migrate
     if uses_memory(settings):
         if not settings.secret_keys:
             settings = attrs.evolve(settings, secret_keys=(secrets.token_urlsafe(48),))
     else:
         settings = ensure_secret_keys(settings)
-        if wanted:
+        if migrate:
             with domain_errors_only():
                 migrate_to_head(settings)
     return Helpdesk(bootstrap(settings))
@@ -244,6 +244,20 @@ class Helpdesk:
         if self._thread is not None:
             self.stop_event_thread()
             self.start_event_thread(self._poll)
+
+    def unsubscribe(self, name: str) -> bool:
+        """End the subscription ``name``: its endpoint and undelivered events are deleted (a
+        program that stops subscribing for good says so, or its events wait for it); False
+        when there was none."""
+        with domain_errors_only():
+            found = self._s.webhooks.unsubscribe_in_process(SYSTEM_OPERATOR, name)
+        with self._events_lock:
+            self._handlers.pop(IN_PROCESS_SCHEME + name, None)
+            self._worker = None
+        if self._thread is not None:
+            self.stop_event_thread()
+            self.start_event_thread(self._poll)
+        return found
 
     def process_events(self) -> int:
         """Hand every event that is due to its subscribers (yours, mail, webhooks) in this

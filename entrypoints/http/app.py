@@ -122,7 +122,8 @@ def create_app(
 
     ``identify``: an embedding program's own authentication decides who calls (the library's
     ``Helpdesk.wsgi_app``); the token routes (register, login, logout, passwords) are then
-    left out, as the program logs its users in itself.
+    left out, as the program logs its users in itself, and so is ``/metrics`` (the process
+    is the program's, and so are its metrics).
     """
     authentication = Authentication(
         services.auth, SecurityLog(_hint_key(services.settings)), identify
@@ -151,7 +152,10 @@ def create_app(
 
     app.add_route("/health/live", Liveness())
     app.add_route("/health/ready", Readiness(services.readiness))
-    app.add_route("/metrics", Metrics(lambda: render_metrics(lambda: outbox_readings(services))))
+    if identify is None:  # inside a host program's app, its own metrics are the host's to serve
+        app.add_route(
+            "/metrics", Metrics(lambda: render_metrics(lambda: outbox_readings(services)))
+        )
     app.add_route("/openapi.json", OpenApi(openapi_document()))
 
     converter = make_http_converter()

@@ -35,6 +35,7 @@ from helpdesk_core.domain.principal import Principal
 from helpdesk_core.usecases.auth import Account, AuthService
 
 security_log = logging.getLogger("helpdesk.security")
+HOST_REFUSED = "host_refused"  # the reason of a 401 when the embedding program knew no caller
 _HINT_PURPOSE = b"helpdesk.security.email-hint"
 
 
@@ -186,7 +187,7 @@ class Authentication:
         if self._identify is not None:
             found = self._identify(req.env)
             if found is None:
-                raise AuthenticationFailed("sign in to use this route", "host_refused")
+                raise AuthenticationFailed("sign in to use this route", HOST_REFUSED)
             req.context.principal = found
             return
         header = req.get_header("Authorization")

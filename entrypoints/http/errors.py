@@ -15,7 +15,7 @@ from typing import Any
 
 import falcon
 
-from entrypoints.http.auth import log_authz_denied
+from entrypoints.http.auth import HOST_REFUSED, log_authz_denied
 from entrypoints.http.fields import body_error, error_json
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
@@ -98,7 +98,8 @@ def handle_domain_error(
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited | DependencyUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
-    if isinstance(exc, AuthenticationFailed):
+    if isinstance(exc, AuthenticationFailed) and exc.reason != HOST_REFUSED:
+        # A host program that says who calls (``identify``) has its own login: no challenge.
         headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
     if isinstance(exc, AuthenticationFailed | PermissionDenied):
         log_authz_denied(req, exc)  # one security event per refused request

@@ -147,6 +147,16 @@ class WebhookService:
                 continue
         return self._subscribe(url, wanted)
 
+    def unsubscribe_in_process(self, actor: Principal, name: str) -> bool:
+        """Delete the in-process endpoint ``python:<name>`` with its deliveries, as ``delete``
+        does; False when there is none."""
+        url = IN_PROCESS_SCHEME + _subscriber_name(name)
+        try:
+            self.delete(actor, in_process_id(url))
+        except NotFound:
+            return False
+        return True
+
     def _subscribe(self, url: str, events: tuple[str, ...]) -> Webhook:
         webhook_id = in_process_id(url)
         with self._uow.begin() as tx:

@@ -90,7 +90,7 @@ def test_a_sqlite_file_is_migrated_on_open_and_kept(tmp_path: Path) -> None:
 def test_without_migrating_a_missing_schema_is_a_domain_error(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'empty.db'}"
     with (
-        helpdesk.open(settings(database, auto_migrate=False)) as desk,
+        helpdesk.open(settings(database), migrate=False) as desk,
         pytest.raises(helpdesk.DependencyUnavailable) as refused,
     ):
         desk.ensure_customer("u-1", "ann@example.com", "Ann")
@@ -304,3 +304,44 @@ def test_the_api_without_identify_keeps_its_token_login(desk: helpdesk.Helpdesk)
         "/api/v1/auth/login", json={"email": "a@example.com", "password": "wrong one 42"}
     )
     assert login.status_code == 401  # the route is there
+
+
+def test_inside_a_host_the_api_says_where_a_new_thing_is_under_the_mount(
+    desk: helpdesk.Helpdesk,
+) -> None:
+    """Location names the new ticket under the host's prefix; no bearer challenge and no
+    /metrics inside a host (its login and its metrics are its own)."""
+    ann = desk.ensure_customer("u-ann", "ann@example.com", "Ann")
+    app = helpdesk.mount(host_app, "/support", desk.wsgi_app(lambda environ: ann))
+    client = falcon.testing.TestClient(app)
+    opened = client.simulate_post(
+        "/support/api/v1/tickets", json={"subject": "Hi", "description": "X"}
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.headers["location"] == f"/support/api/v1/tickets/{opened.json['id']}"
+    assert client.simulate_get(opened.headers["location"]).status_code == 200
+    assert client.simulate_get("/support/metrics").status_code == 404
+    nobody = helpdesk.mount(host_app, "/support", desk.wsgi_app(lambda environ: None))
+    refused = falcon.testing.TestClient(nobody).simulate_get("/support/api/v1/me")
+    assert refused.status_code == 401
+    assert "www-authenticate" not in refused.headers
+
+
+def test_unsubscribing_ends_the_subscription_and_its_waiting_events(
+    desk: helpdesk.Helpdesk,
+) -> None:
+    got: list[str] = []
+    desk.subscribe("ticket.created", lambda e: got.append(e.type), name="leaving")
+    ann = desk.as_user(desk.ensure_customer("u-1", "ann@example.com", "Ann"))
+    ann.open_ticket(helpdesk.OpenTicket("Refund", "Order 1234"))
+    assert desk.unsubscribe("leaving") is True
+    assert desk.unsubscribe("leaving") is False
+    desk.process_events()
+    assert got == []
+    assert [hook.url for hook in desk.system.list_webhooks()] == []
+
+
+def test_the_api_document_carries_the_package_version() -> None:
+    from entrypoints.http.app import openapi_document
+
+    assert openapi_document()["info"]["version"] == helpdesk.__version__

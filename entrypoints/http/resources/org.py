@@ -95,7 +95,7 @@ class Departments:
         )
         resp.media = department_document(department)
         resp.status = falcon.HTTP_201
-        resp.location = f"{req.path}/{department.id}"
+        resp.location = f"{req.root_path}{req.path}/{department.id}"
 
 
 class Department:
@@ -135,7 +135,7 @@ class Teams:
         team = self._s.org.create_team(principal(req), self._s.body(req, CreateTeam))
         resp.media = team_document(team)
         resp.status = falcon.HTTP_201
-        resp.location = f"{req.path}/{team.id}"
+        resp.location = f"{req.root_path}{req.path}/{team.id}"
 
 
 class Team:
@@ -172,7 +172,7 @@ class StaffList:
         profile = self._s.org.create_staff(principal(req), self._s.body(req, CreateStaff))
         resp.media = staff_document(profile)
         resp.status = falcon.HTTP_201
-        resp.location = f"{req.path}/{profile.user.id}"
+        resp.location = f"{req.root_path}{req.path}/{profile.user.id}"
 
 
 class StaffMember:

@@ -233,7 +233,7 @@ class CustomerTickets:
         detail = self._s.tickets.open_ticket(actor, command, key)
         resp.media = detail_document(detail)
         resp.status = falcon.HTTP_201
-        resp.location = f"{req.path}/{detail.ticket.id}"
+        resp.location = f"{req.root_path}{req.path}/{detail.ticket.id}"
         resp.etag = etag(detail.ticket)
 
 
@@ -262,7 +262,7 @@ class CustomerTicketByNumber:
         detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
         resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
-        resp.content_location = f"{self._by_id}/{detail.ticket.id}"
+        resp.content_location = f"{req.root_path}{self._by_id}/{detail.ticket.id}"
 
 
 class CustomerMessages:
@@ -388,7 +388,7 @@ class StaffTicketByNumber:
         detail = self._s.tickets.get_ticket_by_number(actor, path_number(number))
         resp.media = detail_document(detail)
         resp.etag = etag(detail.ticket)
-        resp.content_location = f"{self._by_id}/{detail.ticket.id}"
+        resp.content_location = f"{req.root_path}{self._by_id}/{detail.ticket.id}"
 
 
 class StaffAssign:

@@ -58,7 +58,7 @@ class Webhooks:
         # The one answer that carries the secret: the receiver needs it to verify signatures.
         resp.media = webhook_document(created.webhook) | {"secret": created.secret}
         resp.status = falcon.HTTP_201
-        resp.location = f"{req.path}/{created.webhook.id}"
+        resp.location = f"{req.root_path}{req.path}/{created.webhook.id}"
 
 
 class Webhook:
