@@ -24,7 +24,6 @@ import http.cookiejar
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -37,12 +36,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 import helpdesk
-from tests.support.databases import PostgresDatabases
-from tests.support.services import redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "embedding.md"
@@ -139,55 +135,15 @@ def clean_environment(store: dict[str, str]) -> dict[str, str]:
     return kept | store
 
 
-def own_cache_generations(database_url: str) -> None:
-    """Start the counters that key the Redis caches at a random value.
-
-    The examples keep the default Redis prefix, as a reader's program would, on the test Redis
-    that other tests share; their cached organization (``org:<generation>``) and queue counts
-    (``counts:unrouted:<generation>``) then live under keys no other database's counters reach.
-    """
-    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
-    upsert = sa.text(
-        "INSERT INTO counters (name, value) VALUES (:name, :value) "
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-    )
-    try:
-        with engine.begin() as connection:
-            for name in ("org-generation", "ticket-counts:unrouted"):
-                value = 10**9 + secrets.randbelow(10**12)
-                connection.execute(upsert, {"name": name, "value": value})
-    finally:
-        engine.dispose()
-
-
-STORES = [
-    pytest.param("memory", id="memory"),
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres-redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
-]
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The variables that point the examples at a fresh store of each kind."""
-    if request.param == "memory":
-        return {"HELPDESK_DATABASE_URL": "memory://"}
-    if request.param == "sqlite":  # a new file: the example's open migrates it
-        return {"HELPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'support.db'}"}
-    redis = redis_url()
-    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
-    database = databases.fresh()
-    own_cache_generations(database)
-    return {"HELPDESK_DATABASE_URL": database, "HELPDESK_REDIS_URL": redis}
-
-
-def run_example(name: str, store: dict[str, str], folder: Path) -> str:
-    """Run the example as a program of its own; its standard output."""
+def run_example(
+    name: str, store: dict[str, str], folder: Path, python: str = sys.executable
+) -> str:
+    """Run the example as a program of its own (with ``python``); its standard output."""
     program = folder / f"{name}.py"
     program.write_text(examples(page())[name], encoding="utf-8")
     try:
         done = subprocess.run(
-            [sys.executable, program.name],
+            [python, program.name],
             cwd=folder,
             env=clean_environment(store),
             capture_output=True,
