@@ -1088,13 +1088,16 @@ def test_postgres_migration_0004_makes_and_drops_the_outbox_sequence(postgres_db
 # ---------------------------------------------------------------- migration 0008
 
 
+@pytest.mark.parametrize(
+    "backend_url",
+    [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,  # the SQL stores only: a migration has nothing to do in memory
+)
 def test_migration_0008_admits_raised_and_its_downgrade_keeps_the_attempts(
     backend_url: str, uow: UnitOfWork
 ) -> None:
     """Downgraded, a ``raised`` attempt becomes the ``network_error`` the older version knows
     (its error stays), under the older CHECK; upgraded again, ``raised`` is admitted again."""
-    if backend_url == "memory://":
-        pytest.skip("a migration of the SQL stores")
     from adapters.sql import migrate
 
     subscriber = make_webhook(url="python:billing")

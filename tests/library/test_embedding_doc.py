@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -243,9 +244,9 @@ class Visitor:
 class RunningShop:
     """The page's shop as a process: its base URL and what it prints, read as it comes."""
 
-    def __init__(self, program: Path, env: dict[str, str]) -> None:
+    def __init__(self, program: Path, env: dict[str, str], python: str = sys.executable) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, program.name],
+            [python, program.name],
             cwd=program.parent,
             env=env,
             stdout=subprocess.PIPE,
@@ -290,22 +291,35 @@ class RunningShop:
         self._reader.join(timeout=5)
 
 
-@pytest.fixture
-def support_site(store: dict[str, str], tmp_path: Path) -> Iterator[RunningShop]:
-    """The page's shop, serving on a port the system chose (PORT=0)."""
-    program = tmp_path / "shop.py"
+@contextmanager
+def running_shop(
+    store: dict[str, str], folder: Path, python: str = sys.executable
+) -> Iterator[RunningShop]:
+    """The page's shop, serving on a port the system chose (PORT=0), run by ``python``."""
+    program = folder / "shop.py"
     program.write_text(examples(page())["support-site"], encoding="utf-8")
-    shop = RunningShop(program, clean_environment(store) | {"PORT": "0"})
+    shop = RunningShop(program, clean_environment(store) | {"PORT": "0"}, python)
     try:
         yield shop
     finally:
         shop.stop()
 
 
+@pytest.fixture
+def support_site(store: dict[str, str], tmp_path: Path) -> Iterator[RunningShop]:
+    with running_shop(store, tmp_path) as shop:
+        yield shop
+
+
 @pytest.mark.slow
 def test_the_shop_serves_the_api_to_its_own_users_in_their_scopes(
     support_site: RunningShop,
 ) -> None:
+    visit_the_shop(support_site)
+
+
+def visit_the_shop(support_site: RunningShop) -> None:
+    """Three of the shop's users and a stranger, through its pages and the mounted API."""
     base = support_site.base
     ann, cid, bob, stranger = (Visitor(base) for _ in range(4))
 

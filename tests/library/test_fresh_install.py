@@ -1,4 +1,5 @@
-"""The tutorial's short program from a fresh virtual environment, as a reader installs it.
+"""The tutorial's programs (the short one, and the shop the tutorial builds) from a fresh
+virtual environment, as a reader installs the package.
 
 The other tests run the examples with the development environment's Python, where the
 package is installed editable (its modules read from the checkout). Here the distribution is
@@ -26,6 +27,8 @@ from tests.library.test_embedding_doc import (
     expected_output,
     page,
     run_example,
+    running_shop,
+    visit_the_shop,
 )
 
 INSTALL_TIMEOUT = 600  # seconds: pip builds a wheel (fetching setuptools for its build)
@@ -103,3 +106,11 @@ def test_the_short_program_runs_from_a_fresh_install(
 ) -> None:
     printed = run_example(HOST_PROGRAM, store, tmp_path, python=fresh_python)
     assert_prints_in_order(printed, expected_output(page(), HOST_PROGRAM))
+
+
+@pytest.mark.slow
+def test_the_tutorials_shop_runs_from_a_fresh_install(
+    fresh_python: str, store: dict[str, str], tmp_path: Path
+) -> None:
+    with running_shop(store, tmp_path, python=fresh_python) as shop:
+        visit_the_shop(shop)
