@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -20,13 +20,10 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from adapters.memory.uow import MemoryUnitOfWork
-from adapters.sql.engine import EngineOptions, create_engine
+from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWork
-from entrypoints.bootstrap import bootstrap
 from helpdesk_core.domain.errors import Conflict, StaleVersion
 from helpdesk_core.domain.events import Event
-from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.ports.events import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -39,26 +36,12 @@ from helpdesk_core.ports.events import (
     WebhookDelivery,
 )
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
-from tests.conftest import make_settings
 
 R = TypeVar("R")
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
 NOW = T0 + timedelta(minutes=1)
 LEASE = NOW + timedelta(minutes=5)
-
-
-@pytest.fixture
-def uow(backend_url: str) -> Iterator[UnitOfWork]:
-    """The unit of work of each store (built directly: this is the adapters' contract)."""
-    if backend_url == "memory://":
-        yield MemoryUnitOfWork()
-        return
-    engine = create_engine(backend_url, EngineOptions(pool_size=4, max_overflow=4))
-    try:
-        yield SqlUnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 # ---------------------------------------------------------------- builders and steps
@@ -791,58 +774,6 @@ def test_count_pending_counts_every_endpoint(uow: UnitOfWork, hook: Webhook) -> 
         assert tx.deliveries.count_pending() == 2  # a leased delivery is still pending
 
 
-def test_in_process_deliveries_go_only_to_a_worker_holding_their_callable(
-    uow: UnitOfWork, hook: Webhook
-) -> None:
-    """A worker claims an in-process endpoint's deliveries only when it names its url; every
-    worker claims the HTTP ones (a url merely holding "python:" is one)."""
-    billing = make_webhook(url="python:billing")
-    audit = make_webhook(url="python:audit_log")
-    look_alike = make_webhook(url="https://hooks.example.com/python:billing")
-    add_webhooks(uow, billing, audit, look_alike)
-    assert (billing.in_process, audit.in_process, look_alike.in_process, hook.in_process) == (
-        True,
-        True,
-        False,
-        False,
-    )
-    (stored,) = record(uow, make_event())
-    to_hook, to_billing, to_audit, to_look_alike = (
-        make_delivery(w, stored) for w in (hook, billing, audit, look_alike)
-    )
-    enqueue(uow, to_hook, to_billing, to_audit, to_look_alike)
-
-    plain = claim_deliveries(uow, "plain")
-    assert {c.delivery.id for c in plain} == {to_hook.id, to_look_alike.id}
-    assert claim_deliveries(uow, "other", in_process=frozenset({"python:nobody"})) == []
-    (mine,) = claim_deliveries(uow, "billing", in_process=frozenset({"python:billing"}))
-    assert (mine.delivery.id, mine.webhook, mine.event) == (to_billing.id, billing, stored.event)
-    both = frozenset({"python:billing", "python:audit_log"})
-    assert [c.delivery.id for c in claim_deliveries(uow, "both", in_process=both)] == [to_audit.id]
-    with uow.begin(read_only=True) as tx:
-        assert tx.deliveries.count_pending() == 4
-
-
-def test_an_attempt_that_raised_is_recorded_with_its_error(uow: UnitOfWork) -> None:
-    subscriber = make_webhook(url="python:billing")
-    add_webhooks(uow, subscriber)
-    (stored,) = record(uow, make_event())
-    d = make_delivery(subscriber, stored)
-    enqueue(uow, d)
-    claim_deliveries(uow, "w1", in_process=frozenset({subscriber.url}))
-    raised = make_attempt(
-        d, outcome=AttemptOutcome.RAISED, status_code=None, error="KeyError: 'ticket'"
-    )
-    retry_at = NOW + timedelta(seconds=10)
-    assert run(
-        uow, lambda tx: tx.deliveries.finish(d.id, "w1", raised, DeliveryState.PENDING, retry_at)
-    )
-    loaded = delivery(uow, d.id)
-    assert loaded is not None
-    assert loaded.attempt_log == (raised,)
-    assert loaded.next_attempt_at == retry_at
-
-
 # ---------------------------------------------------------------- concurrency
 
 
@@ -1028,39 +959,6 @@ def test_concurrent_claims_never_share_an_event_or_a_key(backend_url: str, uow: 
         assert tx.outbox.stats() == OutboxStats(pending=0, failed=0, oldest_pending_at=None)
 
 
-def test_concurrent_in_process_subscriptions_make_one_endpoint(backend_url: str) -> None:
-    """Processes that subscribe one name at once make one endpoint: its id comes from its url,
-    so the insert that loses the race is refused and that subscription updates the winner's."""
-    services = bootstrap(make_settings(database_url=backend_url))
-    subscribers = 6
-    barrier = threading.Barrier(subscribers)
-    made: list[Webhook] = []
-    errors: list[BaseException] = []
-
-    def subscribe(n: int) -> None:
-        events = ("ticket.created",) if n % 2 else ("ticket.closed",)
-        barrier.wait()
-        try:
-            made.append(services.webhooks.subscribe_in_process(SYSTEM_OPERATOR, "billing", events))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    try:
-        threads = [threading.Thread(target=subscribe, args=(n,)) for n in range(subscribers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        assert errors == []
-        assert len(made) == subscribers
-        (stored,) = services.webhooks.list(SYSTEM_OPERATOR)
-        assert {w.id for w in made} == {stored.id}
-        assert stored.url == "python:billing"
-        assert stored.events in {("ticket.created",), ("ticket.closed",)}
-    finally:
-        services.close()
-
-
 # ---------------------------------------------------------------- migration 0004
 
 
@@ -1083,50 +981,3 @@ def test_postgres_migration_0004_makes_and_drops_the_outbox_sequence(postgres_db
     migrate.upgrade(postgres_db_url)
     assert sequence_exists()
     assert migrate.check(postgres_db_url) == []
-
-
-# ---------------------------------------------------------------- migration 0008
-
-
-@pytest.mark.parametrize(
-    "backend_url",
-    [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,  # the SQL stores only: a migration has nothing to do in memory
-)
-def test_migration_0008_admits_raised_and_its_downgrade_keeps_the_attempts(
-    backend_url: str, uow: UnitOfWork
-) -> None:
-    """Downgraded, a ``raised`` attempt becomes the ``network_error`` the older version knows
-    (its error stays), under the older CHECK; upgraded again, ``raised`` is admitted again."""
-    from adapters.sql import migrate
-
-    subscriber = make_webhook(url="python:billing")
-    add_webhooks(uow, subscriber)
-    (stored,) = record(uow, make_event())
-    d = make_delivery(subscriber, stored)
-    enqueue(uow, d)
-    claim_deliveries(uow, "w1", in_process=frozenset({subscriber.url}))
-    raised = make_attempt(d, outcome=AttemptOutcome.RAISED, status_code=None, error="boom")
-    run(uow, lambda tx: tx.deliveries.finish(d.id, "w1", raised, DeliveryState.FAILED, None))
-
-    migrate.downgrade(backend_url, "0007_retention_indexes")
-    engine = create_engine(backend_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.exec_driver_sql("SELECT outcome, error FROM webhook_attempts")
-            assert [tuple(row) for row in rows] == [("network_error", "boom")]
-        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
-            connection.exec_driver_sql("UPDATE webhook_attempts SET outcome = 'raised'")
-    finally:
-        engine.dispose()
-    migrate.upgrade(backend_url)
-    assert migrate.check(backend_url) == []
-    (later,) = record(uow, make_event())
-    d2 = make_delivery(subscriber, later)
-    enqueue(uow, d2)
-    claim_deliveries(uow, "w2", in_process=frozenset({subscriber.url}))
-    again = make_attempt(d2, outcome=AttemptOutcome.RAISED, status_code=None, error="again")
-    assert run(uow, lambda tx: tx.deliveries.finish(d2.id, "w2", again, DeliveryState.FAILED, None))
-    loaded = delivery(uow, d2.id)
-    assert loaded is not None
-    assert loaded.attempt_log == (again,)
