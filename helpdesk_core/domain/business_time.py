@@ -73,11 +73,6 @@ class Weekday(enum.StrEnum):
     SAT = "sat"
     SUN = "sun"
 
-    @classmethod
-    def of(cls, day: date) -> Weekday:
-        """The weekday of a (local) date."""
-        return _WEEKDAYS[day.weekday()]
-
 
 _WEEKDAYS = tuple(Weekday)
 
@@ -154,17 +149,16 @@ class WorkingInterval:
 
 
 def _check_timezone(_instance: Any, _attribute: attrs.Attribute[Any], value: str) -> None:
-    # "localtime" loads on most machines but names the host's zone, which differs between them.
     try:
         ZoneInfo(value)
+        # "localtime" loads on most machines, but names the host's zone, not one of IANA's
+        known = value != "localtime"
     except (ZoneInfoNotFoundError, ValueError):
-        pass
-    else:
-        if value != "localtime":
-            return
-    raise ValidationFailed.field(
-        "timezone", "must be an IANA time zone name such as Europe/Berlin or UTC"
-    )
+        known = False
+    if not known:
+        raise ValidationFailed.field(
+            "timezone", "must be an IANA time zone name such as Europe/Berlin or UTC"
+        )
 
 
 def _check_intervals(
@@ -289,9 +283,10 @@ def _instant(zone: ZoneInfo, day: date, minute: int) -> datetime:
 
 def _end_of_gap(zone: ZoneInfo, local: datetime, after: datetime) -> datetime:
     """The first instant whose local time is at or after the nonexistent ``local``: the moment
-    the clocks jumped. zoneinfo does not expose transitions, so search the seconds between the
-    two readings of ``local`` (with the offsets after and before the change; ``after`` is the
-    latter), which enclose it; a few dozen conversions, once per gap."""
+    the clocks jumped. zoneinfo does not expose transitions; but ``local`` read with the offset
+    from after the jump (fold=1) is an instant before it, and read with the one from before
+    (``after``, fold=0) an instant after it, so bisect the seconds between: a few dozen
+    conversions, once per gap."""
     before = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
     low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
     while high - low > 1:
@@ -339,32 +334,30 @@ def add_business_time(
     if seconds < 0:
         raise ValidationFailed.field(field, "must not be negative")
     remaining = timedelta(seconds=seconds)
-    if calendar._always_open:
-        return _shifted(begin, remaining, field)
     try:
-        for first, last in _periods(calendar, begin):
-            if last <= begin:
-                continue
-            first = max(first, begin)
-            if remaining <= last - first:
-                return first + remaining
-            remaining -= last - first
-    except OverflowError:  # the walk reached year 9999
-        pass
-    raise ValidationFailed.field(
-        field, f"is more business time than the calendar holds in {MAX_YEARS} years"
-    )
-
-
-def _shifted(begin: datetime, remaining: timedelta, field: str) -> datetime:
-    if remaining > timedelta(days=_MAX_DAYS):
+        if calendar._always_open:
+            due = begin + remaining if remaining <= timedelta(days=_MAX_DAYS) else None
+        else:
+            due = _walk(calendar, begin, remaining)
+    except OverflowError:
+        raise ValidationFailed.field(field, "reaches beyond the year 9999") from None
+    if due is None:
         raise ValidationFailed.field(
             field, f"is more business time than the calendar holds in {MAX_YEARS} years"
         )
-    try:
-        return begin + remaining
-    except OverflowError:
-        raise ValidationFailed.field(field, "reaches beyond the year 9999") from None
+    return due
+
+
+def _walk(calendar: BusinessCalendar, begin: datetime, remaining: timedelta) -> datetime | None:
+    """The instant ``remaining`` business time after ``begin``; None past the walk's bounds."""
+    for first, last in _periods(calendar, begin):
+        if last <= begin:
+            continue
+        first = max(first, begin)
+        if remaining <= last - first:
+            return first + remaining
+        remaining -= last - first
+    return None
 
 
 def business_time_between(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> int:
