@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import attrs
 
+from adapters.memory.calendars import MemoryCalendarRepository
 from adapters.memory.events import (
     DeliveryRow,
     MemoryDeliveryRepository,
@@ -36,6 +37,7 @@ from adapters.memory.tickets import (
     MemoryTicketMessageRepository,
     MemoryTicketRepository,
 )
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -73,6 +75,7 @@ class MemoryState:
     webhooks: dict[uuid.UUID, Webhook] = attrs.Factory(dict)
     deliveries: dict[uuid.UUID, DeliveryRow] = attrs.Factory(dict)
     attempts: dict[uuid.UUID, DeliveryAttempt] = attrs.Factory(dict)  # of deliveries
+    calendars: dict[uuid.UUID, Calendar] = attrs.Factory(dict)
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -130,6 +133,7 @@ class MemoryTransaction:
         self.outbox = MemoryOutboxRepository(self.working)
         self.webhooks = MemoryWebhookRepository(self.working)
         self.deliveries = MemoryDeliveryRepository(self.working)
+        self.calendars = MemoryCalendarRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

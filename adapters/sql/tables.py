@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.columns import UTCDateTime, enum_column, timestamps, version
+from helpdesk_core.domain.business_time import MINUTES_PER_DAY, Weekday
 from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
 from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
 
@@ -482,4 +483,60 @@ webhook_attempts = sa.Table(
     sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
     sa.CheckConstraint("duration_ms >= 0", name="duration_not_negative"),
     sa.Index("ix_webhook_attempts_delivery_created", "delivery_id", "created_at", "attempt"),
+)
+
+# ---------------------------------------------------------------- 0009_sla_calendars
+#
+# A calendar's intervals and holidays are child rows, not a JSON column: the CHECKs below hold
+# each interval to a day on both databases, a holiday date is unique per calendar by key, and
+# deleting a calendar takes them along (ON DELETE CASCADE).
+
+# Business calendars: working hours and holidays in one time zone, for service levels.
+sla_calendars = sa.Table(
+    "sla_calendars",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(400), nullable=False),  # as departments.name_key
+    sa.Column("timezone", sa.String(64), nullable=False),  # an IANA name
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *timestamps(),
+    version(),
+    sa.UniqueConstraint("name_key"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# The weekly working intervals of a calendar, in the order they were given: minutes since local
+# midnight, [start_minute, end_minute), never across midnight.
+sla_calendar_intervals = sa.Table(
+    "sla_calendar_intervals",
+    metadata,
+    sa.Column(
+        "calendar_id",
+        sa.Uuid(),
+        sa.ForeignKey("sla_calendars.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("weekday", enum_column(Weekday, "weekday"), nullable=False),
+    sa.Column("start_minute", sa.Integer(), nullable=False),
+    sa.Column("end_minute", sa.Integer(), nullable=False),
+    sa.CheckConstraint("position >= 0", name="position_not_negative"),
+    sa.CheckConstraint("start_minute >= 0", name="start_in_day"),
+    sa.CheckConstraint(f"end_minute <= {MINUTES_PER_DAY}", name="end_in_day"),
+    sa.CheckConstraint("start_minute < end_minute", name="end_after_start"),
+)
+
+# The holidays of a calendar: local dates on which no interval counts.
+sla_calendar_holidays = sa.Table(
+    "sla_calendar_holidays",
+    metadata,
+    sa.Column(
+        "calendar_id",
+        sa.Uuid(),
+        sa.ForeignKey("sla_calendars.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
 )

@@ -11,6 +11,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from adapters.sql.calendars import SqlCalendarRepository
 from adapters.sql.counters import SqlCounterRepository
 from adapters.sql.deliveries import SqlDeliveryRepository
 from adapters.sql.errors import translate_errors
@@ -30,7 +31,7 @@ from adapters.sql.webhooks import SqlWebhookRepository
 
 class SqlTransaction:
     """An open transaction; repositories share its connection. Each repository is made at its
-    first use: a request's transactions use two or three of the fifteen."""
+    first use: a request's transactions use two or three of the sixteen."""
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
@@ -94,6 +95,10 @@ class SqlTransaction:
     @cached_property
     def deliveries(self) -> SqlDeliveryRepository:
         return SqlDeliveryRepository(self._connection)
+
+    @cached_property
+    def calendars(self) -> SqlCalendarRepository:
+        return SqlCalendarRepository(self._connection)
 
     def commit(self) -> None:
         with translate_errors():

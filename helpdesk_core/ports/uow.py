@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from helpdesk_core.ports.calendars import CalendarRepository
 from helpdesk_core.ports.events import DeliveryRepository, OutboxRepository, WebhookRepository
 from helpdesk_core.ports.repositories import (
     DepartmentRepository,
@@ -119,6 +120,11 @@ class Transaction(Protocol):
     @property
     def deliveries(self) -> DeliveryRepository:
         """Webhook deliveries and their attempts, inside this transaction."""
+        ...
+
+    @property
+    def calendars(self) -> CalendarRepository:
+        """Business calendars, inside this transaction."""
         ...
 
     def commit(self) -> None:

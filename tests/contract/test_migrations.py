@@ -34,6 +34,7 @@ from tests.support.services import postgres_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AUTH_TABLES = {"password_reset_tokens", "sessions", "rate_limit_events"}
 EVENT_TABLES = {"outbox", "webhooks", "webhook_deliveries", "webhook_attempts"}
+CALENDAR_TABLES = {"sla_calendars", "sla_calendar_intervals", "sla_calendar_holidays"}
 
 # The full-text index of ticket_search, made by 0002_tickets per dialect and described by no
 # MetaData (a tsvector does not compile on SQLite; FTS5 is a virtual table with shadow tables).
@@ -119,7 +120,7 @@ def _table_names(url: str) -> set[str]:
 def test_head_matches_the_metadata(empty_url: str) -> None:
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0008_embedding"
+    assert migrate.current(empty_url) == migrate.head() == "0009_sla_calendars"
     diff = migrate.check(empty_url)
     assert diff == [], "migrated schema differs from adapters.sql.tables:\n" + pformat(diff)
 
@@ -247,7 +248,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert diff == [], pformat(diff)
 
 
-# ---------------------------------------------------------------- (c) downgrade of 0003, 0004
+# ---------------------------------------------------------------- (c) downgrade of 0003, 0004, 0009
 
 
 def _diff_tables(diff: list[Any]) -> set[str]:
@@ -266,6 +267,7 @@ def _diff_tables(diff: list[Any]) -> set[str]:
     [
         ("0003_auth_tokens", "0002_tickets", AUTH_TABLES),
         ("0004_events_webhooks", "0003_auth_tokens", EVENT_TABLES),
+        ("0009_sla_calendars", "0008_embedding", CALENDAR_TABLES),
     ],
 )
 def test_downgrading_one_revision_removes_only_its_tables(

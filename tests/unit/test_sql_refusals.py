@@ -27,6 +27,7 @@ def _declared() -> dict[str, Refusals[object]]:
 def test_every_repository_module_declares_its_refusals() -> None:
     modules = {name.rsplit(".", 1)[0] for name in _declared()}
     assert modules >= {
+        "adapters.sql.calendars",
         "adapters.sql.deliveries",
         "adapters.sql.idempotency",
         "adapters.sql.org",
