@@ -38,6 +38,7 @@ from helpdesk_core.ports.security import PasswordHasher, TokenSigner
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import AuthPolicy, AuthService
+from helpdesk_core.usecases.calendars import CalendarService
 from helpdesk_core.usecases.customers import CustomerService
 from helpdesk_core.usecases.events import (
     Dispatcher,
@@ -68,6 +69,7 @@ class Services:
     tickets: TicketService
     webhooks: WebhookService
     customers: CustomerService
+    calendars: CalendarService
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
@@ -220,6 +222,7 @@ def build_container(
     container.register(TicketService)
     container.register(WebhookService)
     container.register(CustomerService)
+    container.register(CalendarService)
     container.register(NotificationService)
     container.register(WebhookFanout)
 
@@ -259,6 +262,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         tickets=container.resolve(TicketService),
         webhooks=container.resolve(WebhookService),
         customers=container.resolve(CustomerService),
+        calendars=container.resolve(CalendarService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from helpdesk_core.domain.business_time import format_clock
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -170,6 +172,31 @@ def delivery_document(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
+def calendar_document(calendar: Calendar) -> dict[str, Any]:
+    """A business calendar: intervals in the order given (``"24:00"`` ends a day), holidays
+    in date order as ISO dates."""
+    return {
+        "id": str(calendar.id),
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "intervals": [
+            {
+                "weekday": interval.weekday.value,
+                "start": format_clock(interval.start),
+                "end": format_clock(interval.end),
+            }
+            for interval in calendar.intervals
+        ],
+        "holidays": [
+            {"date": holiday.day.isoformat(), "name": holiday.name} for holiday in calendar.holidays
+        ],
+        "active": calendar.is_active,
+        "created_at": timestamp(calendar.created_at),
+        "updated_at": timestamp(calendar.updated_at),
+        "version": calendar.version,
+    }
+
+
 def _person(user_id: uuid.UUID | None, name: str | None) -> dict[str, Any] | None:
     return {"id": str(user_id), "display_name": name} if user_id is not None else None
 
@@ -302,4 +329,5 @@ _RENDERERS: tuple[tuple[type[Any], Callable[[Any], dict[str, Any]]], ...] = (
     (Webhook, webhook_document),
     (WebhookDelivery, delivery_document),
     (AttachmentReference, attachment_document),
+    (Calendar, calendar_document),
 )
