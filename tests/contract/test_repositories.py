@@ -264,33 +264,6 @@ def test_changing_an_email_to_a_taken_one_is_a_conflict(uow: UnitOfWork) -> None
         assert tx.users.get(bob.id) == bob
 
 
-def test_a_user_is_found_by_the_external_id_it_was_stored_with(uow: UnitOfWork) -> None:
-    host_user = make_user(external_id="shop-42")
-    add_all(uow, host_user, make_user())
-    with uow.begin(read_only=True) as tx:
-        assert tx.users.get_by_external_id("shop-42") == host_user
-        assert tx.users.get_by_external_id("SHOP-42") is None  # exact: the host's own id
-        assert tx.users.get_by_external_id("shop-43") is None
-
-
-def test_an_external_id_names_one_account(uow: UnitOfWork) -> None:
-    ann = make_user(external_id="shop-42")
-    bob = make_user()
-    add_all(uow, ann, bob, make_user(), make_user())  # many users without one are fine
-    with uow.begin() as tx:
-        with pytest.raises(Conflict, match="the external id names another account"):
-            tx.users.add(make_user(external_id="shop-42"))
-        with pytest.raises(Conflict, match="the external id names another account"):
-            tx.users.update(bumped(bob, external_id="shop-42"))
-        tx.users.update(bumped(ann, display_name="Ann Again"))  # keeping its own is no clash
-        tx.commit()
-    with uow.begin(read_only=True) as tx:
-        assert tx.users.get(bob.id) == bob
-        found = tx.users.get_by_external_id("shop-42")
-    assert found is not None
-    assert found.display_name == "Ann Again"
-
-
 def test_get_many_returns_the_known_users_by_id(uow: UnitOfWork) -> None:
     known = [make_user() for _ in range(3)]
     add_all(uow, *known)
