@@ -40,7 +40,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -61,13 +61,15 @@ TICKET_COLUMNS = (
     "tickets.id, tickets.number, tickets.subject, tickets.description, tickets.status, "
     "tickets.priority, tickets.requester_id, tickets.department_id, tickets.team_id, "
     "tickets.assignee_id, tickets.created_at, tickets.updated_at, tickets.closed_at, "
-    "tickets.version"
+    "tickets.version, tickets.sla_policy_id, tickets.sla_due_at, tickets.sla_warn_at, "
+    "tickets.sla_paused"
 )
 # Row positions of TICKET_COLUMNS.
 T_ID, T_NUMBER, T_SUBJECT, T_DESCRIPTION, T_STATUS, T_PRIORITY = range(6)
 T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T_VERSION = range(
     6, 14
 )
+T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED = range(14, 18)
 
 SESSION_SQL = (
     "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "
@@ -94,7 +96,8 @@ NEXT_NUMBER_SQL = "SELECT nextval('ticket_number_seq') AS next_value_1"
 INSERT_TICKET_AND_SEARCH_SQL = (  # the ticket and its search document in one statement
     "WITH new_tickets AS (INSERT INTO tickets (id, number, subject, description, status, "
     "priority, requester_id, department_id, team_id, assignee_id, created_at, updated_at, "
-    "closed_at, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "closed_at, version, sla_policy_id, sla_due_at, sla_warn_at, sla_paused) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "RETURNING tickets.id) "
     "INSERT INTO ticket_search (ticket_id, document) SELECT new_tickets.id, %s FROM new_tickets"
 )
@@ -127,6 +130,21 @@ AGENTS_SQL = (
 )
 
 TICKET_SQL = f"SELECT {TICKET_COLUMNS} FROM tickets WHERE tickets.id = %s"
+# The clocks of the listed tickets a policy governs, by cycle (the latest last).
+CLOCKS_SQL = (
+    "SELECT ticket_id, metric, cycle, started_at, since, due_at, met_at, breached_at, "
+    "cancelled_at FROM sla_clocks WHERE ticket_id = ANY(%s) ORDER BY ticket_id, metric, cycle"
+)
+SLA_METRICS = ("first_response", "next_response", "resolution")
+# The service-level policies in force, which opening a ticket reads (the product's
+# ``SqlSlaPolicyRepository.list(active=True)``); the benchmark's seed has none.
+POLICIES_SQL = (
+    "SELECT sla_policies.id, sla_policies.name, sla_policies.name_key, sla_policies.position, "
+    "sla_policies.department_ids, sla_policies.priorities, sla_policies.calendar_id, "
+    "sla_policies.targets, sla_policies.pause_statuses, sla_policies.warn_before, "
+    "sla_policies.on_reopen, sla_policies.is_active, sla_policies.created_at, "
+    "sla_policies.updated_at, sla_policies.version FROM sla_policies WHERE sla_policies.is_active"
+)
 MESSAGES_SQL = (
     "SELECT ticket_messages.id, ticket_messages.ticket_id, ticket_messages.author_id, "
     "ticket_messages.body, ticket_messages.visibility, ticket_messages.created_at "
@@ -353,12 +371,61 @@ class Baseline:
         return {**{row[0]: row[2] for row in rows}, **known}
 
 
+def sla_json(row: Sequence[Any], clocks: Mapping[uuid.UUID, Mapping[str, Any]]) -> Any:
+    """The ticket's service level as the product shows it (null: no policy ever governed it);
+    ``clocks``: the latest clock row of each metric, by ticket (``read_clocks``)."""
+    if row[T_SLA_POLICY] is None:
+        return None
+    found = clocks.get(row[T_ID], {})
+    return {
+        "policy_id": str(row[T_SLA_POLICY]),
+        "next_due_at": _iso(row[T_SLA_DUE]),
+        **{metric: _clock_json(found.get(metric)) for metric in SLA_METRICS},
+    }
+
+
+def _clock_json(clock: Any) -> Any:
+    if clock is None:
+        return None
+    _, _, cycle, started, since, due, met, breached, cancelled = clock
+    if cancelled is not None:
+        status = "cancelled"
+    elif met is not None:
+        status = "met"
+    elif breached is not None:
+        status = "breached"
+    else:
+        status = "running" if since is not None else "paused"
+    return {
+        "status": status,
+        "cycle": cycle,
+        "started_at": _iso(started),
+        "due_at": _iso(due),
+        "met_at": _iso(met),
+        "breached_at": _iso(breached),
+    }
+
+
+def read_clocks(
+    connection: psycopg.Connection[Any], rows: Sequence[Sequence[Any]]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The latest clock of each metric of the rows' tickets that a policy governs (the
+    product's ``SqlSlaClockRepository.latest``); no statement when none is."""
+    governed = [row[T_ID] for row in rows if row[T_SLA_POLICY] is not None]
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    if governed:
+        for clock in connection.execute(CLOCKS_SQL, (governed,), prepare=True):
+            found.setdefault(clock[0], {})[clock[1]] = clock  # by cycle: the last is the latest
+    return found
+
+
 def ticket_json(
     row: Sequence[Any],
     departments: dict[uuid.UUID, str],
     teams: dict[uuid.UUID, str],
     people: dict[uuid.UUID, str],
     with_description: bool,
+    clocks: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(row[T_ID]),
@@ -374,6 +441,7 @@ def ticket_json(
         "updated_at": _iso(row[T_UPDATED]),
         "closed_at": _iso(row[T_CLOSED]),
         "version": row[T_VERSION],
+        "sla": sla_json(row, clocks or {}),
     }
     if with_description:
         body["description"] = row[T_DESCRIPTION]
@@ -537,6 +605,8 @@ class CustomerTickets:
                     if department is None or not department[4]:
                         raise Problem(falcon.HTTP_422, "department_id: no such department")
                     auto_assign = bool(department[3])
+                if connection.execute(POLICIES_SQL, prepare=True).fetchall():
+                    raise Problem(falcon.HTTP_501, "the baseline starts no service-level clocks")
                 number_row = connection.execute(NEXT_NUMBER_SQL, prepare=True).fetchone()
                 assert number_row is not None
                 ticket: list[Any] = [
@@ -554,6 +624,10 @@ class CustomerTickets:
                     now,
                     None,
                     1,
+                    None,
+                    None,
+                    None,
+                    False,
                 ]
                 assigned = _round_robin_choice(connection, ticket) if auto_assign else ticket
                 document = f"{search_text(subject)} {search_text(description)}"
@@ -684,6 +758,7 @@ class StaffTickets:
             sql = head + (" WHERE " + " AND ".join(where) if where else "") + ORDER_CREATED_DESC
             rows = connection.execute(sql, params).fetchall()
             items = rows[:limit]
+            clocks = read_clocks(connection, items)
             departments, teams = self._b.org(connection, actor)
             people = self._b.names(
                 connection,
@@ -691,7 +766,7 @@ class StaffTickets:
                 actor,
             )
         resp.media = {
-            "items": [ticket_json(r, departments, teams, people, False) for r in items],
+            "items": [ticket_json(r, departments, teams, people, False, clocks) for r in items],
             "next_cursor": _cursor(items[-1]) if len(rows) > limit and items else None,
         }
 
@@ -720,6 +795,7 @@ class StaffTicket:
                 MESSAGES_SQL.format(visibility=""), (wanted,), prepare=True
             ).fetchall()
             attachments = connection.execute(ATTACHMENTS_SQL, (wanted,), prepare=True).fetchall()
+            clocks = read_clocks(connection, [ticket])
             departments, teams = self._b.org(connection, actor)
             people = self._b.names(
                 connection,
@@ -730,7 +806,7 @@ class StaffTicket:
         for row in attachments:
             if row[2] is not None:
                 attached.setdefault(row[2], []).append(attachment_json(row))
-        body = ticket_json(ticket, departments, teams, people, with_description=True)
+        body = ticket_json(ticket, departments, teams, people, True, clocks)
         body["messages"] = [
             {
                 "id": str(m[0]),

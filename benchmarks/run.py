@@ -79,13 +79,18 @@ class Operation:
     script: str
     baseline: bool = False
     writes: bool = False  # changes tickets: statistics may be stale after it
+    policy: bool = False  # a service-level policy governs every new ticket while it runs
 
 
 OPERATIONS = (
     Operation("login", "login", "login.lua"),
     Operation("create", "customer create ticket", "create.lua", baseline=True, writes=True),
+    Operation(
+        "create_sla", "create ticket, a policy in force", "create.lua", writes=True, policy=True
+    ),
     Operation("customer_list", "customer list own tickets", "get.lua"),
     Operation("staff_list", "staff list (status+dept+unassigned)", "get.lua", baseline=True),
+    Operation("staff_list_sla", "staff list (sla=breached, sla_due)", "get.lua"),
     Operation("search", "staff text search", "get.lua", baseline=True),
     Operation("detail", "ticket detail with messages", "get.lua", baseline=True),
     Operation("reply", "staff reply", "reply.lua", writes=True),
@@ -119,7 +124,7 @@ def items_for(op: Operation, ctx: Context) -> list[dict[str, Any]]:
             {"body": json.dumps({"email": c["email"], "password": info.password})}
             for c in info.customers[:200]
         ]
-    if op.name == "create":
+    if op.name in {"create", "create_sla"}:
         departments = [d["id"] for d in info.departments]
         items: list[dict[str, Any]] = []
         for i, token in enumerate(ctx.customer_tokens.values()):
@@ -146,6 +151,14 @@ def items_for(op: Operation, ctx: Context) -> list[dict[str, Any]]:
                 f"&unassigned=true&limit={PAGE}",
             }
             for department, token in leads
+        ]
+    if op.name == "staff_list_sla":
+        return [
+            {
+                "token": token,
+                "path": f"/api/v1/staff/tickets?sla=breached&sort=sla_due&limit={PAGE}",
+            }
+            for _, token in leads
         ]
     if op.name == "search":
         return [
@@ -657,6 +670,7 @@ def seeded(
         password_hash=hash_password(env, DEFAULT_PASSWORD),
         password=DEFAULT_PASSWORD,
         progress=lambda line: say(f"   {line}"),
+        sla=True,  # open tickets with service-level state: what staff_list_sla lists
     )
     return url, info, time.perf_counter() - began
 
@@ -709,20 +723,72 @@ def measure(
         targets = [servers["product"]]
         if op.baseline and "baseline" in servers:
             targets.append(servers["baseline"])
-        items = items_for(op, ctx)
-        if settings.warmup > 0:
-            for server in targets:
-                warm = min(16, max(settings.concurrency))
-                record(
-                    run_wrk(op, server, items_for(op, ctx), warm, settings.warmup, work_dir, True)
-                )
-        for concurrency in settings.concurrency:
-            for server in targets:
-                if op.name == "patch":
-                    items = items_for(op, ctx)  # versions moved on since the last run
-                record(run_wrk(op, server, items, concurrency, settings.duration, work_dir))
+        if op.policy:
+            policy_in_force(ctx.database_url, True)
+        try:
+            _measure_one(op, ctx, targets, settings, work_dir, record)
+        finally:
+            if op.policy:
+                policy_in_force(ctx.database_url, False)
         if op.writes and analyze_if_autovacuum_is_off(ctx.database_url):
             say("   ANALYZE after the writes (the server's autovacuum is off)")
+
+
+def _measure_one(
+    op: Operation,
+    ctx: Context,
+    targets: Sequence[Server],
+    settings: Settings,
+    work_dir: Path,
+    record: Callable[[Run], None],
+) -> None:
+    items = items_for(op, ctx)
+    if settings.warmup > 0:
+        for server in targets:
+            warm = min(16, max(settings.concurrency))
+            record(run_wrk(op, server, items_for(op, ctx), warm, settings.warmup, work_dir, True))
+    for concurrency in settings.concurrency:
+        for server in targets:
+            if op.name == "patch":
+                items = items_for(op, ctx)  # versions moved on since the last run
+            record(run_wrk(op, server, items, concurrency, settings.duration, work_dir))
+
+
+# The policy ``create_sla`` runs under: every department and priority, on a Monday-Friday
+# 09:00-17:00 calendar in Berlin, each metric a target, a warning lead time.
+_POLICY_ID = uuid.UUID("5a5a5a5a-0000-4000-8000-00000000c0de")
+_CALENDAR_ID = uuid.UUID("5a5a5a5a-0000-4000-8000-00000000ca1e")
+_TARGETS = {
+    priority: {"first_response": minutes, "next_response": minutes * 2, "resolution": minutes * 8}
+    for priority, minutes in (("low", 480), ("normal", 240), ("high", 60), ("urgent", 30))
+}
+
+
+def policy_in_force(database_url: str, active: bool) -> None:
+    """Put the benchmark's policy (and its calendar) in force, or switch it off."""
+    now = datetime.now(UTC)
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO sla_calendars (id, name, name_key, timezone, is_active, created_at,"
+            " updated_at, version) VALUES (%s, 'Benchmark hours', 'benchmark hours',"
+            " 'Europe/Berlin', true, %s, %s, 1) ON CONFLICT (id) DO NOTHING",
+            (_CALENDAR_ID, now, now),
+        )
+        connection.execute(
+            "INSERT INTO sla_calendar_intervals (calendar_id, position, weekday, start_minute,"
+            " end_minute) SELECT %s, n, (ARRAY['mon','tue','wed','thu','fri'])[n + 1], 540, 1020"
+            " FROM generate_series(0, 4) AS n ON CONFLICT DO NOTHING",
+            (_CALENDAR_ID,),
+        )
+        connection.execute(
+            "INSERT INTO sla_policies (id, name, name_key, position, department_ids, priorities,"
+            " calendar_id, targets, pause_statuses, warn_before, on_reopen, is_active,"
+            " created_at, updated_at, version) VALUES (%s, 'Benchmark policy in force',"
+            " 'benchmark policy in force', 0, '[]', '[]', %s, %s, '[\"pending\"]', 15,"
+            " 'continue', %s, %s, %s, 1) ON CONFLICT (id) DO UPDATE SET is_active ="
+            " excluded.is_active",
+            (_POLICY_ID, _CALENDAR_ID, json.dumps(_TARGETS), active, now, now),
+        )
 
 
 def analyze_if_autovacuum_is_off(database_url: str) -> bool:
@@ -764,6 +830,7 @@ def print_table(runs: Sequence[Run]) -> str:
 # within 10% of their RSS before the first.
 BAR_CONCURRENCY = 16
 RATIO_BARS = {"create": 0.5, "staff_list": 0.6, "detail": 0.6}
+POLICY_BAR = 0.9  # issue 23: creating under a policy within 10% of creating without one
 P99_BAR_MS = 50.0
 MEMORY_GROWTH_BAR = 0.10
 SCALE_BAR = 2.0
@@ -786,6 +853,12 @@ def bars_summary(runs: Sequence[Run]) -> str:
                 f"  {BY_NAME[name].title} >= {bar}x the baseline: {ratio:.2f}"
                 f" {_verdict(ratio >= bar)}"
             )
+    if "create" in product and "create_sla" in product and product["create"].requests_per_s:
+        ratio = product["create_sla"].requests_per_s / product["create"].requests_per_s
+        lines.append(
+            f"  {BY_NAME['create_sla'].title} within 10% of {BY_NAME['create'].title}:"
+            f" {ratio:.2f} {_verdict(ratio >= POLICY_BAR)}"
+        )
     for name, run in product.items():
         if name != "login":  # its cost is the password hash, by design
             lines.append(

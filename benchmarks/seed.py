@@ -39,6 +39,16 @@ few odd words (``RARE_WORDS``), and each of ``NEEDLE_WORDS`` is on exactly 20 ti
 size (a search whose cost should not grow with the data). ``SeedInfo.search_words`` lists
 words with their exact number of matching tickets.
 
+With ``sla=True`` the open tickets also carry what service-level clocks would come to, for the
+staff list's ``sla`` filters and ``sla_due`` order (the benchmark's ``staff_list_sla`` and
+tests/contract/test_ticket_query_plans.py): one policy row, switched off so that a ticket opened
+afterwards runs under no policy (the ``create`` benchmark; ``create_sla`` puts a policy of its
+own in force), and on 90% of the new, open and pending tickets (in the same INSERT) its id
+and a due time from 3 days before the seeding's "now" to 5 days after it (4% breached, never
+before 15 minutes after the ticket's creation) with its warning 30 minutes earlier; a quarter of
+those pending stand instead (``sla_paused``, no due time). No clock rows are written: the lists
+read only the ticket's columns. Resolved and closed tickets keep them empty.
+
 Then the ticket number sequence continues after the last number, the ``counters`` the product
 keeps (``ticket-counts:*``, ``org-generation``, ``ticket-number``) agree with the data, and
 everything is vacuumed and analyzed so that autovacuum does not run during a measurement.
@@ -58,6 +68,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +95,23 @@ UNROUTED = 0.03  # share of tickets not routed to a department
 ASSIGNED = 0.30  # share of all tickets with an assignee
 WITH_TEAM = 0.60  # share of routed tickets given to a team
 RECENT = 0.04  # share of the unreserved tickets recent enough to be still open
+# Service levels (``sla=True``): the share of open tickets a policy governs, the share of the
+# governed pending ones whose clocks stand, the share of the running ones already breached,
+# and how far before and after "now" their due times lie.
+SLA_GOVERNED = 0.90
+SLA_PAUSED = 0.25
+SLA_BREACHED = 0.04
+SLA_PAST_MS = 3 * 86_400_000
+SLA_AHEAD_MS = 5 * 86_400_000
+SLA_WARN_MS = 30 * 60_000  # warn_before of the policy, in milliseconds
+SLA_SOONEST_MS = 15 * 60_000  # a due time is never sooner after the ticket's creation
+SLA_POLICY_NAME = "Benchmark service level"
+SLA_TARGETS = {  # minutes per priority and metric
+    "low": {"first_response": 480, "next_response": 960, "resolution": 4320},
+    "normal": {"first_response": 240, "next_response": 480, "resolution": 1440},
+    "high": {"first_response": 60, "next_response": 120, "resolution": 480},
+    "urgent": {"first_response": 30, "next_response": 60, "resolution": 240},
+}
 
 # ---------------------------------------------------------------- the words
 
@@ -540,6 +568,7 @@ class _Shape:
     messages: int  # average per ticket
     reserved: int  # tickets reserved for changes (the newest)
     start_ms: int  # "now": the newest ticket is older
+    sla: bool = False  # open tickets carry service-level state
 
     @property
     def reserved_from(self) -> int:
@@ -569,10 +598,11 @@ def _tickets_sql(shape: _Shape) -> str:
         f" ELSE {hour // 6} + {_pick(s, 7, 3 * 24 * hour)} END"
     )
     team_of_agent = f"1 + (agent - 1) % {shape.teams}" if shape.teams else "0"
+    sla_columns, sla_values, sla_draws = _sla_sql(shape)
     return f"""
 INSERT INTO tickets (id, number, subject, description, status, priority, requester_id,
                      department_id, team_id, assignee_id, created_at, updated_at, closed_at,
-                     version)
+                     version{sla_columns})
 SELECT {_uuid7("created_ms", _TICKET, "number * 256")}, number,
        {_subject("number").shown}, {_description("number", shape.tickets).shown},
        status, priority, {_customer_id(f"1 + {_pick(s, 20, shape.customers)}")},
@@ -585,11 +615,11 @@ SELECT {_uuid7("created_ms", _TICKET, "number * 256")}, number,
        CASE WHEN status = 'closed' THEN to_timestamp(updated_ms / 1000.0) END,
        CASE WHEN reserved THEN 1
             ELSE 1 + ({_message_count("number", shape.messages, shape.reserved_from)})
-                 + assigned::int + (status <> 'new')::int END
+                 + assigned::int + (status <> 'new')::int END{sla_values}
 FROM (
   SELECT *, LEAST(created_ms + {duration}, CAST(:start_ms AS bigint)) AS updated_ms,
          CASE WHEN assigned AND has_team THEN {team_of_agent}
-              WHEN has_team THEN 1 + {_pick(s, 8, shape.teams)} ELSE 0 END AS team
+              WHEN has_team THEN 1 + {_pick(s, 8, shape.teams)} ELSE 0 END AS team{sla_draws}
   FROM (
     SELECT *, {status} AS status,
            CASE WHEN p < 0.2 THEN 'low' WHEN p < 0.75 THEN 'normal' WHEN p < 0.95 THEN 'high'
@@ -613,6 +643,49 @@ FROM (
   OFFSET 0
 ) ticket
 """
+
+
+def _sla_sql(shape: _Shape) -> tuple[str, str, str]:
+    """The tickets INSERT's service-level parts (none without ``shape.sla``): its columns, the
+    values it selects, and the draws of the subquery that knows each ticket's status."""
+    if not shape.sla:
+        return "", "", ""
+    s = "number * 256"
+    governed = f"(status IN ('new', 'open', 'pending') AND {_chance(s, 40)} < {SLA_GOVERNED})"
+    paused = f"(status = 'pending' AND {_chance(s, 41)} < {SLA_PAUSED})"
+    draw = _chance(s, 42)
+    offset = (
+        f"CASE WHEN {draw} < {SLA_BREACHED} THEN -{SLA_PAST_MS} * {draw} / {SLA_BREACHED}"
+        f" ELSE {SLA_AHEAD_MS} * ({draw} - {SLA_BREACHED}) / {1 - SLA_BREACHED} END"
+    )
+    due = f"GREATEST(created_ms + {SLA_SOONEST_MS}, CAST(:start_ms AS bigint) + ({offset})::bigint)"
+    columns = ", sla_policy_id, sla_due_at, sla_warn_at, sla_paused"
+    values = f""",
+       CASE WHEN sla_governed THEN CAST(:sla_policy_id AS uuid) END,
+       to_timestamp(sla_due_ms / 1000.0), to_timestamp((sla_due_ms - {SLA_WARN_MS}) / 1000.0),
+       sla_governed AND sla_paused"""
+    draws = f""",
+         {governed} AS sla_governed, {paused} AS sla_paused,
+         CASE WHEN {governed} AND NOT {paused} THEN {due} END AS sla_due_ms"""
+    return columns, values, draws
+
+
+def _add_sla_policy(connection: sa.Connection, start_ms: int) -> uuid.UUID:
+    """The one policy of a seeding with service levels, written by the product's repository
+    (every column as the product reads it), switched off (module docstring); its id."""
+    from adapters.sql.sla import SqlSlaPolicyRepository
+    from helpdesk_core.domain.sla import SlaPolicy
+
+    created = datetime.fromtimestamp(start_ms / 1000, UTC)
+    policy = SlaPolicy.create(
+        uuid.uuid4(),
+        created,
+        name=SLA_POLICY_NAME,
+        targets=SLA_TARGETS,
+        warn_before=SLA_WARN_MS // 60_000,
+    )
+    SqlSlaPolicyRepository(connection).add(attrs.evolve(policy, is_active=False))
+    return policy.id
 
 
 def _ms(column: str) -> str:
@@ -797,20 +870,24 @@ def seed(
     open_per_department: int = OPEN_PER_DEPARTMENT,
     parallel: int = os.cpu_count() or 1,
     progress: Callable[[str], None] | None = None,
+    sla: bool = False,
+    now: datetime | None = None,
 ) -> SeedInfo:
     """Fill the migrated, empty PostgreSQL database at ``url`` (see the module's docstring).
 
     ``password_hash`` is ``password`` hashed once by the caller with the product's configured
     hasher (``entrypoints.bootstrap.password_hasher(settings).hash(password)``); every seeded
     account gets it. Messages, search documents and history are written by up to ``parallel``
-    connections at once (at most 3). ``progress`` receives a line per finished stage.
+    connections at once (at most 3). ``progress`` receives a line per finished stage. ``sla``
+    gives the open tickets service-level state; ``now`` is the instant the data is seeded
+    around (the newest ticket is older, due times lie around it; default: the clock's).
     """
     if tickets < 1 or departments < 1 or agents_per_department < 1 or customers < 1:
         raise ValueError("tickets, departments, agents and customers must be at least 1")
     if teams_per_department < 0 or messages_per_ticket < 0 or open_per_department < 0:
         raise ValueError("teams, messages and open tickets must not be negative")
     started = time.perf_counter()
-    start_ms = int(time.time() * 1000)
+    start_ms = int((now.timestamp() if now is not None else time.time()) * 1000)
     shape = _Shape(
         tickets=tickets,
         departments=departments,
@@ -820,6 +897,7 @@ def seed(
         messages=messages_per_ticket,
         reserved=min(tickets // 2, departments * open_per_department),
         start_ms=start_ms,
+        sla=sla,
     )
     params = {
         "start_ms": start_ms,
@@ -858,6 +936,9 @@ def seed(
             stage(name, began)
 
         load("customers", "users", _customers_sql(shape))
+        if shape.sla:
+            with engine.begin() as connection:
+                params["sla_policy_id"] = _add_sla_policy(connection, start_ms)
         load("tickets", "tickets", _tickets_sql(shape))
 
         # What only reads tickets: indexes dropped, rows written in parallel transactions
@@ -1039,6 +1120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages-per-ticket", type=int, default=3)
     parser.add_argument("--open-per-department", type=int, default=OPEN_PER_DEPARTMENT)
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
+    parser.add_argument(
+        "--sla", action="store_true", help="give the open tickets service-level state"
+    )
     parser.add_argument("--output", type=Path, help="where to write the SeedInfo JSON")
     args = parser.parse_args(argv)
 
@@ -1065,6 +1149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         messages_per_ticket=args.messages_per_ticket,
         open_per_department=args.open_per_department,
         progress=say,
+        sla=args.sla,
     )
     path = info.save(args.output or RESULTS_DIR / f"seed-{args.database}.json")
     say(f"seeded {info.tickets} tickets, {info.messages} messages in {info.seconds['total']} s")

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import punq
 
+from adapters.holidays import PackagePublicHolidays
 from adapters.memory.cache import (
     MemoryQueueCountsCache,
     MemoryRateLimiter,
@@ -30,6 +31,7 @@ from adapters.webhooks.sender import HttpWebhookSender
 from entrypoints.config import ConfigError, Settings
 from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
 from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
+from helpdesk_core.ports.calendars import PublicHolidays
 from helpdesk_core.ports.events import EventSink, UrlGuard, WebhookSender
 from helpdesk_core.ports.health import DependencyProbe
 from helpdesk_core.ports.notifications import Mailer
@@ -51,6 +53,7 @@ from helpdesk_core.usecases.events import (
 from helpdesk_core.usecases.health import CheckReadiness
 from helpdesk_core.usecases.notifications import NotificationPolicy, NotificationService
 from helpdesk_core.usecases.org import OrgService
+from helpdesk_core.usecases.sla import SlaPolicyService
 from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
 from helpdesk_core.usecases.webhooks import WebhookService
 
@@ -70,6 +73,7 @@ class Services:
     webhooks: WebhookService
     customers: CustomerService
     calendars: CalendarService
+    sla: SlaPolicyService
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
@@ -213,6 +217,7 @@ def build_container(
     )
     container.register(WorkerPolicy, instance=worker_policy(settings))
     container.register(EventSink, instance=_event_sink())
+    container.register(PublicHolidays, instance=PackagePublicHolidays())
 
     readiness = CheckReadiness(probes, settings.health_timeout, not_configured)
     closers.append(readiness.close)
@@ -223,6 +228,7 @@ def build_container(
     container.register(WebhookService)
     container.register(CustomerService)
     container.register(CalendarService)
+    container.register(SlaPolicyService)
     container.register(NotificationService)
     container.register(WebhookFanout)
 
@@ -263,6 +269,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         webhooks=container.resolve(WebhookService),
         customers=container.resolve(CustomerService),
         calendars=container.resolve(CalendarService),
+        sla=container.resolve(SlaPolicyService),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),

@@ -26,6 +26,8 @@ from entrypoints.config import ConfigError, Settings, load_settings
 from helpdesk._acting import Acting
 from helpdesk._desk import Handler, Helpdesk, Identify, UserRef, WsgiApp, mount, open
 from helpdesk._documents import document
+from helpdesk_core.domain.business_time import Weekday, WorkingInterval
+from helpdesk_core.domain.calendars import Calendar, Holiday
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -51,6 +53,7 @@ from helpdesk_core.domain.errors import (
     ValidationFailed,
 )
 from helpdesk_core.domain.events import EVENT_TYPES, Event
+from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import (
     MessageVisibility,
     Role,
@@ -76,7 +79,7 @@ from helpdesk_core.ports.events import (
     WebhookDelivery,
 )
 from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
-from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery, TicketSort
+from helpdesk_core.ports.tickets import QueueCounts, SlaState, TicketPage, TicketQuery, TicketSort
 from helpdesk_core.usecases.auth import (
     ChangePassword,
     ForgotPassword,
@@ -86,6 +89,7 @@ from helpdesk_core.usecases.auth import (
     ResetPassword,
     UpdateProfile,
 )
+from helpdesk_core.usecases.calendars import CreateCalendar, PublicHolidaysRequest, UpdateCalendar
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.health import CheckResult, HealthStatus, Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
@@ -97,6 +101,7 @@ from helpdesk_core.usecases.org import (
     UpdateStaff,
     UpdateTeam,
 )
+from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.tickets import (
     Assign,
     AttachmentInput,
@@ -118,11 +123,13 @@ __all__ = [
     "AttachmentReference",
     "AttemptOutcome",
     "AuthenticationFailed",
+    "Calendar",
     "ChangePassword",
     "ChangeTicket",
     "CheckResult",
     "ConfigError",
     "Conflict",
+    "CreateCalendar",
     "CreateDepartment",
     "CreateStaff",
     "CreateTeam",
@@ -147,6 +154,7 @@ __all__ = [
     "Helpdesk",
     "HistoryEntry",
     "HistoryView",
+    "Holiday",
     "Identify",
     "InternalError",
     "Login",
@@ -158,6 +166,7 @@ __all__ = [
     "PermissionDenied",
     "PostMessage",
     "PreconditionRequired",
+    "PublicHolidaysRequest",
     "QueueCounts",
     "RateLimited",
     "Readiness",
@@ -165,6 +174,9 @@ __all__ = [
     "ResetPassword",
     "Role",
     "Settings",
+    "SlaPolicy",
+    "SlaPolicyInput",
+    "SlaState",
     "StaffFilter",
     "StaffMember",
     "StaffProfile",
@@ -181,6 +193,7 @@ __all__ = [
     "TicketSort",
     "TicketStatus",
     "TicketView",
+    "UpdateCalendar",
     "UpdateDepartment",
     "UpdateProfile",
     "UpdateStaff",
@@ -191,6 +204,8 @@ __all__ = [
     "ValidationFailed",
     "Webhook",
     "WebhookDelivery",
+    "Weekday",
+    "WorkingInterval",
     "WsgiApp",
     "__version__",
     "document",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from helpdesk._errors import domain_errors_only
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.entities import Department, Team, User
 from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import Role
 from helpdesk_core.domain.views import (
     Account,
@@ -24,6 +27,7 @@ from helpdesk_core.ports.events import DeliveryCursor, Webhook, WebhookDelivery
 from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery
 from helpdesk_core.usecases.auth import ChangePassword, UpdateProfile
+from helpdesk_core.usecases.calendars import CreateCalendar, UpdateCalendar
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
 from helpdesk_core.usecases.org import (
@@ -34,6 +38,7 @@ from helpdesk_core.usecases.org import (
     UpdateStaff,
     UpdateTeam,
 )
+from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
@@ -316,3 +321,71 @@ class Acting:
     def ping_webhook(self, webhook_id: uuid.UUID) -> Event:
         """Record a ``webhook.ping`` for the one endpoint."""
         return self._s.webhooks.ping(self._actor, webhook_id)
+
+    # ------------------------------------------------------------ business calendars
+
+    @_translated
+    def list_calendars(self, active: bool | None = None) -> builtins.list[Calendar]:
+        """Every business calendar, by name (admins; ``GET /admin/calendars``)."""
+        return builtins.list(self._s.calendars.list(self._actor, active))
+
+    @_translated
+    def get_calendar(self, calendar_id: uuid.UUID) -> Calendar:
+        return self._s.calendars.get(self._actor, calendar_id)
+
+    @_translated
+    def create_calendar(self, command: CreateCalendar) -> Calendar:
+        """A calendar with its working intervals and holidays, a country's public holidays
+        among them when ``command.public_holidays`` asks (``POST /admin/calendars``)."""
+        return self._s.calendars.create(self._actor, command)
+
+    @_translated
+    def update_calendar(
+        self, calendar_id: uuid.UUID, version: int, command: UpdateCalendar
+    ) -> Calendar:
+        """Change the ``version`` of the calendar the caller saw, ``UpdateCalendar(active=False)``
+        deactivating it (``PATCH /admin/calendars/{id}`` with If-Match); StaleVersion if it
+        changed since."""
+        return self._s.calendars.update(self._actor, calendar_id, version, command)
+
+    @_translated
+    def compute_due_at(self, calendar_id: uuid.UUID, start: datetime, minutes: int) -> datetime:
+        """The instant (UTC) ``minutes`` of business time after ``start`` end on the calendar
+        (``POST /admin/calendars/{id}/compute``); ``start`` needs its UTC offset."""
+        return self._s.calendars.compute(self._actor, calendar_id, start, minutes)
+
+    # ------------------------------------------------------------ service-level policies
+
+    @_translated
+    def list_sla_policies(self, active: bool | None = None) -> builtins.list[SlaPolicy]:
+        """Every service-level policy, in the order they match: by position, then name
+        (admins; ``GET /admin/sla-policies``)."""
+        return builtins.list(self._s.sla.list(self._actor, active))
+
+    @_translated
+    def get_sla_policy(self, policy_id: uuid.UUID) -> SlaPolicy:
+        return self._s.sla.get(self._actor, policy_id)
+
+    @_translated
+    def create_sla_policy(self, command: SlaPolicyInput) -> SlaPolicy:
+        """A policy from ``command`` (``name`` required; targets as JSON gives them:
+        ``{"urgent": {"first_response": 30}}``), governing the tickets opened or re-routed from
+        now on (``POST /admin/sla-policies``); ``recalc_sla`` applies it to open tickets."""
+        return self._s.sla.create(self._actor, command)
+
+    @_translated
+    def update_sla_policy(
+        self, policy_id: uuid.UUID, version: int, command: SlaPolicyInput
+    ) -> SlaPolicy:
+        """Change the ``version`` of the policy the caller saw: the parts ``command`` gives
+        (None keeps one; ``clear_calendar=True`` counts around the clock again), and
+        ``active=False`` deactivates it (``PATCH /admin/sla-policies/{id}`` with If-Match);
+        StaleVersion if it changed since. Its open tickets are recomputed."""
+        return self._s.sla.update(self._actor, policy_id, version, command)
+
+    @_translated
+    def recalc_sla(self) -> int:
+        """Re-match every ticket still owed something, and every open one without a policy,
+        against the policies in force; how many tickets were looked at
+        (``POST /admin/sla/recalc``)."""
+        return self._s.sla.recalc(self._actor)

@@ -24,6 +24,7 @@ from helpdesk_core.domain.entities import (
     User,
     is_erased,
 )
+from helpdesk_core.domain.sla import Metric, SlaClock, SlaPolicy
 from helpdesk_core.domain.values import MessageVisibility
 from helpdesk_core.domain.views import (
     Account,
@@ -197,6 +198,58 @@ def calendar_document(calendar: Calendar) -> dict[str, Any]:
     }
 
 
+def clock_document(clock: SlaClock | None) -> dict[str, Any] | None:
+    """Where one metric of a ticket stands (its latest cycle), or None when it has none."""
+    if clock is None:
+        return None
+    return {
+        "status": clock.status.value,
+        "cycle": clock.cycle,
+        "started_at": timestamp(clock.started_at),
+        "due_at": timestamp(clock.due_at),
+        "met_at": timestamp(clock.met_at),
+        "breached_at": timestamp(clock.breached_at),
+    }
+
+
+def sla_document(view: TicketView) -> dict[str, Any] | None:
+    """The ticket's service level, or None when no policy ever governed it: the policy,
+    the next due time of its running clocks (None while they stand) and each metric."""
+    ticket = view.ticket
+    if ticket.sla_policy_id is None:
+        return None
+    clocks = {clock.metric: clock for clock in view.sla}
+    return {
+        "policy_id": str(ticket.sla_policy_id),
+        "next_due_at": timestamp(ticket.sla_due_at),
+        **{metric.value: clock_document(clocks.get(metric)) for metric in Metric},
+    }
+
+
+def sla_policy_document(policy: SlaPolicy) -> dict[str, Any]:
+    """A service-level policy; targets in minutes by priority, each metric present (null: no
+    promise)."""
+    return {
+        "id": str(policy.id),
+        "name": policy.name,
+        "position": policy.position,
+        "department_ids": [str(d) for d in policy.department_ids],
+        "priorities": [p.value for p in policy.priorities],
+        "calendar_id": str(policy.calendar_id) if policy.calendar_id else None,
+        "targets": {
+            priority.value: {metric.value: targets.of(metric) for metric in Metric}
+            for priority, targets in policy.targets.items()
+        },
+        "pause_statuses": [s.value for s in policy.pause_statuses],
+        "warn_before": policy.warn_before,
+        "on_reopen": policy.on_reopen.value,
+        "active": policy.is_active,
+        "created_at": timestamp(policy.created_at),
+        "updated_at": timestamp(policy.updated_at),
+        "version": policy.version,
+    }
+
+
 def _person(user_id: uuid.UUID | None, name: str | None) -> dict[str, Any] | None:
     return {"id": str(user_id), "display_name": name} if user_id is not None else None
 
@@ -222,6 +275,7 @@ def ticket_document(view: TicketView, with_description: bool = False) -> dict[st
         "updated_at": timestamp(ticket.updated_at),
         "closed_at": timestamp(ticket.closed_at),
         "version": ticket.version,
+        "sla": sla_document(view),
     }
     if with_description:
         document["description"] = ticket.description
@@ -330,4 +384,5 @@ _RENDERERS: tuple[tuple[type[Any], Callable[[Any], dict[str, Any]]], ...] = (
     (WebhookDelivery, delivery_document),
     (AttachmentReference, attachment_document),
     (Calendar, calendar_document),
+    (SlaPolicy, sla_policy_document),
 )

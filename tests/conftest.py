@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.bdd.steps_cli",
     "tests.bdd.steps_text_rules",
     "tests.bdd.steps_account_safety",
+    "tests.bdd.steps_sla",
     "tests.bdd.steps_slow_clients",
     "tests.bdd.steps_library",
     "tests.bdd.cucumber_report",  # truthful --cucumberjson: scripts/features.sh

@@ -32,6 +32,7 @@ from helpdesk_core.domain.search import (
     search_text,
     search_words,
 )
+from helpdesk_core.domain.sla import TicketSla
 from helpdesk_core.domain.values import (
     OPEN_STATUSES,
     MessageVisibility,
@@ -42,6 +43,7 @@ from helpdesk_core.domain.views import HistoryView, MessageView, TicketNames, Ti
 from helpdesk_core.ports.tickets import (
     IdempotencyRecord,
     QueueCounts,
+    SlaState,
     TicketPage,
     TicketQuery,
     TicketSort,
@@ -90,7 +92,23 @@ def _matches(ticket: Ticket, query: TicketQuery) -> bool:
         and (not query.unassigned or ticket.assignee_id is None)
         and (query.created_from is None or ticket.created_at >= query.created_from)
         and (query.created_to is None or ticket.created_at < query.created_to)
+        and _sla_matches(ticket, query)
     )
+
+
+def _sla_matches(ticket: Ticket, query: TicketQuery) -> bool:
+    if query.sort is TicketSort.SLA_DUE and ticket.sla_due_at is None:
+        return False
+    if query.sla is None:
+        return True
+    now = query.now
+    assert now is not None, "an sla filter is judged at a time"
+    due, warn = ticket.sla_due_at, ticket.sla_warn_at
+    if query.sla is SlaState.BREACHED:
+        return due is not None and due <= now
+    if query.sla is SlaState.AT_RISK:
+        return due is not None and warn is not None and warn <= now < due
+    return ticket.sla_paused
 
 
 def _cost(document: str, words: Sequence[str]) -> float | None:
@@ -110,6 +128,8 @@ def _typed_key(ticket: Ticket, sort: TicketSort, cost: float | None) -> tuple[An
         return (ticket.created_at, ticket.id)
     if sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
         return (ticket.updated_at, ticket.id)
+    if sort is TicketSort.SLA_DUE:
+        return (ticket.sla_due_at, ticket.id)
     return (ticket.priority.rank, ticket.created_at, ticket.id)
 
 
@@ -146,6 +166,8 @@ class MemoryTicketRepository:
             created_at=utc(ticket.created_at),
             updated_at=utc(ticket.updated_at),
             closed_at=utc_or_none(ticket.closed_at),
+            sla_due_at=utc_or_none(ticket.sla_due_at),
+            sla_warn_at=utc_or_none(ticket.sla_warn_at),
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
         return ticket_view(self._state, self._tickets[ticket.id])
@@ -175,6 +197,17 @@ class MemoryTicketRepository:
             closed_at=utc_or_none(ticket.closed_at),
             version=ticket.version,
         )
+
+    def set_sla(self, ticket_id: uuid.UUID, sla: TicketSla) -> None:
+        stored = self._tickets.get(ticket_id)
+        if stored is not None:
+            self._tickets[ticket_id] = attrs.evolve(
+                stored,
+                sla_policy_id=sla.policy_id,
+                sla_due_at=utc_or_none(sla.due_at),
+                sla_warn_at=utc_or_none(sla.warn_at),
+                sla_paused=sla.paused,
+            )
 
     def list(self, query: TicketQuery) -> TicketPage:
         words = search_words(query.text or "")

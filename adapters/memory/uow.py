@@ -30,6 +30,7 @@ from adapters.memory.repositories import (
     MemoryTeamRepository,
     MemoryUserRepository,
 )
+from adapters.memory.sla import ClockKey, MemorySlaClockRepository, MemorySlaPolicyRepository
 from adapters.memory.tickets import (
     MemoryAttachmentRepository,
     MemoryIdempotencyRepository,
@@ -50,6 +51,7 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
     User,
 )
+from helpdesk_core.domain.sla import SlaClock, SlaPolicy
 from helpdesk_core.ports.events import DeliveryAttempt, Webhook
 from helpdesk_core.ports.tickets import IdempotencyRecord
 
@@ -76,6 +78,8 @@ class MemoryState:
     deliveries: dict[uuid.UUID, DeliveryRow] = attrs.Factory(dict)
     attempts: dict[uuid.UUID, DeliveryAttempt] = attrs.Factory(dict)  # of deliveries
     calendars: dict[uuid.UUID, Calendar] = attrs.Factory(dict)
+    sla_policies: dict[uuid.UUID, SlaPolicy] = attrs.Factory(dict)
+    sla_clocks: dict[ClockKey, SlaClock] = attrs.Factory(dict)
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -134,6 +138,8 @@ class MemoryTransaction:
         self.webhooks = MemoryWebhookRepository(self.working)
         self.deliveries = MemoryDeliveryRepository(self.working)
         self.calendars = MemoryCalendarRepository(self.working)
+        self.sla_policies = MemorySlaPolicyRepository(self.working)
+        self.sla_clocks = MemorySlaClockRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

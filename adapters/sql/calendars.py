@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from adapters.sql.compiled import CompiledStatement
 from adapters.sql.refusals import Refusal, Refusals, primary_key, refused_as_conflict
 from adapters.sql.tables import sla_calendar_holidays, sla_calendar_intervals, sla_calendars
 from helpdesk_core.domain.business_time import WorkingInterval
@@ -95,7 +96,15 @@ _CALENDARS_WITH_PARTS = sa.select(
 ).select_from(sla_calendars.outerjoin(_PARTS, _PARTS.c.calendar_id == sla_calendars.c.id))
 
 
-def _calendar_from_rows(rows: list[sa.Row[Any]]) -> Calendar:
+_CALENDAR_BY_ID = CompiledStatement(
+    _CALENDARS_WITH_PARTS.where(sla_calendars.c.id == sa.bindparam("calendar_id")).order_by(
+        _PARTS.c.position, _PARTS.c.day
+    ),
+    prepare=True,
+)
+
+
+def _calendar_from_rows(rows: Sequence[Any]) -> Calendar:
     """A calendar from its rows of ``_CALENDARS_WITH_PARTS`` (intervals by position, holidays
     by date)."""
     row = rows[0]
@@ -139,8 +148,9 @@ class SqlCalendarRepository:
         self._insert_parts(calendar)
 
     def get(self, calendar_id: uuid.UUID) -> Calendar | None:
-        found = self._read(sla_calendars.c.id == calendar_id)
-        return found[0] if found else None
+        # Read by every ticket opened under a policy with a calendar: compiled once.
+        rows = _CALENDAR_BY_ID.all(self._connection, {"calendar_id": calendar_id})
+        return _calendar_from_rows(rows) if rows else None
 
     def list(self, active: bool | None = None) -> Sequence[Calendar]:
         return self._read(None if active is None else sla_calendars.c.is_active == active)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from adapters.sql.columns import UTCDateTime, enum_column, timestamps, version
 from helpdesk_core.domain.business_time import MINUTES_PER_DAY, Weekday
+from helpdesk_core.domain.sla import Metric, OnReopen
 from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
 from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
 
@@ -182,6 +183,28 @@ tickets = sa.Table(
         "id",
         sqlite_where=sa.text("assignee_id IS NULL"),
         postgresql_where=sa.text("assignee_id IS NULL"),
+    ),
+    # 0010: what the ticket's service-level clocks come to, for the staff list's sla filters
+    # and its sla_due order (keyset from the index; a ticket with no running clock is not in it).
+    # No foreign key: added to a table that exists, which SQLite cannot constrain without
+    # copying it; policies are never deleted.
+    sa.Column("sla_policy_id", sa.Uuid()),
+    sa.Column("sla_due_at", UTCDateTime()),
+    sa.Column("sla_warn_at", UTCDateTime()),
+    sa.Column("sla_paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Index(
+        "ix_tickets_sla_due",
+        "sla_due_at",
+        "id",
+        sqlite_where=sa.text("sla_due_at IS NOT NULL"),
+        postgresql_where=sa.text("sla_due_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_tickets_sla_paused_created",
+        "created_at",
+        "id",
+        sqlite_where=sa.text("sla_paused"),
+        postgresql_where=sa.text("sla_paused"),
     ),
 )
 
@@ -539,4 +562,76 @@ sla_calendar_holidays = sa.Table(
     ),
     sa.Column("day", sa.Date(), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
+)
+
+# ---------------------------------------------------------------- 0010_sla_policies
+#
+# A policy's lists (departments, priorities, pause statuses) and its targets are JSON: small,
+# always read and written whole, checked by the domain. A clock is a row per ticket, metric and
+# cycle; ``alarm_at`` (the next instant a scheduler must look at it) is indexed where set, so
+# the scheduler reads only what is due.
+
+sla_policies = sa.Table(
+    "sla_policies",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(400), nullable=False),  # as departments.name_key
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("department_ids", sa.JSON(), nullable=False),
+    sa.Column("priorities", sa.JSON(), nullable=False),
+    sa.Column("calendar_id", sa.Uuid(), sa.ForeignKey("sla_calendars.id", ondelete="RESTRICT")),
+    sa.Column("targets", sa.JSON(), nullable=False),
+    sa.Column("pause_statuses", sa.JSON(), nullable=False),
+    sa.Column("warn_before", sa.Integer(), nullable=False),
+    sa.Column("on_reopen", enum_column(OnReopen, "sla_on_reopen"), nullable=False),
+    sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    *timestamps(),
+    version(),
+    sa.UniqueConstraint("name_key"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint("position >= 0", name="position_not_negative"),
+    sa.CheckConstraint("warn_before >= 0", name="warn_before_not_negative"),
+)
+
+sla_clocks = sa.Table(
+    "sla_clocks",
+    metadata,
+    sa.Column(
+        "ticket_id", sa.Uuid(), sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("metric", enum_column(Metric, "sla_metric"), primary_key=True),
+    sa.Column("cycle", sa.Integer(), primary_key=True),
+    sa.Column(
+        "policy_id",
+        sa.Uuid(),
+        sa.ForeignKey("sla_policies.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("budget", sa.BigInteger(), nullable=False),
+    sa.Column("spent", sa.BigInteger(), nullable=False),
+    sa.Column("since", UTCDateTime()),
+    sa.Column("due_at", UTCDateTime()),
+    sa.Column("warn_at", UTCDateTime()),
+    sa.Column("alarm_at", UTCDateTime()),
+    sa.Column("warned_at", UTCDateTime()),
+    sa.Column("breached_at", UTCDateTime()),
+    sa.Column("met_at", UTCDateTime()),
+    sa.Column("cancelled_at", UTCDateTime()),
+    sa.CheckConstraint("cycle >= 1", name="cycle_positive"),
+    sa.CheckConstraint("budget >= 0", name="budget_not_negative"),
+    sa.Index(
+        "ix_sla_clocks_alarm",
+        "alarm_at",
+        sqlite_where=sa.text("alarm_at IS NOT NULL"),
+        postgresql_where=sa.text("alarm_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_sla_clocks_open_policy",
+        "policy_id",
+        "ticket_id",
+        sqlite_where=sa.text("met_at IS NULL AND cancelled_at IS NULL"),
+        postgresql_where=sa.text("met_at IS NULL AND cancelled_at IS NULL"),
+    ),
 )

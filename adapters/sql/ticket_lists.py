@@ -24,7 +24,7 @@ from adapters.sql.ticket_search import PG_MATCH_IDS, search_matches
 from adapters.sql.ticket_statements import TICKET_NAMES, view_from_row
 from helpdesk_core.domain.search import search_words
 from helpdesk_core.domain.values import TicketPriority
-from helpdesk_core.ports.tickets import TicketPage, TicketQuery, TicketSort, sort_key
+from helpdesk_core.ports.tickets import SlaState, TicketPage, TicketQuery, TicketSort, sort_key
 
 # The priority's rank (TicketPriority.rank) in SQL, for the priority orders.
 _PRIORITY_RANK = sa.case(
@@ -47,6 +47,7 @@ class _Shape(NamedTuple):
     unassigned: bool
     created_from: bool
     created_to: bool
+    sla: SlaState | None
     search: bool
     few_matches: bool
     sort: TicketSort
@@ -100,6 +101,24 @@ def _filters(shape: _Shape) -> list[sa.ColumnElement[bool]]:
         conditions.append(c.created_at >= sa.bindparam("created_from"))
     if shape.created_to:
         conditions.append(c.created_at < sa.bindparam("created_to"))
+    conditions.extend(_sla_conditions(shape))
+    return conditions
+
+
+def _sla_conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
+    """The service-level filter and the SLA_DUE order's rows, written as the partial indexes
+    ``ix_tickets_sla_due`` and ``ix_tickets_sla_paused_created`` state their predicates."""
+    c = tickets.c
+    now = sa.bindparam("sla_now", type_=UTCDateTime())
+    conditions: list[sa.ColumnElement[bool]] = []
+    if shape.sort is TicketSort.SLA_DUE or shape.sla in {SlaState.BREACHED, SlaState.AT_RISK}:
+        conditions.append(c.sla_due_at.is_not(None))
+    if shape.sla is SlaState.BREACHED:
+        conditions.append(c.sla_due_at <= now)
+    elif shape.sla is SlaState.AT_RISK:
+        conditions.extend((c.sla_due_at > now, c.sla_warn_at <= now))
+    elif shape.sla is SlaState.PAUSED:
+        conditions.append(c.sla_paused)
     return conditions
 
 
@@ -110,7 +129,13 @@ def _effective_sort(query: TicketQuery, words: Sequence[str]) -> TicketSort:
 
 
 _TIME_SORTS = frozenset(
-    {TicketSort.CREATED, TicketSort.CREATED_DESC, TicketSort.UPDATED, TicketSort.UPDATED_DESC}
+    {
+        TicketSort.CREATED,
+        TicketSort.CREATED_DESC,
+        TicketSort.UPDATED,
+        TicketSort.UPDATED_DESC,
+        TicketSort.SLA_DUE,
+    }
 )
 
 
@@ -131,6 +156,8 @@ def _keyset_columns(
         return [tickets.c.created_at, tickets.c.id]
     if sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
         return [tickets.c.updated_at, tickets.c.id]
+    if sort is TicketSort.SLA_DUE:
+        return [tickets.c.sla_due_at, tickets.c.id]
     if sort in {TicketSort.PRIORITY, TicketSort.PRIORITY_DESC}:
         return [_PRIORITY_RANK, tickets.c.created_at, tickets.c.id]
     assert cost is not None
@@ -211,6 +238,10 @@ def ticket_list_query(
         params["statuses"] = sorted(query.statuses)
     if query.priorities:
         params["priorities"] = sorted(query.priorities)
+    if query.sla is not None:
+        if query.now is None:
+            raise ValueError("an sla filter is judged at a time: set TicketQuery.now")
+        params["sla_now"] = query.now
     if words:
         # quoted words on SQLite: never FTS5 syntax
         params["q"] = (
@@ -232,6 +263,7 @@ def ticket_list_query(
         unassigned=query.unassigned,
         created_from=query.created_from is not None,
         created_to=query.created_to is not None,
+        sla=query.sla,
         search=bool(words),
         few_matches=few_matches and bool(words) and dialect == "postgresql",
         sort=sort,

@@ -56,6 +56,10 @@ def ticket_from_row(row: Any) -> Ticket:
         assignee_id=row.assignee_id,
         closed_at=row.closed_at,
         version=row.version,
+        sla_policy_id=row.sla_policy_id,
+        sla_due_at=row.sla_due_at,
+        sla_warn_at=row.sla_warn_at,
+        sla_paused=bool(row.sla_paused),
     )
 
 
@@ -125,6 +129,14 @@ TICKET_CHANGEABLE = (
 def ticket_values(ticket: Ticket) -> dict[str, Any]:
     """The values of what an update may change (``TICKET_CHANGEABLE``)."""
     return {name: getattr(ticket, name) for name in TICKET_CHANGEABLE}
+
+
+# What the service-level clocks come to: written with the new ticket, then only by ``set_sla``.
+TICKET_SLA = ("sla_policy_id", "sla_due_at", "sla_warn_at", "sla_paused")
+
+
+def ticket_sla_values(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in TICKET_SLA}
 
 
 def attachment_from_row(row: Any) -> AttachmentReference:
@@ -254,6 +266,7 @@ _TICKET_COLUMNS = (
     "requester_id",
     "created_at",
     *TICKET_CHANGEABLE,
+    *TICKET_SLA,
 )
 _MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "visibility", "created_at")
 INSERT_NAMED_MESSAGE = CompiledStatement(  # PostgreSQL: the author's name comes back with it
@@ -321,6 +334,12 @@ def _insert_message_and_words() -> sa.Update:
 INSERT_MESSAGE_AND_WORDS = CompiledStatement(
     _insert_message_and_words(), prepare=True, values_per_call=False
 )  # PostgreSQL
+SET_TICKET_SLA = CompiledStatement(
+    sa.update(tickets)
+    .where(tickets.c.id == sa.bindparam("id_"))
+    .values({name: sa.bindparam(f"new_{name}", type_=tickets.c[name].type) for name in TICKET_SLA}),
+    prepare=True,
+)
 UPDATE_TICKET = CompiledStatement(  # what an update may change (ticket_values), at its version
     sa.update(tickets)
     .where(

@@ -59,6 +59,7 @@ from adapters.sql.ticket_statements import (
     PUBLIC_MESSAGES,
     QUEUE_BY_STATUS,
     QUEUE_OPEN_WORK,
+    SET_TICKET_SLA,
     TICKET,
     TICKET_BY_NUMBER,
     TICKET_FOR_UPDATE,
@@ -68,12 +69,14 @@ from adapters.sql.ticket_statements import (
     history_from_row,
     message_from_row,
     names_from_row,
+    ticket_sla_values,
     ticket_values,
     view_from_row,
 )
 from helpdesk_core.domain.entities import AttachmentReference, HistoryEntry, Ticket, TicketMessage
 from helpdesk_core.domain.errors import stale_version
 from helpdesk_core.domain.search import new_search_document, search_text, search_words
+from helpdesk_core.domain.sla import TicketSla
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
 from helpdesk_core.domain.views import HistoryView, MessageView, TicketView
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery, TicketSort
@@ -178,6 +181,7 @@ class SqlTicketRepository:
             "requester_id": ticket.requester_id,
             "created_at": ticket.created_at,
             **ticket_values(ticket),
+            **ticket_sla_values(ticket),
         }
         document = new_search_document(ticket)
         with refused_as_conflict(self._connection, _TICKET_ADDED, ticket):
@@ -210,6 +214,18 @@ class SqlTicketRepository:
             matched = UPDATE_TICKET.execute(self._connection, values)
         if matched != 1:
             raise stale_version("ticket", ticket.version)
+
+    def set_sla(self, ticket_id: uuid.UUID, sla: TicketSla) -> None:
+        SET_TICKET_SLA.execute(
+            self._connection,
+            {
+                "id_": ticket_id,
+                "new_sla_policy_id": sla.policy_id,
+                "new_sla_due_at": sla.due_at,
+                "new_sla_warn_at": sla.warn_at,
+                "new_sla_paused": sla.paused,
+            },
+        )
 
     def list(self, query: TicketQuery) -> TicketPage:
         statement, params = self.list_statement(query)

@@ -19,6 +19,7 @@ from adapters.sql.idempotency import SqlIdempotencyRepository
 from adapters.sql.org import SqlDepartmentRepository, SqlStaffRepository, SqlTeamRepository
 from adapters.sql.outbox import SqlOutboxRepository
 from adapters.sql.sessions import SqlPasswordResetRepository, SqlSessionRepository
+from adapters.sql.sla import SqlSlaClockRepository, SqlSlaPolicyRepository
 from adapters.sql.tickets import (
     SqlAttachmentRepository,
     SqlTicketHistoryRepository,
@@ -99,6 +100,14 @@ class SqlTransaction:
     @cached_property
     def calendars(self) -> SqlCalendarRepository:
         return SqlCalendarRepository(self._connection)
+
+    @cached_property
+    def sla_policies(self) -> SqlSlaPolicyRepository:
+        return SqlSlaPolicyRepository(self._connection)
+
+    @cached_property
+    def sla_clocks(self) -> SqlSlaClockRepository:
+        return SqlSlaClockRepository(self._connection)
 
     def commit(self) -> None:
         with translate_errors():

@@ -157,6 +157,7 @@ def register_commands() -> click.Group:
         db,
         demo,
         serve,
+        sla,
         tickets,
         users,
         webhooks,
@@ -173,6 +174,7 @@ def register_commands() -> click.Group:
         *webhooks.COMMANDS,
         *demo.COMMANDS,
         *users.COMMANDS,
+        *sla.COMMANDS,
     ):
         cli.add_command(command)
     return cli

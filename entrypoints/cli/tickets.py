@@ -38,13 +38,14 @@ from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
 from helpdesk_core.domain.views import HistoryView, TicketDetail
-from helpdesk_core.ports.tickets import TicketQuery, TicketSort
+from helpdesk_core.ports.tickets import SlaState, TicketQuery, TicketSort
 from helpdesk_core.usecases.org import OrgService
 from helpdesk_core.usecases.tickets import TicketService
 
 STATUSES = tuple(s.value for s in TicketStatus)
 PRIORITIES = tuple(p.value for p in TicketPriority)
 SORTS = tuple(s.value for s in TicketSort)
+SLA_STATES = tuple(s.value for s in SlaState)
 LIST_COLUMNS = (
     "number",
     "id",
@@ -214,12 +215,21 @@ def tickets() -> None:
     help="Only tickets whose subject, description or messages contain every word of TEXT.",
 )
 @click.option(
+    "--sla",
+    "sla_name",
+    metavar="|".join(SLA_STATES),
+    help="Only tickets whose service level is so now (breached: past a due time).",
+)
+@click.option(
     "--sort",
     "sort_name",
     default=TicketSort.CREATED_DESC.value,
     show_default=True,
     metavar="|".join(SORTS),
-    help="Order; '-' means descending. relevance: best --search match first.",
+    help=(
+        "Order; '-' means descending. relevance: best --search match first. sla_due: the "
+        "soonest service-level due time first (only tickets with one)."
+    ),
 )
 @page_options("Tickets")
 @json_option
@@ -236,6 +246,7 @@ def tickets_list(
     created_from: str | None,
     created_to: str | None,
     search: str | None,
+    sla_name: str | None,
     sort_name: str,
     limit_text: str | None,
     cursor: str | None,
@@ -254,6 +265,12 @@ def tickets_list(
     if len(sort_value) != 1:
         fail(f"--sort: give one of {', '.join(SORTS)}", 2)
     sort = TicketSort(sort_value[0])
+    sla = None
+    if sla_name is not None:
+        sla_value = _choices([sla_name], SLA_STATES, "--sla")
+        if len(sla_value) != 1:
+            fail(f"--sla: give one of {', '.join(SLA_STATES)}", 2)
+        sla = SlaState(sla_value[0])
     if assignee is not None and unassigned:
         fail("--assignee and --unassigned exclude each other", 2)
     start = _moment(created_from, "--created-from")
@@ -274,6 +291,7 @@ def tickets_list(
             created_from=start,
             created_to=end,
             text=text,
+            sla=sla,
             sort=sort,
             after=after,
             limit=limit,

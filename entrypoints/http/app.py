@@ -25,9 +25,11 @@ from entrypoints.http.middleware import (
     StorableInput,
 )
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
+from entrypoints.http.resources.calendars import CalendarResources, add_calendar_routes
 from entrypoints.http.resources.customers import CustomerResources, add_customer_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
+from entrypoints.http.resources.sla import SlaResources, add_sla_routes
 from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
 from entrypoints.http.resources.webhooks import WebhookResources, add_webhook_routes
 from entrypoints.http.scope import UnitOfWorkScope
@@ -191,6 +193,18 @@ def create_app(
         CustomerResources(
             services.customers, converter, settings.page_size_default, settings.page_size_max
         ),
+    )
+    add_calendar_routes(
+        app,
+        API_PREFIX,
+        CalendarResources(
+            services.calendars, converter, settings.page_size_default, settings.page_size_max
+        ),
+    )
+    add_sla_routes(
+        app,
+        API_PREFIX,
+        SlaResources(services.sla, converter, settings.page_size_default, settings.page_size_max),
     )
     return app
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import types
 import typing
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -99,6 +100,19 @@ def _datetime(value: Any, _type: Any) -> datetime:
     return parsed
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(value: Any, _type: Any) -> date:
+    # Only YYYY-MM-DD: date.fromisoformat would also take 20261224 and 2026-W52-4.
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise _WrongType("must be a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _WrongType("must be a date as YYYY-MM-DD") from None
+
+
 def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
     allowed = [m.value for m in cls]
     if isinstance(value, str) and value in allowed:
@@ -119,6 +133,7 @@ def make_http_converter() -> cattrs.Converter:
         converter.register_structure_hook(base, _enum)
     converter.register_structure_hook(uuid.UUID, _uuid)
     converter.register_structure_hook(datetime, _datetime)
+    converter.register_structure_hook(date, _date)
     converter.register_unstructure_hook(uuid.UUID, str)
     return converter
 

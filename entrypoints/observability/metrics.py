@@ -69,6 +69,8 @@ class EventMetrics:
     batches: Any
     deliveries: Any
     retention_deleted: Any
+    sla_warnings: Any
+    sla_breaches: Any
 
 
 @functools.cache
@@ -92,11 +94,22 @@ def event_metrics() -> EventMetrics:
             "Rows the worker deleted after the retention period (HELPDESK_EVENT_RETENTION_DAYS)",
             ["table"],
         ),
+        sla_warnings=Counter(
+            "helpdesk_sla_warnings_total",
+            "Service-level warnings the scheduler raised, by department id ('none': unrouted)",
+            ["department"],
+        ),
+        sla_breaches=Counter(
+            "helpdesk_sla_breaches_total",
+            "Service-level breaches the scheduler raised, by department id ('none': unrouted)",
+            ["department"],
+        ),
     )
 
 
 class PrometheusEventSink:
-    """The worker's EventSink: batch durations and delivery outcomes."""
+    """The worker's EventSink: batch durations, delivery outcomes, retention and
+    service-level alarms."""
 
     def batch(self, kind: str, size: int, seconds: float) -> None:
         event_metrics().batches.labels(kind=kind).observe(seconds)
@@ -106,6 +119,11 @@ class PrometheusEventSink:
 
     def deleted(self, table: str, count: int) -> None:
         event_metrics().retention_deleted.labels(table=table).inc(count)
+
+    def alarm(self, kind: str, department: str) -> None:
+        metrics = event_metrics()
+        counter = metrics.sla_breaches if kind == "breached" else metrics.sla_warnings
+        counter.labels(department=department).inc()
 
 
 # A gauge read at scrape time: name, help text, value.

@@ -333,8 +333,8 @@ def add_business_time(
     begin = _utc(start, "start")
     if seconds < 0:
         raise ValidationFailed.field(field, "must not be negative")
-    remaining = timedelta(seconds=seconds)
     try:
+        remaining = timedelta(seconds=seconds)  # beyond timedelta's days: OverflowError
         if calendar._always_open:
             due = begin + remaining if remaining <= timedelta(days=_MAX_DAYS) else None
         else:

@@ -130,7 +130,13 @@ def check_transition(current: TicketStatus, target: TicketStatus) -> None:
 
 @attrs.frozen
 class Ticket:
-    """A customer's request and its state; ``number`` is the human reference (#1042)."""
+    """A customer's request and its state; ``number`` is the human reference (#1042).
+
+    The ``sla_*`` fields are what the ticket's service-level clocks come to (``TicketSla``):
+    the governing policy, the earliest due and warning time of its running clocks, and
+    whether they all stand. The service-level code alone writes them (``set_sla``); a
+    ticket's own ``update`` keeps them as stored.
+    """
 
     id: uuid.UUID
     number: int = attrs.field(validator=_positive)
@@ -146,6 +152,10 @@ class Ticket:
     assignee_id: uuid.UUID | None = None
     closed_at: datetime | None = attrs.field(default=None, validator=_aware)
     version: int = attrs.field(default=1, validator=_positive)
+    sla_policy_id: uuid.UUID | None = None
+    sla_due_at: datetime | None = attrs.field(default=None, validator=_aware)
+    sla_warn_at: datetime | None = attrs.field(default=None, validator=_aware)
+    sla_paused: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.team_id is not None and self.department_id is None:

@@ -51,6 +51,13 @@ EVENT_TYPES: dict[str, str] = {
     "staff.updated": "a staff member's role, department or team changed",
     "staff.activated": "a staff member was activated",
     "staff.deactivated": "a staff member was deactivated",
+    "sla.warning": "a service-level clock of a ticket is about to run out (its warning time came)",
+    "sla.breached": "a service-level clock of a ticket ran out before it was met",
+    "sla.met": "a service-level clock of a ticket was met (a staff reply, the ticket resolved)",
+    "sla.cancelled": (
+        "a service-level clock of a ticket is no longer owed (its policy switched off or no "
+        "longer matches, or the ticket was resolved before a response)"
+    ),
     "webhook.ping": "a test event sent to one webhook on request",
 }
 ALL_EVENTS = "*"

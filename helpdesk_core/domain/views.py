@@ -19,6 +19,7 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
     User,
 )
+from helpdesk_core.domain.sla import SlaClock
 from helpdesk_core.domain.values import Role
 
 
@@ -35,10 +36,12 @@ class TicketNames:
 
 @attrs.frozen
 class TicketView:
-    """A ticket with the names of what it refers to."""
+    """A ticket with the names of what it refers to and, when a service-level policy
+    governs it, the latest clock of each metric (``sla``)."""
 
     ticket: Ticket
     names: TicketNames = TicketNames()
+    sla: tuple[SlaClock, ...] = ()
 
 
 @attrs.frozen
@@ -68,10 +71,11 @@ class TicketDetail:
     names: TicketNames
     messages: tuple[MessageView, ...]
     attachments: tuple[AttachmentReference, ...]
+    sla: tuple[SlaClock, ...] = ()
 
     @property
     def view(self) -> TicketView:
-        return TicketView(self.ticket, self.names)
+        return TicketView(self.ticket, self.names, self.sla)
 
 
 @attrs.frozen

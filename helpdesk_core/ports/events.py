@@ -337,3 +337,8 @@ class EventSink(Protocol):
     def deleted(self, table: str, count: int) -> None:
         """Retention deleted ``count`` rows of ``table``."""
         ...
+
+    def alarm(self, kind: str, department: str) -> None:
+        """The scheduler raised a service-level ``kind`` ("warning" or "breached") on a
+        ticket of ``department`` (its id, or "none" for an unrouted ticket)."""
+        ...

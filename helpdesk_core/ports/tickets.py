@@ -19,6 +19,7 @@ from helpdesk_core.domain.entities import (
     Ticket,
     TicketMessage,
 )
+from helpdesk_core.domain.sla import TicketSla
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
 from helpdesk_core.domain.views import HistoryView, MessageView, TicketView
 
@@ -38,6 +39,15 @@ class TicketSort(enum.StrEnum):
     PRIORITY = "priority"
     PRIORITY_DESC = "-priority"
     RELEVANCE = "relevance"
+    SLA_DUE = "sla_due"  # soonest service-level due time first; only tickets that have one
+
+
+class SlaState(enum.StrEnum):
+    """The staff list's service-level filter, as of ``TicketQuery.now``."""
+
+    BREACHED = "breached"  # a running clock's due time has passed
+    AT_RISK = "at_risk"  # a running clock's warning time has passed, none is due yet
+    PAUSED = "paused"  # every open clock stands (the ticket is in a paused status)
 
 
 @attrs.frozen
@@ -54,6 +64,11 @@ class TicketQuery:
     included: only staff search) together contain every word of it (a run of letters and
     digits), as a whole word, regardless of case; a text without words filters nothing.
 
+    ``sla`` keeps the tickets whose service-level clocks stand so at ``now`` (the ticket's
+    ``sla_due_at``, ``sla_warn_at`` and ``sla_paused``). SLA_DUE lists only the tickets with a
+    due time (a running clock), soonest first: a ticket whose clocks stand or are done owes
+    nothing now.
+
     ``after`` is the ``sort_key`` of the last ticket of the previous page (for RELEVANCE with
     text: the page's ``next_after``); the page holds the tickets that sort after it.
     """
@@ -69,6 +84,8 @@ class TicketQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     text: str | None = None
+    sla: SlaState | None = None
+    now: datetime | None = None  # the instant ``sla`` is judged at (required with it)
     sort: TicketSort = TicketSort.CREATED_DESC
     after: tuple[Any, ...] | None = None
     limit: int = 25
@@ -117,6 +134,9 @@ def sort_key(ticket: Ticket, sort: TicketSort) -> tuple[Any, ...]:
         return (ticket.created_at.isoformat(), str(ticket.id))
     if sort in {TicketSort.UPDATED, TicketSort.UPDATED_DESC}:
         return (ticket.updated_at.isoformat(), str(ticket.id))
+    if sort is TicketSort.SLA_DUE:
+        due = ticket.sla_due_at
+        return (due.isoformat() if due else None, str(ticket.id))
     return (ticket.priority.rank, ticket.created_at.isoformat(), str(ticket.id))
 
 
@@ -154,6 +174,12 @@ class TicketRepository(Protocol):
         is written once: an update keeps the stored values. After a Conflict (a broken rule of
         the store) the transaction must end, as after ``add``; after StaleVersion it may go on.
         """
+        ...
+
+    def set_sla(self, ticket_id: uuid.UUID, sla: TicketSla) -> None:
+        """Store what the ticket's service-level clocks come to (its ``sla_*`` fields), its
+        version unchanged: the clocks are the service-level code's, not an edit of the
+        ticket. The caller holds the ticket locked (``get(for_update=True)``)."""
         ...
 
     def list(self, query: TicketQuery) -> TicketPage:

@@ -15,6 +15,7 @@ from helpdesk_core.ports.repositories import (
     TeamRepository,
     UserRepository,
 )
+from helpdesk_core.ports.sla import SlaClockRepository, SlaPolicyRepository
 from helpdesk_core.ports.tickets import (
     AttachmentRepository,
     IdempotencyRepository,
@@ -125,6 +126,16 @@ class Transaction(Protocol):
     @property
     def calendars(self) -> CalendarRepository:
         """Business calendars, inside this transaction."""
+        ...
+
+    @property
+    def sla_policies(self) -> SlaPolicyRepository:
+        """Service-level policies, inside this transaction."""
+        ...
+
+    @property
+    def sla_clocks(self) -> SlaClockRepository:
+        """The service-level clocks of tickets, inside this transaction."""
         ...
 
     def commit(self) -> None:

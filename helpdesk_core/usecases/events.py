@@ -145,6 +145,9 @@ class NullSink:
     def deleted(self, table: str, count: int) -> None:
         return None
 
+    def alarm(self, kind: str, department: str) -> None:
+        return None
+
 
 @attrs.define
 class WebhookFanout:
@@ -232,7 +235,26 @@ class EventWorker:
         calls again); what the cut-short batch still held is handed back on the next pass.
         """
         self._hand_back()
-        return self.process_events() + self.deliver_webhooks() + self.purge_expired()
+        return (
+            self.check_service_levels()
+            + self.process_events()
+            + self.deliver_webhooks()
+            + self.purge_expired()
+        )
+
+    def check_service_levels(self) -> int:
+        """One pass of the service-level scheduler: warnings and breaches whose time came,
+        recorded as events with their clocks (so this pass's events go out in the same
+        ``run_once``); how many were raised."""
+        if self.stop():
+            return 0
+        # Imported here: the service-level use cases publish through this module.
+        from helpdesk_core.usecases.sla import raise_alarms
+
+        raised = raise_alarms(self._uow, self._ids, self._clock.now())
+        for alarm in raised:
+            self._sink.alarm(alarm.kind, str(alarm.department_id or "none"))
+        return len(raised)
 
     def _hand_back(self) -> None:
         if not (self._stranded_events or self._stranded_deliveries):

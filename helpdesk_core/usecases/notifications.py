@@ -4,6 +4,9 @@
   ticket (not for their own changes, nor for the reopening a staff reply brings about: the
   reply's mail says enough);
 - the assignee, when a ticket is assigned to them by someone else;
+- the assignee, when a service-level clock of their ticket breaches; for an unassigned
+  ticket, the active leads of its department (the active administrators when it has none:
+  an unrouted ticket, a department without leads);
 - the user, with a single-use reset link, when a password reset is requested.
 - the owner of an address, when someone tries to register it again (the registration
   answers as for a new address, so only the owner learns it was taken).
@@ -25,8 +28,9 @@ from typing import Any
 import attrs
 
 from helpdesk_core.domain.events import Event
-from helpdesk_core.domain.values import one_line
+from helpdesk_core.domain.values import StaffRole, one_line
 from helpdesk_core.ports.notifications import Mailer, MailMessage
+from helpdesk_core.ports.repositories import StaffFilter
 from helpdesk_core.ports.security import TokenSigner
 from helpdesk_core.ports.system import Clock
 from helpdesk_core.ports.uow import UnitOfWork
@@ -54,6 +58,7 @@ class NotificationService:
         dispatcher.subscribe("ticket.message_added", self.on_message, "mail-requester-reply")
         dispatcher.subscribe("ticket.status_changed", self.on_status, "mail-requester-status")
         dispatcher.subscribe("ticket.assigned", self.on_assigned, "mail-assignee")
+        dispatcher.subscribe("sla.breached", self.on_breached, "mail-sla-breach")
         dispatcher.subscribe(
             "user.password_reset_requested", self.on_reset_requested, "mail-reset-link"
         )
@@ -109,6 +114,35 @@ class NotificationService:
                 f"{self._ticket_link(ticket, staff=True)}\n"
             ),
         )
+
+    def on_breached(self, event: Event) -> None:
+        ticket, metric = event.data["ticket"], event.data["metric"]
+        what = metric["name"].replace("_", " ")
+        for user_id in self._breach_recipients(ticket):
+            self._to_user(
+                user_id,
+                f"[#{ticket['number']}] Overdue: {what} of {ticket['subject']}",
+                lambda name: (
+                    f"Hello {name},\n\nthe {what} of ticket #{ticket['number']} "
+                    f"({ticket['subject']}, priority {ticket['priority']}) was due at "
+                    f"{metric['due_at']} and is not met.\n\n"
+                    f"{self._ticket_link(ticket, staff=True)}\n"
+                ),
+            )
+
+    def _breach_recipients(self, ticket: dict[str, Any]) -> list[uuid.UUID]:
+        if ticket["assignee"] is not None:
+            return [uuid.UUID(ticket["assignee"]["id"])]
+        with self._uow.begin(read_only=True) as tx:
+            leads: list[uuid.UUID] = []
+            if ticket["department"] is not None:
+                department = uuid.UUID(ticket["department"]["id"])
+                where = StaffFilter(department_id=department, role=StaffRole.LEAD, active=True)
+                leads = [staff.user_id for staff in tx.staff.list(where)]
+            if not leads:
+                where = StaffFilter(role=StaffRole.ADMIN, active=True)
+                leads = [staff.user_id for staff in tx.staff.list(where)]
+        return sorted(leads)
 
     # ------------------------------------------------------------ accounts
 

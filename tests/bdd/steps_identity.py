@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -24,6 +25,7 @@ from entrypoints.http.app import create_app
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.ports.notifications import Mailer
+from helpdesk_core.ports.system import Clock
 from helpdesk_core.usecases.org import CreateStaff
 from tests.conftest import make_settings
 from tests.support.events import drain
@@ -48,6 +50,16 @@ class Someone:
     sessions: dict[str, str] = attrs.Factory(dict)
 
 
+class SceneClock:
+    """The helpdesk's clock in a story: the real time, until a step says what time it is."""
+
+    def __init__(self) -> None:
+        self.fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.fixed if self.fixed is not None else datetime.now(UTC)
+
+
 @attrs.define
 class Scene:
     """One helpdesk for one scenario, and what the story has established so far."""
@@ -55,6 +67,7 @@ class Scene:
     services: Services
     client: falcon.testing.TestClient
     mailbox: MemoryMailer
+    clock: SceneClock
     people: dict[str, Someone] = attrs.Factory(dict)
     departments: dict[str, str] = attrs.Factory(dict)  # name -> id
     teams: dict[str, str] = attrs.Factory(dict)  # name -> id
@@ -119,9 +132,11 @@ def _scene(
     """A fresh in-memory helpdesk whose mail is kept for the story to read; ``overrides``
     replace more ports (as in ``bootstrap``), ``settings`` change the test settings."""
     mailbox = MemoryMailer()
-    services = bootstrap(make_settings(**settings), {Mailer: mailbox, **(overrides or {})})
+    clock = SceneClock()
+    ports = {Mailer: mailbox, Clock: clock, **(overrides or {})}
+    services = bootstrap(make_settings(**settings), ports)
     request.addfinalizer(services.close)
-    return Scene(services, falcon.testing.TestClient(create_app(services)), mailbox)
+    return Scene(services, falcon.testing.TestClient(create_app(services)), mailbox, clock)
 
 
 def _names(text: str) -> list[str]:

@@ -66,6 +66,7 @@ def apps() -> Iterator[Apps]:
             password_hash=password_hasher(settings).hash(PASSWORD),
             password=PASSWORD,
             customers=50,
+            sla=True,  # as the benchmark seeds: the lists render service levels
         )
         services = bootstrap(settings)
         libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)

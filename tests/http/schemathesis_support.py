@@ -23,6 +23,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.ports.events import UrlGuard
 from helpdesk_core.usecases.auth import Login, Register, reset_token
+from helpdesk_core.usecases.calendars import CreateCalendar
 from helpdesk_core.usecases.customers import ERASED_HASH, is_erased
 from helpdesk_core.usecases.events import signing_secret
 from helpdesk_core.usecases.org import (
@@ -66,6 +68,7 @@ from helpdesk_core.usecases.org import (
     UpdateStaff,
     UpdateTeam,
 )
+from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.tickets import OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.conftest import make_settings
@@ -607,6 +610,25 @@ def _seed(services: Services, template: Path | None) -> Seed:
     hook = services.webhooks.create(
         op, CreateWebhook(url="https://hooks.example.com/helpdesk", events=("*",))
     )
+    office = services.calendars.create(
+        op,
+        CreateCalendar(
+            "Office",
+            "Europe/Berlin",
+            tuple((day, "09:00", "17:00") for day in ("mon", "tue", "wed", "thu", "fri")),
+            ((date(2026, 12, 24), "Christmas Eve"),),
+        ),
+    )
+    policy = services.sla.create(
+        op,
+        SlaPolicyInput(
+            name="Billing",
+            department_ids=(billing.id,),
+            calendar_id=office.id,
+            targets={"urgent": {"first_response": 30, "next_response": 60, "resolution": 480}},
+            warn_before=15,
+        ),
+    )
     ids = {
         "department_id": [str(billing.id), str(sales.id)],
         "team_id": [str(tier1.id), str(tier2.id)],
@@ -616,5 +638,7 @@ def _seed(services: Services, template: Path | None) -> Seed:
         "ticket_id": [str(t.id) for t in tickets],
         "webhook_id": [str(hook.webhook.id)],
         "customer_id": [str(spare_customer.user.id)],
+        "calendar_id": [str(office.id)],
+        "policy_id": [str(policy.id)],
     }
     return Seed(template, accounts, ids, (billing.id, tier1.id))

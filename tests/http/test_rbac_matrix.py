@@ -28,6 +28,8 @@ import pytest
 
 from entrypoints.http.app import openapi_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
+from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.conftest import PASSWORD, Helpdesk, Person, make_helpdesk
 
@@ -91,6 +93,18 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("PATCH", "/api/v1/admin/customers/{customer_id}"):  (401,  403, 403,  403, 200,  401),
     ("POST",  "/api/v1/admin/customers/{customer_id}/erase"): (401, 403, 403, 403, 200, 401),
     ("POST",  "/api/v1/admin/customers/{customer_id}/unlock"): (401, 403, 403, 403, 204, 401),
+    # ---- business calendars: administrators only
+    ("GET",   "/api/v1/admin/calendars"):                (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/calendars"):                (401,  403, 403,  403, 201,  401),
+    ("GET",   "/api/v1/admin/calendars/{calendar_id}"):  (401,  403, 403,  403, 200,  401),
+    ("PATCH", "/api/v1/admin/calendars/{calendar_id}"):  (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/calendars/{calendar_id}/compute"): (401, 403, 403, 403, 200, 401),
+    # ---- service-level policies: administrators only
+    ("GET",   "/api/v1/admin/sla-policies"):             (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/sla-policies"):             (401,  403, 403,  403, 201,  401),
+    ("GET",   "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
+    ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/sla/recalc"):               (401,  403, 403,  403, 200,  401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -128,6 +142,8 @@ class World:
     ticket_id: str
     webhook_id: str
     ticket_number: int
+    calendar_id: str
+    policy_id: str
 
     def closed_ticket(self) -> str:
         """The ticket, closed by its requester first (so that it can be reopened)."""
@@ -318,6 +334,46 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/api/v1/admin/customers/{w.requester.id}/unlock",
         None,
     ),
+    ("GET", "/api/v1/admin/calendars"): lambda w: ("/api/v1/admin/calendars", None),
+    ("POST", "/api/v1/admin/calendars"): lambda w: (
+        "/api/v1/admin/calendars",
+        {
+            "name": _unique("Calendar"),
+            "timezone": "Europe/Berlin",
+            "intervals": [{"weekday": "mon", "start": "09:00", "end": "17:00"}],
+        },
+    ),
+    ("GET", "/api/v1/admin/calendars/{calendar_id}"): lambda w: (
+        f"/api/v1/admin/calendars/{w.calendar_id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/admin/calendars/{calendar_id}"): lambda w: (
+        f"/api/v1/admin/calendars/{w.calendar_id}",
+        {"name": _unique("Renamed")},
+    ),
+    ("POST", "/api/v1/admin/calendars/{calendar_id}/compute"): lambda w: (
+        f"/api/v1/admin/calendars/{w.calendar_id}/compute",
+        {"start": "2026-12-04T16:00:00+01:00", "minutes": 240},
+    ),
+    ("GET", "/api/v1/admin/sla-policies"): lambda w: ("/api/v1/admin/sla-policies", None),
+    ("POST", "/api/v1/admin/sla-policies"): lambda w: (
+        "/api/v1/admin/sla-policies",
+        {
+            "name": _unique("Policy"),
+            "department_ids": [w.department_id],
+            "calendar_id": w.calendar_id,
+            "targets": {"urgent": {"first_response": 30, "resolution": 480}},
+        },
+    ),
+    ("GET", "/api/v1/admin/sla-policies/{policy_id}"): lambda w: (
+        f"/api/v1/admin/sla-policies/{w.policy_id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): lambda w: (
+        f"/api/v1/admin/sla-policies/{w.policy_id}",
+        {"name": _unique("Renamed"), "warn_before": 15},
+    ),
+    ("POST", "/api/v1/admin/sla/recalc"): lambda w: ("/api/v1/admin/sla/recalc", None),
 }
 
 REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}
@@ -325,6 +381,8 @@ REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}
 # Headers a well-formed request of the row carries besides the caller's token.
 EXTRA_HEADERS: dict[tuple[str, str], dict[str, str]] = {
     ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): {"If-Match": '"1"'},  # the version seen
+    ("PATCH", "/api/v1/admin/calendars/{calendar_id}"): {"If-Match": '"1"'},
+    ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): {"If-Match": '"1"'},
 }
 
 ASSIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -369,6 +427,13 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     webhook = services.webhooks.create(
         SYSTEM_OPERATOR, CreateWebhook(url=HOOK_URL, events=("*",))
     ).webhook
+    calendar = services.calendars.create(
+        SYSTEM_OPERATOR, CreateCalendar("Office", "Europe/Berlin", (("mon", "09:00", "17:00"),))
+    )
+    policy = services.sla.create(
+        SYSTEM_OPERATOR,
+        SlaPolicyInput(name="Standard", targets={"normal": {"first_response": 60}}),
+    )
     yield World(
         desk,
         department_id,
@@ -379,6 +444,8 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         opened.json["id"],
         str(webhook.id),
         opened.json["number"],
+        str(calendar.id),
+        str(policy.id),
     )
     services.close()
 

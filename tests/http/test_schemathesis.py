@@ -213,6 +213,30 @@ VALID_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "createWebhook": ("admin", {"url": "https://hooks.example.com/new", "events": ["*"]}),
     "updateWebhook": ("admin", {"description": "Renamed"}),
     "updateCustomer": ("admin", {"active": False}),
+    "createCalendar": (
+        "admin",
+        {
+            "name": "Night shift",
+            "timezone": "UTC",
+            "intervals": [{"weekday": "mon", "start": "22:00", "end": "24:00"}],
+            "holidays": [{"date": "2026-12-24", "name": "Christmas Eve"}],
+        },
+    ),
+    "updateCalendar": ("admin", {"name": "Head office"}),
+    "computeDueAt": ("admin", {"start": "2026-12-04T16:00:00+01:00", "minutes": 240}),
+    "createSlaPolicy": (
+        "admin",
+        {
+            "name": "Sales, urgent",
+            "priorities": ["urgent"],
+            "calendar_id": "{calendar_id}",
+            "targets": {"urgent": {"first_response": 30, "resolution": 480}},
+            "pause_statuses": ["pending"],
+            "warn_before": 15,
+            "on_reopen": "restart",
+        },
+    ),
+    "updateSlaPolicy": ("admin", {"warn_before": 30}),
 }
 
 
@@ -338,6 +362,7 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
         "rotateWebhookSecret",
         "eraseCustomer",
         "unlockCustomer",
+        "recalcSla",
     }
     client = falcon.testing.TestClient(APP)
     customer = stage.headers("customer")
@@ -381,6 +406,10 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
     )
     assert unlocked.status_code == 204
     assert client.simulate_get(spare, headers=admin).json == before
+
+    recalc = client.simulate_post("/api/v1/admin/sla/recalc", json={"tickets": -1}, headers=admin)
+    assert recalc.status_code == 200, recalc.text
+    assert recalc.json["tickets"] >= 0
 
     logged_out = client.simulate_post("/api/v1/auth/logout", json={"all": False}, headers=customer)
     assert logged_out.status_code == 204

@@ -357,6 +357,15 @@ def test_an_addition_past_the_year_9999_is_refused() -> None:
         assert caught.value.errors[0].field == "seconds"
 
 
+@pytest.mark.parametrize("minutes", [10**18, 2**63, 10**31], ids=["1e18", "2**63", "1e31"])
+def test_more_minutes_than_a_timedelta_holds_are_refused_naming_them(minutes: int) -> None:
+    """Such a number reaches the API as an ordinary integer (up to 32 digits)."""
+    for calendar in (office(), None):
+        with pytest.raises(ValidationFailed) as caught:
+            add_business_minutes(calendar, at(BERLIN, 2026, 1, 1), minutes)
+        assert caught.value.errors[0].field == "minutes"
+
+
 def test_a_calendar_whose_every_working_day_is_a_holiday_for_ten_years_raises() -> None:
     mondays = frozenset(date(2026, 1, 5) + timedelta(weeks=week) for week in range(11 * 53))
     calendar = BusinessCalendar(

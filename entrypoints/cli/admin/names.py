@@ -7,6 +7,8 @@ are named by email or id. What names nothing, or more than one team, exits 1 wit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
 from entrypoints.cli.main import fail
 from helpdesk_core.domain.entities import Department, Team
@@ -23,21 +25,40 @@ def as_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def find_department(org: OrgService, name_or_id: str) -> Department:
-    """The department with this id, or with this name (case-insensitive)."""
-    departments = org.list_departments(SYSTEM_OPERATOR)
+class Named(Protocol):
+    """What is found by its id or its name: a department, a calendar, a policy."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def find_named(known: Iterable[N], name_or_id: str, what: str) -> N:
+    """The one of ``known`` with this id, or with this name (any case and spacing); exit 1
+    naming ``what`` ("department", "calendar") when none is."""
+    candidates = list(known)
     wanted = as_uuid(name_or_id)
     if wanted is not None:
-        for department in departments:
-            if department.id == wanted:
-                return department
-        fail(f"no department with id {wanted}")
+        for item in candidates:
+            if item.id == wanted:
+                return item
+        fail(f"no {what} with id {wanted}")
     key = name_key(name_or_id)
-    for department in departments:
-        if name_key(department.name) == key:
-            return department
-    fail(f"no department named {name_or_id!r}")
-    return None
+    for item in candidates:
+        if name_key(item.name) == key:
+            return item
+    fail(f"no {what} named {name_or_id!r}")
+    raise AssertionError("fail() exits")  # pragma: no cover
+
+
+def find_department(org: OrgService, name_or_id: str) -> Department:
+    """The department with this id, or with this name (case-insensitive)."""
+    return find_named(org.list_departments(SYSTEM_OPERATOR), name_or_id, "department")
 
 
 def find_team(org: OrgService, name_or_id: str, department: str | None = None) -> Team:

@@ -36,7 +36,7 @@ from helpdesk_core.domain.entities import Ticket
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import MessageVisibility, TicketPriority, TicketStatus
 from helpdesk_core.policies import require_customer, require_staff
-from helpdesk_core.ports.tickets import TicketPage, TicketQuery, TicketSort
+from helpdesk_core.ports.tickets import SlaState, TicketPage, TicketQuery, TicketSort
 from helpdesk_core.usecases.tickets import (
     Assign,
     AttachmentInput,
@@ -168,15 +168,27 @@ def ticket_cursor_shape(sort: TicketSort, has_text: bool) -> tuple[Part, ...]:
     return (is_time, is_id)  # (created_at or updated_at, id)
 
 
-def _sort(req: falcon.Request) -> TicketSort:
+def _sort(req: falcon.Request, staff: bool = False) -> TicketSort:
+    """The list's order; ``sla_due`` is the staff queue's only (customers see no queue)."""
     raw = req.get_param("sort")
     if raw is None:
         return TicketSort.CREATED_DESC
+    allowed = [m for m in TicketSort if staff or m is not TicketSort.SLA_DUE]
+    if raw not in allowed:
+        names = ", ".join(m.value for m in allowed)
+        raise invalid_input("sort", f"must be one of {names}")
+    return TicketSort(raw)
+
+
+def _sla(req: falcon.Request) -> SlaState | None:
+    raw = req.get_param("sla")
+    if raw is None:
+        return None
     try:
-        return TicketSort(raw)
+        return SlaState(raw)
     except ValueError:
-        allowed = ", ".join(m.value for m in TicketSort)
-        raise invalid_input("sort", f"must be one of {allowed}") from None
+        allowed = ", ".join(m.value for m in SlaState)
+        raise invalid_input("sla", f"must be one of {allowed}") from None
 
 
 def path_number(value: str) -> int:
@@ -325,7 +337,7 @@ class StaffTickets:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         actor = _staff(req, "list the ticket queue")
         text = req.get_param("q")
-        sort = _sort(req)
+        sort = _sort(req, staff=True)
         assignee = req.get_param("assignee_id")
         query = TicketQuery(
             statuses=_multi(req, "status", TicketStatus),
@@ -337,6 +349,7 @@ class StaffTickets:
             created_from=_datetime_param(req, "created_from"),
             created_to=_datetime_param(req, "created_to"),
             text=text,
+            sla=_sla(req),
             sort=sort,
             after=_after(req, sort, bool(text and text.strip())),
             limit=_limit(req, self._s.page_default, self._s.page_max),

@@ -89,7 +89,7 @@ class Assignment(TicketUseCases):
             return view
         if command.mode != "team":
             names = self._names_after(tx, view, updated)
-        result = TicketView(updated, names)
+        result = TicketView(updated, names, view.sla)
         tx.tickets.update(updated)
         self._record_diff(tx, ticket, result, actor.user_id, now)
         return result
@@ -101,7 +101,7 @@ class Assignment(TicketUseCases):
         updated = self._round_robin_choice(tx, view.ticket, now)
         if updated is view.ticket:
             return view
-        result = TicketView(updated, self._names_after(tx, view, updated))
+        result = TicketView(updated, self._names_after(tx, view, updated), view.sla)
         tx.tickets.update(updated)
         self._record_diff(tx, view.ticket, result, actor_id, now)
         return result

@@ -22,6 +22,7 @@ from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
 from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.events import publish
+from helpdesk_core.usecases.sla import with_clocks
 from helpdesk_core.usecases.tickets.commands import AttachmentInput, TicketPolicy
 from helpdesk_core.usecases.tickets.scope import can_see
 
@@ -73,7 +74,7 @@ class TicketUseCases:
         view = tx.tickets.get(ticket_id, for_update=lock)
         if view is None or not can_see(actor, view.ticket):
             raise NotFound("no such ticket")
-        return view
+        return with_clocks(tx, view, lock)
 
     def _detail(self, tx: Transaction, actor: Principal, view: TicketView) -> TicketDetail:
         ticket = view.ticket
@@ -98,7 +99,7 @@ class TicketUseCases:
         attachments = tuple(
             a for a in every if a.message_id is None or a.message_id in visible_messages
         )
-        return TicketDetail(ticket, view.names, messages, attachments)
+        return TicketDetail(ticket, view.names, messages, attachments, view.sla)
 
     def _add_attachments(
         self,

@@ -12,6 +12,7 @@ from helpdesk_core.domain.errors import Conflict, ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import MessageVisibility, TicketStatus
 from helpdesk_core.domain.views import MessageView, TicketView
+from helpdesk_core.usecases.sla import ClockChange
 from helpdesk_core.usecases.tickets.base import TicketUseCases
 from helpdesk_core.usecases.tickets.commands import PostMessage, body_text, validate_attachments
 
@@ -62,9 +63,20 @@ class Conversation(TicketUseCases):
             ) or (actor.is_staff and not internal and ticket.status is TicketStatus.NEW):
                 target = TicketStatus.OPEN
             updated = TicketView(
-                ticket.with_status(target, now) if target else ticket.changed(now), view.names
+                ticket.with_status(target, now) if target else ticket.changed(now),
+                view.names,
+                view.sla,
             )
             tx.tickets.update(updated.ticket)
+            clocks = None
+            if ticket.sla_policy_id is not None:
+                clocks = ClockChange.of(tx, view)
+                if target:
+                    clocks.changed(ticket, updated.ticket, now)
+                # Only a public message counts: an internal note never does.
+                public = not internal
+                clocks.message(public and actor.is_staff, public and not actor.is_staff, now)
+                updated = clocks.store(updated)
             posted = MessageView(message, author)
             self._publish(
                 tx,
@@ -82,5 +94,7 @@ class Conversation(TicketUseCases):
                 # The queue counts change only with the status: a reply that leaves it as it
                 # was keeps every cached count valid (and takes no lock on the counter's row).
                 self._bump_counts(tx, ticket.department_id)
+            if clocks is not None:
+                clocks.announce(self._ids, updated, actor.user_id, now)
             tx.commit()
         return posted

@@ -4,15 +4,19 @@ and team (of the version they saw)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.entities import Ticket
 from helpdesk_core.domain.errors import Conflict, PreconditionRequired, StaleVersion
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import TicketStatus
 from helpdesk_core.domain.views import TicketView
 from helpdesk_core.policies import require_staff
+from helpdesk_core.ports.uow import Transaction
+from helpdesk_core.usecases.sla import ClockChange
 from helpdesk_core.usecases.tickets.base import TicketUseCases
 from helpdesk_core.usecases.tickets.commands import ChangeTicket
 from helpdesk_core.usecases.tickets.scope import active_department, may_route, team_of, works_in
@@ -41,12 +45,17 @@ class Lifecycle(TicketUseCases):
                 TicketStatus.CLOSED,
             }:
                 raise Conflict(f"a ticket that is {ticket.status.value} cannot be reopened")
-            updated = TicketView(ticket.with_status(target, now), view.names)
+            updated = TicketView(ticket.with_status(target, now), view.names, view.sla)
             tx.tickets.update(updated.ticket)
+            clocks = self._clocks_changed(tx, view, updated.ticket, now)
+            if clocks is not None:
+                updated = clocks.store(updated)
             self._record(
                 tx, ticket, actor.user_id, "status", ticket.status.value, target.value, now
             )
             self._publish_changes(tx, ticket, updated, actor.user_id, now)
+            if clocks is not None:
+                clocks.announce(self._ids, updated, actor.user_id, now)
             self._bump_counts(tx, ticket.department_id)
             tx.commit()
         return updated
@@ -67,7 +76,8 @@ class Lifecycle(TicketUseCases):
             raise PreconditionRequired("send If-Match with the ticket's ETag to change it")
         now = self._clock.now()
         with self._uow.begin() as tx:
-            view = self._visible(tx, actor, ticket_id)
+            # Locked: the ticket's service-level clocks change with it.
+            view = self._visible(tx, actor, ticket_id, lock=True)
             ticket, names = view.ticket, view.names
             if ticket.version != expected_version:
                 raise StaleVersion(
@@ -109,9 +119,27 @@ class Lifecycle(TicketUseCases):
             if updated == ticket:
                 return view
             updated = attrs.evolve(updated, updated_at=now, version=ticket.version + 1)
-            result = TicketView(updated, names)
+            result = TicketView(updated, names, view.sla)
             tx.tickets.update(updated)
+            clocks = self._clocks_changed(tx, view, updated, now)
+            if clocks is not None:
+                result = clocks.store(result)
             self._record_diff(tx, ticket, result, actor.user_id, now)
+            if clocks is not None:
+                clocks.announce(self._ids, result, actor.user_id, now)
             self._bump_counts(tx, ticket.department_id, updated.department_id)
             tx.commit()
         return result
+
+    def _clocks_changed(
+        self, tx: Transaction, view: TicketView, after: Ticket, now: datetime
+    ) -> ClockChange | None:
+        """The clocks after a change of status, priority or department: None when nothing
+        could move them (no policy governs the ticket, nor could one after the change)."""
+        before = view.ticket
+        rematch = (before.department_id, before.priority) != (after.department_id, after.priority)
+        if before.sla_policy_id is None and not rematch:
+            return None
+        clocks = ClockChange.of(tx, view)
+        clocks.changed(before, after, now)
+        return clocks

@@ -12,6 +12,7 @@ from helpdesk_core.domain.views import TicketDetail, TicketView
 from helpdesk_core.policies import require_customer
 from helpdesk_core.ports.tickets import IdempotencyRecord
 from helpdesk_core.ports.uow import Transaction
+from helpdesk_core.usecases.sla import ClockChange, with_clocks
 from helpdesk_core.usecases.tickets.assignment import Assignment
 from helpdesk_core.usecases.tickets.commands import (
     OpenTicket,
@@ -61,6 +62,11 @@ class Opening(Assignment):
                 created_at=now,
                 updated_at=now,
             )
+            # The policy in force starts the ticket's clocks; what they come to is written
+            # with the ticket's row, the clocks in one statement after it.
+            clocks = ClockChange.starting(tx, ticket, now)
+            if clocks is not None:
+                ticket = clocks.apply_to(ticket)
             # Auto-assignment is the ticket's second version; chosen first, it is stored as the
             # row the insert writes (one statement, not an INSERT then an UPDATE), and recorded
             # and published after the creation, as if made by a second write.
@@ -71,6 +77,9 @@ class Opening(Assignment):
             # robin chose) read by the insert itself.
             stored = tx.tickets.add(assigned)
             view = TicketView(ticket, attrs.evolve(stored.names, assignee=None))
+            if clocks is not None:
+                view = clocks.store(view, new_ticket=True)
+                stored = attrs.evolve(stored, sla=view.sla)
             self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
             refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
             self._publish(
@@ -97,7 +106,7 @@ class Opening(Assignment):
                 )
             self._bump_counts(tx, ticket.department_id)
             tx.commit()
-        return TicketDetail(view.ticket, view.names, (), tuple(refs))
+        return TicketDetail(view.ticket, view.names, (), tuple(refs), view.sla)
 
     def _replay(
         self, tx: Transaction, actor: Principal, key: str, request: str
@@ -110,4 +119,4 @@ class Opening(Assignment):
         view = tx.tickets.get(record.ticket_id)
         if view is None:  # pragma: no cover - tickets are never deleted
             raise NotFound("no such ticket")
-        return self._detail(tx, actor, view)
+        return self._detail(tx, actor, with_clocks(tx, view))

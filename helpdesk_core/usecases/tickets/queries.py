@@ -15,6 +15,7 @@ from helpdesk_core.domain.views import HistoryView, MessageView, TicketDetail
 from helpdesk_core.policies import require_staff
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery
 from helpdesk_core.ports.uow import Transaction
+from helpdesk_core.usecases.sla import with_clocks, with_clocks_all
 from helpdesk_core.usecases.tickets.base import TicketUseCases, counts_key
 from helpdesk_core.usecases.tickets.commands import TICKET_NUMBER_MAX
 from helpdesk_core.usecases.tickets.scope import can_see, visible_departments
@@ -40,8 +41,11 @@ class Queries(TicketUseCases):
             if reason is not None:
                 raise ValidationFailed.field("q", reason)
             query = attrs.evolve(query, text=text or None)
+        if query.sla is not None:  # judged now: "breached" is a due time that has passed
+            query = attrs.evolve(query, now=self._clock.now())
         with self._uow.begin(read_only=True) as tx:
-            return tx.tickets.list(query)
+            page = tx.tickets.list(query)
+            return attrs.evolve(page, items=with_clocks_all(tx, page.items))
 
     def get_ticket(self, actor: Principal, ticket_id: uuid.UUID) -> TicketDetail:
         """The ticket with its conversation: internal notes for staff only."""
@@ -57,7 +61,7 @@ class Queries(TicketUseCases):
             view = tx.tickets.get_by_number(number)
             if view is None or not can_see(actor, view.ticket):
                 raise NotFound("no such ticket")
-            return self._detail(tx, actor, view)
+            return self._detail(tx, actor, with_clocks(tx, view))
 
     def messages(self, actor: Principal, ticket_id: uuid.UUID) -> tuple[MessageView, ...]:
         """The conversation the actor may see."""
