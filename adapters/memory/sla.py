@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from adapters.memory.shared import utc, utc_or_none
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.errors import Conflict, NotFound, stale_version
 from helpdesk_core.domain.sla import Metric, SlaClock, SlaPolicy, latest
 from helpdesk_core.domain.values import name_key
@@ -53,6 +54,13 @@ class MemorySlaPolicyRepository:
         self._refuse_taken_name(policy)
         self._refuse_unknown_calendar(policy)
         self._policies[policy.id] = self._stored(policy, stored.created_at)
+
+    def in_force(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
+        calendars = self._state.calendars
+        return [
+            (policy, calendars.get(policy.calendar_id) if policy.calendar_id else None)
+            for policy in self.list(active=True)
+        ]
 
     def _refuse_unknown_calendar(self, policy: SlaPolicy) -> None:
         if policy.calendar_id is not None and policy.calendar_id not in self._state.calendars:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from adapters.memory.shared import utc, utc_or_none
+from adapters.memory.sla import MemorySlaClockRepository
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     HistoryEntry,
@@ -32,7 +33,7 @@ from helpdesk_core.domain.search import (
     search_text,
     search_words,
 )
-from helpdesk_core.domain.sla import TicketSla
+from helpdesk_core.domain.sla import SlaClock, TicketSla
 from helpdesk_core.domain.values import (
     OPEN_STATUSES,
     MessageVisibility,
@@ -153,7 +154,7 @@ class MemoryTicketRepository:
         counters[TICKET_NUMBER_COUNTER] = counters.get(TICKET_NUMBER_COUNTER, 0) + 1
         return counters[TICKET_NUMBER_COUNTER]
 
-    def add(self, ticket: Ticket) -> TicketView:
+    def add(self, ticket: Ticket, clocks: Sequence[SlaClock] = ()) -> TicketView:
         if ticket.id in self._tickets:
             raise Conflict("a ticket with this id already exists")
         if any(t.number == ticket.number for t in self._tickets.values()):
@@ -170,6 +171,8 @@ class MemoryTicketRepository:
             sla_warn_at=utc_or_none(ticket.sla_warn_at),
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
+        if clocks:
+            MemorySlaClockRepository(self._state).add(clocks)
         return ticket_view(self._state, self._tickets[ticket.id])
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:

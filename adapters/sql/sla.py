@@ -13,13 +13,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.compiled import CompiledStatement
+from adapters.sql.calendars import CALENDARS_WITH_PARTS, calendar_from_rows
+from adapters.sql.compiled import CompiledStatement, any_of
 from adapters.sql.refusals import Refusal, Refusals, primary_key, refused_as_conflict
 from adapters.sql.tables import sla_calendars, sla_clocks, sla_policies, tickets
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.errors import NotFound, stale_version
 from helpdesk_core.domain.sla import Metric, OnReopen, SlaClock, SlaPolicy, Targets, latest
 from helpdesk_core.domain.values import TicketPriority, TicketStatus, name_key
@@ -125,6 +129,40 @@ _POLICIES = {
 }
 
 
+_POLICY = CompiledStatement(
+    sa.select(sla_policies).where(sla_policies.c.id == sa.bindparam("policy_id")), prepare=True
+)
+
+
+def _in_force() -> sa.Select[Any]:
+    """The active policies with their calendars' rows (``CALENDARS_WITH_PARTS``, each column
+    as ``cal_<name>``): one row per interval or holiday of the calendar, one for a policy
+    without one."""
+    calendar = CALENDARS_WITH_PARTS.subquery("cal")
+    return (
+        sa.select(sla_policies, *(column.label(f"cal_{column.key}") for column in calendar.c))
+        .select_from(sla_policies.outerjoin(calendar, calendar.c.id == sla_policies.c.calendar_id))
+        .where(sla_policies.c.is_active)
+        .order_by(sla_policies.c.id, calendar.c.position, calendar.c.day)
+    )
+
+
+_IN_FORCE = CompiledStatement(_in_force(), prepare=True)
+# The policies in force as built from their rows, by (policy id, version, calendar id, version).
+_BUILT: dict[tuple[Any, ...], tuple[SlaPolicy, Calendar | None]] = {}
+_BUILT_MAX = 256
+
+
+class _Prefixed:
+    """A row's ``<prefix><name>`` columns read as ``name``."""
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
 def policy_order(policy: SlaPolicy) -> tuple[Any, ...]:
     return (policy.position, name_key(policy.name), policy.id)
 
@@ -143,14 +181,33 @@ class SqlSlaPolicyRepository:
             self._connection.execute(statement)
 
     def get(self, policy_id: uuid.UUID) -> SlaPolicy | None:
-        row = self._connection.execute(
-            sa.select(sla_policies).where(sla_policies.c.id == policy_id)
-        ).first()
+        row = _POLICY.first(self._connection, {"policy_id": policy_id})
         return None if row is None else _policy_from_row(row)
 
     def list(self, active: bool | None = None) -> Sequence[SlaPolicy]:
         rows = _POLICIES[active].all(self._connection)
         return sorted((_policy_from_row(row) for row in rows), key=policy_order)
+
+    def in_force(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
+        found = []
+        for _, group in groupby(_IN_FORCE.all(self._connection), attrgetter("id")):
+            rows = list(group)
+            first = rows[0]
+            # Every change of a policy or a calendar bumps its version: the same versions are
+            # the same objects, built once per process (a calendar's arithmetic included).
+            key = (first.id, first.version, first.calendar_id, first.cal_version)
+            pair = _BUILT.get(key)
+            if pair is None:
+                policy = _policy_from_row(first)
+                calendar = None
+                if policy.calendar_id is not None:
+                    calendar = calendar_from_rows([_Prefixed(row, "cal_") for row in rows])
+                pair = (policy, calendar)
+                if len(_BUILT) >= _BUILT_MAX:
+                    _BUILT.clear()
+                _BUILT[key] = pair
+            found.append(pair)
+        return sorted(found, key=lambda pair: policy_order(pair[0]))
 
     def update(self, policy: SlaPolicy) -> None:
         statement = (
@@ -265,6 +322,70 @@ _CLOCK_KEY = (
 _METRIC_ORDER = sa.case({m.value: i for i, m in enumerate(Metric)}, value=sla_clocks.c.metric)
 
 
+_ORDER = (_METRIC_ORDER, sla_clocks.c.cycle)
+_OF_TICKET_SELECT = (
+    sa.select(sla_clocks)
+    .where(sla_clocks.c.ticket_id == sa.bindparam("ticket_id"))
+    .order_by(*_ORDER)
+)
+# A ticket's clocks (read by every write of a ticket a policy governs), locked or not.
+_OF_TICKET = {
+    False: CompiledStatement(_OF_TICKET_SELECT, prepare=True),
+    True: CompiledStatement(_OF_TICKET_SELECT.with_for_update(), prepare=True),
+}
+
+
+def _latest_select(dialect: str) -> sa.Select[Any]:
+    return (
+        sa.select(sla_clocks)
+        .where(any_of(sla_clocks.c.ticket_id, "ticket_ids", dialect))
+        .order_by(sla_clocks.c.ticket_id, *_ORDER)
+    )
+
+
+# The clocks of a page of tickets: one array on PostgreSQL, whatever the page's length.
+_LATEST = CompiledStatement(
+    _latest_select("sqlite"), postgresql=_latest_select("postgresql"), prepare=True
+)
+_UPDATE_CLOCK = CompiledStatement(
+    sa.update(sla_clocks)
+    .where(*_CLOCK_KEY)
+    .values(
+        {name: sa.bindparam(f"new_{name}", type_=sla_clocks.c[name].type) for name in _CLOCK_STATE}
+    ),
+    prepare=True,
+    values_per_call=False,
+)
+_CLOCK_COLUMNS = ("ticket_id", "metric", "cycle", "started_at", *_CLOCK_STATE)
+
+
+def _insert_clocks(count: int) -> sa.Insert:
+    """An INSERT of ``count`` clocks in one statement, the values of the i-th bound as
+    ``<column>_<i>``."""
+    rows = [
+        {
+            name: sa.bindparam(f"{name}_{i}", type_=sla_clocks.c[name].type)
+            for name in _CLOCK_COLUMNS
+        }
+        for i in range(count)
+    ]
+    return sa.insert(sla_clocks).values(rows)
+
+
+# A new ticket's clocks (one per metric it starts with): one statement for one to three.
+_INSERT_CLOCKS = {
+    count: CompiledStatement(_insert_clocks(count), prepare=True, values_per_call=False)
+    for count in (1, 2, 3)
+}
+
+
+def _bound_clocks(clocks: Sequence[SlaClock]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for i, clock in enumerate(clocks):
+        values.update((f"{name}_{i}", value) for name, value in _clock_values(clock).items())
+    return values
+
+
 class SqlSlaClockRepository:
     """The clocks of tickets."""
 
@@ -274,43 +395,32 @@ class SqlSlaClockRepository:
     def add(self, clocks: Sequence[SlaClock]) -> None:
         if not clocks:
             return
-        rows = [_clock_values(clock) for clock in clocks]
         with refused_as_conflict(self._connection, _CLOCKS_ADDED, clocks):
-            self._connection.execute(sa.insert(sla_clocks), rows)
+            statement = _INSERT_CLOCKS.get(len(clocks))
+            if statement is not None:
+                statement.execute(self._connection, _bound_clocks(clocks))
+            else:
+                rows = [_clock_values(clock) for clock in clocks]
+                self._connection.execute(sa.insert(sla_clocks), rows)
 
     def update(self, clock: SlaClock) -> None:
-        values = {name: getattr(clock, name) for name in _CLOCK_STATE}
-        statement = sa.update(sla_clocks).where(*_CLOCK_KEY).values(**values)
-        bound = {
-            "ticket_id_": clock.ticket_id,
-            "metric_": clock.metric.value,
-            "cycle_": clock.cycle,
-        }
+        bound = {f"new_{name}": getattr(clock, name) for name in _CLOCK_STATE}
+        bound.update(ticket_id_=clock.ticket_id, metric_=clock.metric.value, cycle_=clock.cycle)
         with refused_as_conflict(self._connection, _CLOCKS_UPDATED, [clock]):
-            result = self._connection.execute(statement, bound)
-        if result.rowcount != 1:
+            matched = _UPDATE_CLOCK.execute(self._connection, bound)
+        if matched != 1:
             raise NotFound("no such clock")
 
     def of_ticket(self, ticket_id: uuid.UUID, for_update: bool = False) -> Sequence[SlaClock]:
-        query = (
-            sa.select(sla_clocks)
-            .where(sla_clocks.c.ticket_id == ticket_id)
-            .order_by(_METRIC_ORDER, sla_clocks.c.cycle)
-        )
-        if for_update:
-            query = query.with_for_update()
-        return [_clock_from_row(row) for row in self._connection.execute(query)]
+        rows = _OF_TICKET[for_update].all(self._connection, {"ticket_id": ticket_id})
+        return [_clock_from_row(row) for row in rows]
 
     def latest(self, ticket_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Sequence[SlaClock]]:
         if not ticket_ids:
             return {}
-        query = (
-            sa.select(sla_clocks)
-            .where(sla_clocks.c.ticket_id.in_(list(dict.fromkeys(ticket_ids))))
-            .order_by(sla_clocks.c.ticket_id, _METRIC_ORDER, sla_clocks.c.cycle)
-        )
+        rows = _LATEST.all(self._connection, {"ticket_ids": list(dict.fromkeys(ticket_ids))})
         by_ticket: dict[uuid.UUID, list[SlaClock]] = {}
-        for row in self._connection.execute(query):
+        for row in rows:
             by_ticket.setdefault(row.ticket_id, []).append(_clock_from_row(row))
         order = list(Metric)
         return {

@@ -19,6 +19,7 @@ from adapters.sql.compiled import CompiledStatement
 from adapters.sql.tables import (
     attachment_references,
     departments,
+    sla_clocks,
     teams,
     ticket_history,
     ticket_messages,
@@ -300,6 +301,60 @@ def _insert_ticket_and_search() -> sa.Insert:
 INSERT_TICKET_AND_SEARCH = CompiledStatement(
     _insert_ticket_and_search(), prepare=True, values_per_call=False
 )  # PostgreSQL
+CLOCK_COLUMNS = (
+    "metric",
+    "cycle",
+    "policy_id",
+    "started_at",
+    "budget",
+    "spent",
+    "since",
+    "due_at",
+    "warn_at",
+    "alarm_at",
+    "warned_at",
+    "breached_at",
+    "met_at",
+    "cancelled_at",
+)
+
+
+def _insert_ticket_search_and_clocks(count: int) -> sa.Insert:
+    """``_insert_ticket_and_search`` with the new ticket's first ``count`` service-level
+    clocks, each row selected from the ticket's CTE (the i-th clock's values bound as
+    ``clock_<column>_<i>``): a ticket opened under a policy is still one statement."""
+    new = _inserted(tickets, _TICKET_COLUMNS, "id")
+    rows = [
+        sa.select(
+            new.c.id,
+            *(
+                sa.bindparam(f"clock_{name}_{i}", type_=sla_clocks.c[name].type)
+                for name in CLOCK_COLUMNS
+            ),
+        )
+        for i in range(count)
+    ]
+    clocks = (
+        sa.insert(sla_clocks)
+        .from_select(["ticket_id", *CLOCK_COLUMNS], sa.union_all(*rows) if count > 1 else rows[0])
+        .returning(sla_clocks.c.ticket_id)
+        .cte("new_clocks")
+    )
+    document = sa.bindparam("document", type_=ticket_search.c.document.type)
+    return (
+        sa.insert(ticket_search)
+        .from_select(["ticket_id", "document"], sa.select(new.c.id, document))
+        .returning(*_NAMES_OF_VALUES)
+        .add_cte(clocks)
+    )
+
+
+INSERT_TICKET_SEARCH_AND_CLOCKS = {  # PostgreSQL: a ticket and its first clocks (1 to 3)
+    count: CompiledStatement(
+        _insert_ticket_search_and_clocks(count), prepare=True, values_per_call=False
+    )
+    for count in (1, 2, 3)
+}
 _APPENDED_DOCUMENT = sa.func.substr(  # a message's words join its ticket's document, up to the cap
     ticket_search.c.document + " " + sa.bindparam("words", type_=sa.String()),
     1,

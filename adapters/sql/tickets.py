@@ -31,6 +31,7 @@ from adapters.sql.refusals import (
     team_misplaced,
     unique,
 )
+from adapters.sql.sla import SqlSlaClockRepository
 from adapters.sql.tables import (
     attachment_references,
     ticket_history,
@@ -44,6 +45,7 @@ from adapters.sql.ticket_statements import (
     APPEND_SEARCH,
     ATTACHMENTS,
     AUTHOR_OF_VALUES,
+    CLOCK_COLUMNS,
     HISTORY,
     INSERT_ATTACHMENT,
     INSERT_HISTORY,
@@ -53,6 +55,7 @@ from adapters.sql.ticket_statements import (
     INSERT_SEARCH,
     INSERT_TICKET,
     INSERT_TICKET_AND_SEARCH,
+    INSERT_TICKET_SEARCH_AND_CLOCKS,
     MESSAGE_ATTACHMENTS,
     MESSAGES,
     NEXT_NUMBER,
@@ -76,7 +79,7 @@ from adapters.sql.ticket_statements import (
 from helpdesk_core.domain.entities import AttachmentReference, HistoryEntry, Ticket, TicketMessage
 from helpdesk_core.domain.errors import stale_version
 from helpdesk_core.domain.search import new_search_document, search_text, search_words
-from helpdesk_core.domain.sla import TicketSla
+from helpdesk_core.domain.sla import SlaClock, TicketSla
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
 from helpdesk_core.domain.views import HistoryView, MessageView, TicketView
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery, TicketSort
@@ -172,7 +175,7 @@ class SqlTicketRepository:
             return int(NEXT_NUMBER.scalar(self._connection))
         return SqlCounterRepository(self._connection).next_value(TICKET_NUMBER_COUNTER)
 
-    def add(self, ticket: Ticket) -> TicketView:
+    def add(self, ticket: Ticket, clocks: Sequence[SlaClock] = ()) -> TicketView:
         values = {
             "id": ticket.id,
             "number": ticket.number,
@@ -184,17 +187,27 @@ class SqlTicketRepository:
             **ticket_sla_values(ticket),
         }
         document = new_search_document(ticket)
+        with_clocks = INSERT_TICKET_SEARCH_AND_CLOCKS.get(len(clocks))
         with refused_as_conflict(self._connection, _TICKET_ADDED, ticket):
             if self._connection.dialect.name == "postgresql":  # the names in its RETURNING
-                names = INSERT_TICKET_AND_SEARCH.first(
-                    self._connection, {**values, "document": document}
-                )
+                bound = {**values, "document": document}
+                if clocks and with_clocks is not None:
+                    for i, clock in enumerate(clocks):
+                        bound.update(
+                            (f"clock_{name}_{i}", getattr(clock, name)) for name in CLOCK_COLUMNS
+                        )
+                    names = with_clocks.first(self._connection, bound)
+                    clocks = ()
+                else:
+                    names = INSERT_TICKET_AND_SEARCH.first(self._connection, bound)
             else:
                 INSERT_TICKET.execute(self._connection, values)
                 INSERT_SEARCH.execute(
                     self._connection, {"ticket_id": ticket.id, "document": document}
                 )
                 names = TICKET_NAMES_OF_VALUES.first(self._connection, values)
+        if clocks:
+            SqlSlaClockRepository(self._connection).add(clocks)
         return TicketView(ticket, names_from_row(names))
 
     def get(self, ticket_id: uuid.UUID, for_update: bool = False) -> TicketView | None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.sla import SlaClock, SlaPolicy
 
 
@@ -29,6 +30,12 @@ class SlaPolicyRepository(Protocol):
     def update(self, policy: SlaPolicy) -> None:
         """Store ``policy`` (whose version was bumped); StaleVersion unless the stored version
         is ``policy.version - 1``, Conflict on a taken name."""
+        ...
+
+    def in_force(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
+        """The active policies in the order they match, each with the calendar it counts on
+        (None: around the clock), read in one statement where the store allows: opening a
+        ticket asks."""
         ...
 
 

@@ -19,7 +19,7 @@ from helpdesk_core.domain.entities import (
     Ticket,
     TicketMessage,
 )
-from helpdesk_core.domain.sla import TicketSla
+from helpdesk_core.domain.sla import SlaClock, TicketSla
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
 from helpdesk_core.domain.views import HistoryView, MessageView, TicketView
 
@@ -147,8 +147,9 @@ class TicketRepository(Protocol):
         """A fresh human ticket number, larger than every number handed out before."""
         ...
 
-    def add(self, ticket: Ticket) -> TicketView:
-        """Store a new ticket; answer it with the names it refers to, read by the write
+    def add(self, ticket: Ticket, clocks: Sequence[SlaClock] = ()) -> TicketView:
+        """Store a new ticket, and the service-level clocks it starts with (in the same
+        statement on PostgreSQL); answer it with the names it refers to, read by the write
         itself (a ticket is opened by its requester, who expects to be named in the answer).
 
         Conflict when it breaks the store's rules; the transaction must then end (this hot

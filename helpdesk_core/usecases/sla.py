@@ -61,9 +61,15 @@ ALARM_BATCH = 100  # clocks one scheduler pass takes at most
 
 def policy_in_force(
     tx: Transaction, department_id: uuid.UUID | None, priority: TicketPriority
-) -> SlaPolicy | None:
-    """The active policy that governs a ticket in ``department_id`` at ``priority``."""
-    return governing(tx.sla_policies.list(active=True), department_id, priority)
+) -> tuple[SlaPolicy | None, BusinessCalendar | None]:
+    """The active policy that governs a ticket in ``department_id`` at ``priority`` and the
+    business calendar it counts on (None: around the clock), read in one query."""
+    in_force = tx.sla_policies.in_force()
+    policy = governing((p for p, _ in in_force), department_id, priority)
+    if policy is None:
+        return None, None
+    calendar = next(c for p, c in in_force if p is policy)
+    return policy, None if calendar is None else calendar.business
 
 
 def calendar_of(tx: Transaction, policy: SlaPolicy | None) -> BusinessCalendar | None:
@@ -141,12 +147,10 @@ class ClockChange:
     @classmethod
     def starting(cls, tx: Transaction, ticket: Ticket, now: datetime) -> ClockChange | None:
         """The clocks of a new ticket under the policy in force, or None when none is."""
-        policy = policy_in_force(tx, ticket.department_id, ticket.priority)
+        policy, calendar = policy_in_force(tx, ticket.department_id, ticket.priority)
         if policy is None:
             return None
-        change = cls(
-            tx, ticket, TicketClocks(ticket.id, {}), policy, calendar_of(tx, policy), policy.id
-        )
+        change = cls(tx, ticket, TicketClocks(ticket.id, {}), policy, calendar, policy.id)
         change.clocks.opened(policy, ticket.priority, ticket.status, change.calendar, now)
         return change
 
@@ -173,10 +177,15 @@ class ClockChange:
             )
 
     def rematch(
-        self, policy: SlaPolicy | None, now: datetime, was_on: OldCalendar | None = None
+        self,
+        found: tuple[SlaPolicy | None, BusinessCalendar | None],
+        now: datetime,
+        was_on: OldCalendar | None = None,
     ) -> None:
-        """Under ``policy`` from now on (None: no policy), the time spent kept: counted on
-        the calendar the clocks ran on (``was_on``: a calendar as it was before a change)."""
+        """Under the policy ``found`` (None: no policy) on its calendar from now on, the time
+        spent kept: counted on the calendar the clocks ran on (``was_on``: a calendar as it
+        was before a change)."""
+        policy, calendar = found
         previous = self.calendar
         if (
             was_on is not None
@@ -184,7 +193,6 @@ class ClockChange:
             and self.policy.calendar_id == was_on.calendar_id
         ):
             previous = was_on.business
-        calendar = calendar_of(self.tx, policy)
         self.clocks.governed(
             policy, self.ticket.priority, self.ticket.status, previous, calendar, now
         )
@@ -217,9 +225,10 @@ class ClockChange:
         new_ticket: bool = False,
     ) -> TicketView:
         """Store what changed (new clocks, changed clocks, the ticket's ``sla_*`` fields) and
-        answer ``view`` as it now stands."""
+        answer ``view`` as it now stands. A ``new_ticket``'s row and first clocks were written
+        by ``tickets.add``."""
         added, updated = self.clocks.added(), self.clocks.updated()
-        if added:
+        if added and not new_ticket:  # a new ticket's clocks are stored with it
             self.tx.sla_clocks.add(added)
         for clock in updated:
             self.tx.sla_clocks.update(clock)
@@ -492,10 +501,11 @@ def _rematched(
         ticket = change.ticket
         if ticket.status not in OPEN_STATUSES:
             # Nothing is owed on a resolved or closed ticket: only what is still open ends.
-            change.rematch(None, now, was_on)
+            change.rematch((None, None), now, was_on)
             return
-        policy = policy_in_force(change.tx, ticket.department_id, ticket.priority)
-        change.rematch(policy, now, was_on)
+        change.rematch(
+            policy_in_force(change.tx, ticket.department_id, ticket.priority), now, was_on
+        )
 
     return apply
 

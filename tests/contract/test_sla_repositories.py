@@ -840,3 +840,26 @@ def test_the_sla_states_are_judged_at_the_given_instant(
     # An instant given in another zone is the same instant.
     assert found(SlaState.AT_RISK, NOW.astimezone(PLUS_TWO)) == set(at_risk)
     assert found(SlaState.PAUSED, NOW) == {t.id for t in sla_queue if t.sla_paused}
+
+
+def test_the_policies_in_force_come_with_their_calendars_in_matching_order(
+    uow: UnitOfWork,
+) -> None:
+    office = make_calendar(holidays=[(datetime(2026, 12, 24).date(), "Christmas Eve")])
+    empty = make_calendar("Weekend desk", intervals=[("sat", "10:00", "14:00")])
+    with uow.begin() as tx:
+        tx.calendars.add(office)
+        tx.calendars.add(empty)
+        tx.commit()
+    late = make_policy("Late", position=5, calendar_id=office.id)
+    early = make_policy("Early", position=1, calendar_id=empty.id)
+    anytime = make_policy("Anytime", position=3)
+    off = attrs.evolve(make_policy("Off", position=0, calendar_id=office.id), is_active=False)
+    add_policies(uow, late, early, anytime, off)
+    with uow.begin(read_only=True) as tx:
+        found = tx.sla_policies.in_force()
+    assert [(policy.id, calendar) for policy, calendar in found] == [
+        (early.id, empty),
+        (anytime.id, None),
+        (late.id, office),
+    ]

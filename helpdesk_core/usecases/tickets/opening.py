@@ -75,7 +75,7 @@ class Opening(Assignment):
                 assigned = self._round_robin_choice(tx, ticket, now, quiet=True)
             # The store answers with the names (requester, department, the agent the round
             # robin chose) read by the insert itself.
-            stored = tx.tickets.add(assigned)
+            stored = tx.tickets.add(assigned, clocks.clocks.added() if clocks else ())
             view = TicketView(ticket, attrs.evolve(stored.names, assignee=None))
             if clocks is not None:
                 view = clocks.store(view, new_ticket=True)
