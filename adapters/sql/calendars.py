@@ -90,22 +90,22 @@ _PARTS = sa.union_all(
     ),
 ).subquery("parts")
 
-CALENDARS_WITH_PARTS = sa.select(
+_CALENDARS_WITH_PARTS = sa.select(
     sla_calendars,
     *(column for column in _PARTS.c if column.key != "calendar_id"),
 ).select_from(sla_calendars.outerjoin(_PARTS, _PARTS.c.calendar_id == sla_calendars.c.id))
 
 
 _CALENDAR_BY_ID = CompiledStatement(
-    CALENDARS_WITH_PARTS.where(sla_calendars.c.id == sa.bindparam("calendar_id")).order_by(
+    _CALENDARS_WITH_PARTS.where(sla_calendars.c.id == sa.bindparam("calendar_id")).order_by(
         _PARTS.c.position, _PARTS.c.day
     ),
     prepare=True,
 )
 
 
-def calendar_from_rows(rows: Sequence[Any]) -> Calendar:
-    """A calendar from its rows of ``CALENDARS_WITH_PARTS`` (intervals by position, holidays
+def _calendar_from_rows(rows: Sequence[Any]) -> Calendar:
+    """A calendar from its rows of ``_CALENDARS_WITH_PARTS`` (intervals by position, holidays
     by date)."""
     row = rows[0]
     return Calendar(
@@ -150,7 +150,7 @@ class SqlCalendarRepository:
     def get(self, calendar_id: uuid.UUID) -> Calendar | None:
         # Read by every ticket opened under a policy with a calendar: compiled once.
         rows = _CALENDAR_BY_ID.all(self._connection, {"calendar_id": calendar_id})
-        return calendar_from_rows(rows) if rows else None
+        return _calendar_from_rows(rows) if rows else None
 
     def list(self, active: bool | None = None) -> Sequence[Calendar]:
         return self._read(None if active is None else sla_calendars.c.is_active == active)
@@ -197,11 +197,11 @@ class SqlCalendarRepository:
     def _read(self, where: sa.ColumnElement[bool] | None) -> Sequence[Calendar]:
         """The calendars matching ``where`` in list order, each with its parts."""
         dialect = self._connection.dialect.name
-        query = CALENDARS_WITH_PARTS.order_by(
+        query = _CALENDARS_WITH_PARTS.order_by(
             _code_point_order(dialect, sla_calendars.c.name_key),
             sla_calendars.c.id,
             _PARTS.c.position,
             _PARTS.c.day,
         )
         rows = self._connection.execute(query if where is None else query.where(where))
-        return [calendar_from_rows(list(group)) for _, group in groupby(rows, attrgetter("id"))]
+        return [_calendar_from_rows(list(group)) for _, group in groupby(rows, attrgetter("id"))]

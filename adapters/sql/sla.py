@@ -13,13 +13,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import groupby
-from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql.calendars import CALENDARS_WITH_PARTS, calendar_from_rows
+from adapters.sql.calendars import SqlCalendarRepository
 from adapters.sql.compiled import CompiledStatement, any_of
 from adapters.sql.refusals import Refusal, Refusals, primary_key, refused_as_conflict
 from adapters.sql.tables import sla_calendars, sla_clocks, sla_policies, tickets
@@ -134,33 +132,19 @@ _POLICY = CompiledStatement(
 )
 
 
-def _in_force() -> sa.Select[Any]:
-    """The active policies with their calendars' rows (``CALENDARS_WITH_PARTS``, each column
-    as ``cal_<name>``): one row per interval or holiday of the calendar, one for a policy
-    without one."""
-    calendar = CALENDARS_WITH_PARTS.subquery("cal")
-    return (
-        sa.select(sla_policies, *(column.label(f"cal_{column.key}") for column in calendar.c))
-        .select_from(sla_policies.outerjoin(calendar, calendar.c.id == sla_policies.c.calendar_id))
-        .where(sla_policies.c.is_active)
-        .order_by(sla_policies.c.id, calendar.c.position, calendar.c.day)
+# The active policies and the version of each one's calendar: one row per policy. Opening a
+# ticket asks; the policies and calendars are built once per version in a process (_BUILT), a
+# calendar's rows read only when its version is new to the process.
+_IN_FORCE = CompiledStatement(
+    sa.select(sla_policies, sla_calendars.c.version.label("calendar_version"))
+    .select_from(
+        sla_policies.outerjoin(sla_calendars, sla_calendars.c.id == sla_policies.c.calendar_id)
     )
-
-
-_IN_FORCE = CompiledStatement(_in_force(), prepare=True)
-# The policies in force as built from their rows, by (policy id, version, calendar id, version).
+    .where(sla_policies.c.is_active),
+    prepare=True,
+)
 _BUILT: dict[tuple[Any, ...], tuple[SlaPolicy, Calendar | None]] = {}
 _BUILT_MAX = 256
-
-
-class _Prefixed:
-    """A row's ``<prefix><name>`` columns read as ``name``."""
-
-    def __init__(self, row: Any, prefix: str) -> None:
-        self._row, self._prefix = row, prefix
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, self._prefix + name)
 
 
 def policy_order(policy: SlaPolicy) -> tuple[Any, ...]:
@@ -190,22 +174,21 @@ class SqlSlaPolicyRepository:
 
     def in_force(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
         found = []
-        for _, group in groupby(_IN_FORCE.all(self._connection), attrgetter("id")):
-            rows = list(group)
-            first = rows[0]
+        for row in _IN_FORCE.all(self._connection):
             # Every change of a policy or a calendar bumps its version: the same versions are
-            # the same objects, built once per process (a calendar's arithmetic included).
-            key = (first.id, first.version, first.calendar_id, first.cal_version)
+            # the same objects (a calendar's arithmetic included).
+            key = (row.id, row.version, row.calendar_id, row.calendar_version)
             pair = _BUILT.get(key)
             if pair is None:
-                policy = _policy_from_row(first)
+                policy = _policy_from_row(row)
                 calendar = None
                 if policy.calendar_id is not None:
-                    calendar = calendar_from_rows([_Prefixed(row, "cal_") for row in rows])
+                    calendar = SqlCalendarRepository(self._connection).get(policy.calendar_id)
                 pair = (policy, calendar)
                 if len(_BUILT) >= _BUILT_MAX:
                     _BUILT.clear()
-                _BUILT[key] = pair
+                if calendar is None or calendar.version == row.calendar_version:
+                    _BUILT[key] = pair
             found.append(pair)
         return sorted(found, key=lambda pair: policy_order(pair[0]))
 

@@ -373,9 +373,10 @@ class SlaClock:
             due = self.breached_at or self.since
             warn = due
         else:
-            due = add_business_time(calendar, self.since, left)
+            # One walk to the warning, a short one on to the due time (business time adds up).
             lead = min(warn_before * 60, left)
-            warn = add_business_time(calendar, self.since, left - lead) if lead else due
+            warn = add_business_time(calendar, self.since, left - lead)
+            due = add_business_time(calendar, warn, lead) if lead else warn
         alarms = [
             moment
             for moment, pending in ((warn, self.warned_at is None), (due, self.breached_at is None))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from helpdesk_core.domain.business_time import (
     BusinessCalendar,
     WorkingInterval,
+    add_business_time,
     business_time_between,
 )
 from helpdesk_core.domain.errors import ValidationFailed
@@ -207,3 +208,21 @@ def test_resolving_before_a_reply_cancels_the_first_response_for_good() -> None:
     )
     assert clocks.clocks[Metric.FIRST_RESPONSE].status is MetricStatus.CANCELLED
     assert clocks.clocks[Metric.RESOLUTION].cycle == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    minutes=st.integers(1, 10_000),
+    warn=st.integers(0, 600),
+    start=st.integers(0, 60 * 24 * 14),
+)
+def test_the_due_time_is_where_the_whole_budget_runs_out_whatever_the_warning(
+    minutes: int, warn: int, start: int
+) -> None:
+    begin = NOW + timedelta(minutes=start)
+    started = SlaClock.start(
+        uuid.uuid4(), Metric.RESOLUTION, 1, policy(warn_before=warn), minutes, OFFICE, begin
+    )
+    assert started.due_at == add_business_time(OFFICE, begin, minutes * 60)
+    lead = min(warn, minutes) * 60
+    assert started.warn_at == add_business_time(OFFICE, begin, minutes * 60 - lead)
