@@ -118,16 +118,12 @@ class MemorySlaClockRepository:
         for clock in clocks:
             if clock.ticket_id not in self._state.tickets:
                 raise Conflict("no such ticket")
-            if clock.policy_id not in self._state.sla_policies:
-                raise Conflict("no such policy")
         for clock in clocks:
             self._clocks[_key(clock)] = _stored_clock(clock)
 
     def update(self, clock: SlaClock) -> None:
         if _key(clock) not in self._clocks:
             raise NotFound("no such clock")
-        if clock.policy_id not in self._state.sla_policies:
-            raise Conflict("no such policy")
         self._clocks[_key(clock)] = _stored_clock(clock)
 
     def of_ticket(self, ticket_id: uuid.UUID, for_update: bool = False) -> Sequence[SlaClock]:

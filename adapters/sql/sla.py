@@ -254,7 +254,6 @@ def _clock_from_row(row: Any) -> SlaClock:
 
 def _clock_refusals() -> Refusals[Sequence[SlaClock]]:
     ticket = sa.select(sa.literal(1)).where(tickets.c.id == sa.bindparam("id"))
-    policy = sa.select(sa.literal(1)).where(sla_policies.c.id == sa.bindparam("id"))
     key = sa.select(sa.literal(1)).where(
         sla_clocks.c.ticket_id == sa.bindparam("ticket_id"),
         sla_clocks.c.metric == sa.bindparam("metric"),
@@ -288,15 +287,12 @@ def _clock_refusals() -> Refusals[Sequence[SlaClock]]:
             Refusal(
                 constraint(sla_clocks.c.ticket_id), "no such ticket", absent(ticket, "ticket_id")
             ),
-            Refusal(
-                constraint(sla_clocks.c.policy_id), "no such policy", absent(policy, "policy_id")
-            ),
         ),
     )
 
 
 _CLOCKS_ADDED = _clock_refusals()
-_CLOCKS_UPDATED = Refusals[Sequence[SlaClock]]("clock", _CLOCKS_ADDED.rules[2:])
+_CLOCKS_UPDATED = Refusals[Sequence[SlaClock]]("clock", ())
 _CLOCK_KEY = (
     sla_clocks.c.ticket_id == sa.bindparam("ticket_id_"),
     sla_clocks.c.metric == sa.bindparam("metric_"),

@@ -602,12 +602,9 @@ sla_clocks = sa.Table(
     ),
     sa.Column("metric", enum_column(Metric, "sla_metric"), primary_key=True),
     sa.Column("cycle", sa.Integer(), primary_key=True),
-    sa.Column(
-        "policy_id",
-        sa.Uuid(),
-        sa.ForeignKey("sla_policies.id", ondelete="RESTRICT"),
-        nullable=False,
-    ),
+    # No foreign key: every new ticket's clocks would take a key-share lock on its policy's
+    # row, one row shared by every opening (policies are never deleted).
+    sa.Column("policy_id", sa.Uuid(), nullable=False),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("budget", sa.BigInteger(), nullable=False),
     sa.Column("spent", sa.BigInteger(), nullable=False),

@@ -242,22 +242,32 @@ class BusinessCalendar:
     def periods_on(self, day: date) -> list[tuple[datetime, datetime]]:
         """The working periods of a local date as UTC instants ``[start, end)``, in order;
         none on a holiday, and none for an interval wholly inside a spring-forward gap.
-        Remembered per calendar and date (``_periods_on``): every due time walks the same
-        days."""
-        return list(_periods_on(self, day))
+        Remembered per calendar and date: every due time walks the same days."""
+        known = self._days
+        found = known.get(day)
+        if found is None:
+            found = self._periods_of(day)
+            if len(known) < _DAYS_KEPT:
+                known[day] = found
+        return list(found)
+
+    @functools.cached_property
+    def _days(self) -> dict[date, tuple[tuple[datetime, datetime], ...]]:
+        return {}
+
+    def _periods_of(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        if day in self.holidays:
+            return ()
+        zone = self.zone
+        found = []
+        for start, end in self._hours[day.weekday()]:
+            first, last = _instant(zone, day, start), _instant(zone, day, end)
+            if first < last:
+                found.append((first, last))
+        return tuple(found)
 
 
-@functools.lru_cache(maxsize=8192)
-def _periods_on(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
-    if day in calendar.holidays:
-        return ()
-    zone = calendar.zone
-    found = []
-    for start, end in calendar._hours[day.weekday()]:
-        first, last = _instant(zone, day, start), _instant(zone, day, end)
-        if first < last:
-            found.append((first, last))
-    return tuple(found)
+_DAYS_KEPT = 4096  # dates one calendar remembers (a decade of days)
 
 
 def _merged(hours: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:

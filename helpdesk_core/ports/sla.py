@@ -44,7 +44,8 @@ class SlaClockRepository(Protocol):
 
     def add(self, clocks: Sequence[SlaClock]) -> None:
         """Store new clocks (in one statement where the store allows); Conflict when one
-        exists already for its ticket, metric and cycle."""
+        exists already for its ticket, metric and cycle, or its ticket does not (the policy is
+        not checked: policies are never deleted, and every opening would lock its row)."""
         ...
 
     def update(self, clock: SlaClock) -> None:

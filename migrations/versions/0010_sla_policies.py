@@ -8,7 +8,9 @@ Written by hand, portable across SQLite and PostgreSQL; names as in 0001_init_sc
 tables, and four columns on tickets (added with no rewrite of the table on either database: a
 NULL or constant default) with two partial indexes for the staff list's service-level filters.
 ``tickets.sla_policy_id`` has no foreign key: SQLite cannot add one to a table that exists
-without copying it, and policies are never deleted. The downgrade drops it all.
+without copying it, and policies are never deleted; ``sla_clocks.policy_id`` has none either:
+every opening of a ticket would take a key-share lock on its policy's one row. The downgrade
+drops it all.
 """
 
 from collections.abc import Sequence
@@ -82,12 +84,6 @@ def upgrade() -> None:
             ["tickets.id"],
             name=op.f("fk_sla_clocks_ticket_id_tickets"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["policy_id"],
-            ["sla_policies.id"],
-            name=op.f("fk_sla_clocks_policy_id_sla_policies"),
-            ondelete="RESTRICT",
         ),
         sa.CheckConstraint("cycle >= 1", name=op.f("ck_sla_clocks_cycle_positive")),
         sa.CheckConstraint("budget >= 0", name=op.f("ck_sla_clocks_budget_not_negative")),
