@@ -40,10 +40,10 @@ from helpdesk_core.domain.sla import (
     Metric,
     SlaClock,
     SlaPolicy,
-    TicketClocks,
     TicketSla,
     governing,
 )
+from helpdesk_core.domain.sla_rules import TicketClocks
 from helpdesk_core.domain.values import OPEN_STATUSES, TicketPriority
 from helpdesk_core.domain.views import TicketView
 from helpdesk_core.policies import require_admin

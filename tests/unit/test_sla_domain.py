@@ -25,10 +25,10 @@ from helpdesk_core.domain.sla import (
     SlaClock,
     SlaPolicy,
     Targets,
-    TicketClocks,
     TicketSla,
     governing,
 )
+from helpdesk_core.domain.sla_rules import TicketClocks
 from helpdesk_core.domain.values import TicketPriority, TicketStatus
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
