@@ -1,4 +1,5 @@
-"""The column types and columns every table of the schema (``tables.py``) is built from."""
+"""The MetaData, column types and columns every table of the schema (``tables.py``,
+``sla_tables.py``) is built from."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def timestamps() -> list[sa.Column[Any]]:
 def version() -> sa.Column[Any]:
     # Optimistic locking: every UPDATE names the version it read and bumps it.
     return sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1"))
+
+
+# The one MetaData of the schema; names follow one convention on both dialects.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)

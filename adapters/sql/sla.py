@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from adapters.sql.calendars import SqlCalendarRepository
 from adapters.sql.compiled import CompiledStatement, any_of
 from adapters.sql.refusals import Refusal, Refusals, primary_key, refused_as_conflict
+from adapters.sql.sla_tables import CLOCK_COLUMNS, CLOCK_STATE
 from adapters.sql.tables import sla_calendars, sla_clocks, sla_policies, tickets
 from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.errors import NotFound, stale_version
@@ -206,23 +207,9 @@ class SqlSlaPolicyRepository:
 
 # ---------------------------------------------------------------- clocks
 
-_CLOCK_STATE = (
-    "policy_id",
-    "budget",
-    "spent",
-    "since",
-    "due_at",
-    "warn_at",
-    "alarm_at",
-    "warned_at",
-    "breached_at",
-    "met_at",
-    "cancelled_at",
-)
-
 
 def _clock_values(clock: SlaClock) -> dict[str, Any]:
-    values = {name: getattr(clock, name) for name in _CLOCK_STATE}
+    values = {name: getattr(clock, name) for name in CLOCK_STATE}
     values.update(
         ticket_id=clock.ticket_id,
         metric=clock.metric,
@@ -330,22 +317,18 @@ _UPDATE_CLOCK = CompiledStatement(
     sa.update(sla_clocks)
     .where(*_CLOCK_KEY)
     .values(
-        {name: sa.bindparam(f"new_{name}", type_=sla_clocks.c[name].type) for name in _CLOCK_STATE}
+        {name: sa.bindparam(f"new_{name}", type_=sla_clocks.c[name].type) for name in CLOCK_STATE}
     ),
     prepare=True,
     values_per_call=False,
 )
-_CLOCK_COLUMNS = ("ticket_id", "metric", "cycle", "started_at", *_CLOCK_STATE)
 
 
 def _insert_clocks(count: int) -> sa.Insert:
     """An INSERT of ``count`` clocks in one statement, the values of the i-th bound as
     ``<column>_<i>``."""
     rows = [
-        {
-            name: sa.bindparam(f"{name}_{i}", type_=sla_clocks.c[name].type)
-            for name in _CLOCK_COLUMNS
-        }
+        {name: sa.bindparam(f"{name}_{i}", type_=sla_clocks.c[name].type) for name in CLOCK_COLUMNS}
         for i in range(count)
     ]
     return sa.insert(sla_clocks).values(rows)
@@ -383,7 +366,7 @@ class SqlSlaClockRepository:
                 self._connection.execute(sa.insert(sla_clocks), rows)
 
     def update(self, clock: SlaClock) -> None:
-        bound = {f"new_{name}": getattr(clock, name) for name in _CLOCK_STATE}
+        bound = {f"new_{name}": getattr(clock, name) for name in CLOCK_STATE}
         bound.update(ticket_id_=clock.ticket_id, metric_=clock.metric.value, cycle_=clock.cycle)
         with refused_as_conflict(self._connection, _CLOCKS_UPDATED, [clock]):
             matched = _UPDATE_CLOCK.execute(self._connection, bound)

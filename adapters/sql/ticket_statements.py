@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.compiled import CompiledStatement
+from adapters.sql.sla_tables import CLOCK_COLUMNS
 from adapters.sql.tables import (
     attachment_references,
     departments,
@@ -301,22 +302,8 @@ def _insert_ticket_and_search() -> sa.Insert:
 INSERT_TICKET_AND_SEARCH = CompiledStatement(
     _insert_ticket_and_search(), prepare=True, values_per_call=False
 )  # PostgreSQL
-CLOCK_COLUMNS = (
-    "metric",
-    "cycle",
-    "policy_id",
-    "started_at",
-    "budget",
-    "spent",
-    "since",
-    "due_at",
-    "warn_at",
-    "alarm_at",
-    "warned_at",
-    "breached_at",
-    "met_at",
-    "cancelled_at",
-)
+# A new ticket's clocks, as its INSERT binds them (the ticket's id comes from its CTE).
+CLOCK_VALUES = tuple(name for name in CLOCK_COLUMNS if name != "ticket_id")
 
 
 def _insert_ticket_search_and_clocks(count: int) -> sa.Insert:
@@ -329,14 +316,14 @@ def _insert_ticket_search_and_clocks(count: int) -> sa.Insert:
             new.c.id,
             *(
                 sa.bindparam(f"clock_{name}_{i}", type_=sla_clocks.c[name].type)
-                for name in CLOCK_COLUMNS
+                for name in CLOCK_VALUES
             ),
         )
         for i in range(count)
     ]
     clocks = (
         sa.insert(sla_clocks)
-        .from_select(["ticket_id", *CLOCK_COLUMNS], sa.union_all(*rows) if count > 1 else rows[0])
+        .from_select(["ticket_id", *CLOCK_VALUES], sa.union_all(*rows) if count > 1 else rows[0])
         .returning(sla_clocks.c.ticket_id)
         .cte("new_clocks")
     )

@@ -45,7 +45,7 @@ from adapters.sql.ticket_statements import (
     APPEND_SEARCH,
     ATTACHMENTS,
     AUTHOR_OF_VALUES,
-    CLOCK_COLUMNS,
+    CLOCK_VALUES,
     HISTORY,
     INSERT_ATTACHMENT,
     INSERT_HISTORY,
@@ -194,7 +194,7 @@ class SqlTicketRepository:
                 if clocks and with_clocks is not None:
                     for i, clock in enumerate(clocks):
                         bound.update(
-                            (f"clock_{name}_{i}", getattr(clock, name)) for name in CLOCK_COLUMNS
+                            (f"clock_{name}_{i}", getattr(clock, name)) for name in CLOCK_VALUES
                         )
                     names = with_clocks.first(self._connection, bound)
                     clocks = ()

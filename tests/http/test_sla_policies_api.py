@@ -18,7 +18,7 @@ from helpdesk_core.documents import sla_policy_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.usecases.calendars import CreateCalendar
 from tests.http.conftest import Helpdesk, Person
-from tests.http.test_calendars_api import admin, desk, send
+from tests.http.test_calendars_api import admin, desk, pointed, problem, send
 
 POLICIES = "/api/v1/admin/sla-policies"
 RECALC = "/api/v1/admin/sla/recalc"
@@ -51,20 +51,6 @@ def patch(
 ) -> falcon.testing.Result:
     headers = {} if version is None else {"If-Match": f'"{version}"'}
     return send(desk, "PATCH", location, admin, json=body, headers=headers)
-
-
-def problem(result: falcon.testing.Result, status: int) -> dict[str, Any]:
-    assert result.status_code == status, result.text
-    assert result.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = result.json
-    assert body["status"] == status
-    return body
-
-
-def pointed(result: falcon.testing.Result) -> list[tuple[str, str]]:
-    """The (in, pointer or field) of every error of a 422."""
-    errors = problem(result, 422)["errors"]
-    return [(e["in"], e.get("pointer", e["field"])) for e in errors]
 
 
 # ------------------------------------------------------------------ create, read, list
