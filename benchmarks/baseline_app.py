@@ -62,14 +62,14 @@ TICKET_COLUMNS = (
     "tickets.priority, tickets.requester_id, tickets.department_id, tickets.team_id, "
     "tickets.assignee_id, tickets.created_at, tickets.updated_at, tickets.closed_at, "
     "tickets.version, tickets.sla_policy_id, tickets.sla_due_at, tickets.sla_warn_at, "
-    "tickets.sla_paused"
+    "tickets.sla_paused, tickets.source"
 )
 # Row positions of TICKET_COLUMNS.
 T_ID, T_NUMBER, T_SUBJECT, T_DESCRIPTION, T_STATUS, T_PRIORITY = range(6)
 T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T_VERSION = range(
     6, 14
 )
-T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED = range(14, 18)
+T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED, T_SOURCE = range(14, 19)
 
 SESSION_SQL = (
     "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "
@@ -96,8 +96,8 @@ NEXT_NUMBER_SQL = "SELECT nextval('ticket_number_seq') AS next_value_1"
 INSERT_TICKET_AND_SEARCH_SQL = (  # the ticket and its search document in one statement
     "WITH new_tickets AS (INSERT INTO tickets (id, number, subject, description, status, "
     "priority, requester_id, department_id, team_id, assignee_id, created_at, updated_at, "
-    "closed_at, version, sla_policy_id, sla_due_at, sla_warn_at, sla_paused) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "closed_at, version, sla_policy_id, sla_due_at, sla_warn_at, sla_paused, source) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
     "RETURNING tickets.id) "
     "INSERT INTO ticket_search (ticket_id, document) SELECT new_tickets.id, %s FROM new_tickets"
 )
@@ -147,7 +147,8 @@ POLICIES_SQL = (
 )
 MESSAGES_SQL = (
     "SELECT ticket_messages.id, ticket_messages.ticket_id, ticket_messages.author_id, "
-    "ticket_messages.body, ticket_messages.visibility, ticket_messages.created_at "
+    "ticket_messages.body, ticket_messages.visibility, ticket_messages.created_at, "
+    "ticket_messages.source, ticket_messages.automatic "
     "FROM ticket_messages WHERE ticket_messages.ticket_id = %s{visibility} "
     "ORDER BY ticket_messages.created_at, ticket_messages.id"
 )
@@ -441,6 +442,7 @@ def ticket_json(
         "updated_at": _iso(row[T_UPDATED]),
         "closed_at": _iso(row[T_CLOSED]),
         "version": row[T_VERSION],
+        "source": row[T_SOURCE],
         "sla": sla_json(row, clocks or {}),
     }
     if with_description:
@@ -628,6 +630,7 @@ class CustomerTickets:
                     None,
                     None,
                     False,
+                    "web",
                 ]
                 assigned = _round_robin_choice(connection, ticket) if auto_assign else ticket
                 document = f"{search_text(subject)} {search_text(description)}"
@@ -814,6 +817,8 @@ class StaffTicket:
                 "author": _ref(m[2], people, "display_name"),
                 "body": m[3],
                 "visibility": m[4],
+                "source": m[6],
+                "automatic": m[7],
                 "created_at": _iso(m[5]),
                 "attachments": attached.get(m[0], []),
             }

@@ -13,7 +13,11 @@ from typing import Any
 import attrs
 import punq
 
+from adapters.blobs.filesystem import FilesystemBlobStore
 from adapters.holidays import PackagePublicHolidays
+from adapters.mail.imap import ImapFetchers
+from adapters.mail.parsing import EmailParser
+from adapters.memory.blobs import MemoryBlobStore
 from adapters.memory.cache import (
     MemoryQueueCountsCache,
     MemoryRateLimiter,
@@ -29,11 +33,15 @@ from adapters.system.clock import SystemClock, UuidGenerator
 from adapters.webhooks.guard import NetworkUrlGuard
 from adapters.webhooks.sender import HttpWebhookSender
 from entrypoints.config import ConfigError, Settings
+from helpdesk_core.domain.blobs import AttachmentLimits
 from helpdesk_core.ports.assignment import QueueCountsCache, RoundRobinCounter
+from helpdesk_core.ports.blobs import BlobStore
 from helpdesk_core.ports.cache import RateLimiter, ReferenceCache
 from helpdesk_core.ports.calendars import PublicHolidays
 from helpdesk_core.ports.events import EventSink, UrlGuard, WebhookSender
 from helpdesk_core.ports.health import DependencyProbe
+from helpdesk_core.ports.mail import MailParser
+from helpdesk_core.ports.mail_fetch import ImapPasswordBox, MailFetcherFactory
 from helpdesk_core.ports.notifications import Mailer
 from helpdesk_core.ports.secretbox import SecretBox
 from helpdesk_core.ports.security import PasswordHasher, TokenSigner
@@ -51,14 +59,22 @@ from helpdesk_core.usecases.events import (
     WorkerPolicy,
 )
 from helpdesk_core.usecases.health import CheckReadiness
+from helpdesk_core.usecases.mail.imap_settings import MailboxImapService
+from helpdesk_core.usecases.mail.intake import MailIntake, MailPolicy
+from helpdesk_core.usecases.mail.mailboxes import MailboxService
+from helpdesk_core.usecases.mail.outbound import ReplyMail
+from helpdesk_core.usecases.mail.polling import MailPoller, PollPolicy
+from helpdesk_core.usecases.mail.processing import MailProcessor
 from helpdesk_core.usecases.notifications import NotificationPolicy, NotificationService
 from helpdesk_core.usecases.org import OrgService
 from helpdesk_core.usecases.sla import SlaPolicyService
 from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
+from helpdesk_core.usecases.tickets.files import TicketFiles
 from helpdesk_core.usecases.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 WEBHOOK_SECRET_PURPOSE = "webhook-secret"  # noqa: S105 - the HKDF label, not a secret
+IMAP_PASSWORD_PURPOSE = "mail-imap-password"  # noqa: S105 - the HKDF label, not a secret
 
 
 @attrs.frozen
@@ -74,6 +90,13 @@ class Services:
     customers: CustomerService
     calendars: CalendarService
     sla: SlaPolicyService
+    mailboxes: MailboxService
+    mail_intake: MailIntake
+    mail: MailProcessor
+    mail_poller: MailPoller
+    mailbox_imap: MailboxImapService
+    blobs: BlobStore
+    files: TicketFiles
     uow: UnitOfWork
     clock: Clock
     mailer: Mailer
@@ -130,6 +153,8 @@ def build_container(
     container.register(TokenSigner, instance=ItsdangerousSigner(keys))
     # Webhook signing secrets are stored sealed with keys derived from the same secret keys.
     container.register(SecretBox, instance=FernetSecretBox(keys, WEBHOOK_SECRET_PURPOSE))
+    # Mailboxes' IMAP passwords: the same keys, a purpose of their own.
+    container.register(ImapPasswordBox, instance=FernetSecretBox(keys, IMAP_PASSWORD_PURPOSE))
 
     probes: list[DependencyProbe] = []
     not_configured: list[str] = []
@@ -218,6 +243,23 @@ def build_container(
     container.register(WorkerPolicy, instance=worker_policy(settings))
     container.register(EventSink, instance=_event_sink())
     container.register(PublicHolidays, instance=PackagePublicHolidays())
+    # Attachments and received mail: in memory with the in-memory store (nothing kept),
+    # else files under HELPDESK_BLOB_DIR (folders made on the first write).
+    blobs: BlobStore = (
+        MemoryBlobStore() if uses_memory(settings) else FilesystemBlobStore(settings.blob_dir)
+    )
+    container.register(BlobStore, instance=blobs)
+    container.register(
+        AttachmentLimits,
+        instance=AttachmentLimits(
+            max_bytes=settings.attachment_max_bytes, types=settings.attachment_mime_types
+        ),
+    )
+    container.register(TicketFiles)
+    container.register(MailParser, instance=EmailParser())
+    container.register(MailPolicy, instance=mail_policy(settings))
+    container.register(MailFetcherFactory, instance=ImapFetchers())
+    container.register(PollPolicy, instance=PollPolicy(settings.mail_poll_interval))
 
     readiness = CheckReadiness(probes, settings.health_timeout, not_configured)
     closers.append(readiness.close)
@@ -229,6 +271,13 @@ def build_container(
     container.register(CustomerService)
     container.register(CalendarService)
     container.register(SlaPolicyService)
+    container.register(MailboxService)
+    container.register(MailIntake)
+    container.register(MailProcessor)
+    # One poller per process: its workers share when they next look for due mailboxes.
+    container.register(MailPoller, scope=punq.Scope.singleton)
+    container.register(MailboxImapService)
+    container.register(ReplyMail)
     container.register(NotificationService)
     container.register(WebhookFanout)
 
@@ -242,6 +291,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
     container, closers = build_container(settings, overrides)
     dispatcher = Dispatcher()
     container.resolve(NotificationService).subscribe(dispatcher)
+    container.resolve(ReplyMail).subscribe(dispatcher)
     dispatcher.subscribe("*", container.resolve(WebhookFanout), "webhook-fanout")
 
     def new_worker(name: str | None, in_process: Mapping[str, Handler] | None) -> EventWorker:
@@ -255,6 +305,8 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
             container.resolve(SecretBox),
             container.resolve(EventSink),
             in_process=in_process or {},
+            mail=container.resolve(MailProcessor).process_pending,
+            poll=container.resolve(MailPoller).poll_due,
         )
         if name:
             worker.name = name
@@ -270,12 +322,27 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         customers=container.resolve(CustomerService),
         calendars=container.resolve(CalendarService),
         sla=container.resolve(SlaPolicyService),
+        mailboxes=container.resolve(MailboxService),
+        mail_intake=container.resolve(MailIntake),
+        mail=container.resolve(MailProcessor),
+        mail_poller=container.resolve(MailPoller),
+        mailbox_imap=container.resolve(MailboxImapService),
+        blobs=container.resolve(BlobStore),
+        files=container.resolve(TicketFiles),
         uow=container.resolve(UnitOfWork),
         clock=container.resolve(Clock),
         mailer=container.resolve(Mailer),
         dispatcher=dispatcher,
         worker_factory=new_worker,
         closers=tuple(closers),
+    )
+
+
+def mail_policy(settings: Settings) -> MailPolicy:
+    return MailPolicy(
+        max_message_bytes=settings.mail_max_bytes,
+        per_sender_per_hour=settings.mail_per_sender_per_hour,
+        per_ticket_per_hour=settings.mail_per_ticket_per_hour,
     )
 
 

@@ -53,6 +53,7 @@ from helpdesk_core.domain.errors import (
     ValidationFailed,
 )
 from helpdesk_core.domain.events import EVENT_TYPES, Event
+from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox, UnknownSenders
 from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import (
     MessageVisibility,
@@ -93,6 +94,8 @@ from helpdesk_core.usecases.calendars import CreateCalendar, PublicHolidaysReque
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.health import CheckResult, HealthStatus, Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.mail.intake import Received
+from helpdesk_core.usecases.mail.mailboxes import CreateMailbox, MailboxSecret, UpdateMailbox
 from helpdesk_core.usecases.org import (
     CreateDepartment,
     CreateStaff,
@@ -109,6 +112,8 @@ from helpdesk_core.usecases.tickets import (
     OpenTicket,
     PostMessage,
 )
+from helpdesk_core.usecases.tickets.commands import Upload
+from helpdesk_core.usecases.tickets.files import AttachmentContent
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
 __version__ = _metadata.version("helpdesk")  # the installed distribution's (pyproject.toml)
@@ -119,6 +124,7 @@ __all__ = [
     "Account",
     "Acting",
     "Assign",
+    "AttachmentContent",
     "AttachmentInput",
     "AttachmentReference",
     "AttemptOutcome",
@@ -131,6 +137,7 @@ __all__ = [
     "Conflict",
     "CreateCalendar",
     "CreateDepartment",
+    "CreateMailbox",
     "CreateStaff",
     "CreateTeam",
     "CreateWebhook",
@@ -156,9 +163,13 @@ __all__ = [
     "HistoryView",
     "Holiday",
     "Identify",
+    "InboundEmail",
+    "InboundStatus",
     "InternalError",
     "Login",
     "LoginResult",
+    "Mailbox",
+    "MailboxSecret",
     "MessageView",
     "MessageVisibility",
     "NotFound",
@@ -170,6 +181,7 @@ __all__ = [
     "QueueCounts",
     "RateLimited",
     "Readiness",
+    "Received",
     "Register",
     "ResetPassword",
     "Role",
@@ -193,12 +205,15 @@ __all__ = [
     "TicketSort",
     "TicketStatus",
     "TicketView",
+    "UnknownSenders",
     "UpdateCalendar",
     "UpdateDepartment",
+    "UpdateMailbox",
     "UpdateProfile",
     "UpdateStaff",
     "UpdateTeam",
     "UpdateWebhook",
+    "Upload",
     "User",
     "UserRef",
     "ValidationFailed",

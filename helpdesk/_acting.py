@@ -12,6 +12,7 @@ from helpdesk._errors import domain_errors_only
 from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.entities import Department, Team, User
 from helpdesk_core.domain.events import Event
+from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import Role
@@ -30,6 +31,7 @@ from helpdesk_core.usecases.auth import ChangePassword, UpdateProfile
 from helpdesk_core.usecases.calendars import CreateCalendar, UpdateCalendar
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.mail.mailboxes import CreateMailbox, MailboxSecret, UpdateMailbox
 from helpdesk_core.usecases.org import (
     CreateDepartment,
     CreateStaff,
@@ -40,6 +42,7 @@ from helpdesk_core.usecases.org import (
 )
 from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket, PostMessage
+from helpdesk_core.usecases.tickets.files import AttachmentContent
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
 if TYPE_CHECKING:
@@ -389,3 +392,65 @@ class Acting:
         against the policies in force; how many tickets were looked at
         (``POST /admin/sla/recalc``)."""
         return self._s.sla.recalc(self._actor)
+
+    # ------------------------------------------------------------ mailboxes
+
+    @_translated
+    def list_mailboxes(self, active: bool | None = None) -> builtins.list[Mailbox]:
+        """Every mailbox the helpdesk receives mail at, by name (admins;
+        ``GET /admin/mailboxes``)."""
+        return builtins.list(self._s.mailboxes.list(self._actor, active))
+
+    @_translated
+    def get_mailbox(self, mailbox_id: uuid.UUID) -> Mailbox:
+        return self._s.mailboxes.get(self._actor, mailbox_id)
+
+    @_translated
+    def create_mailbox(self, command: CreateMailbox) -> Mailbox:
+        """A mailbox receiving mail at ``command.address``, routing new mail to
+        ``command.department_id`` (None: unrouted) (``POST /admin/mailboxes``); Conflict when
+        the name or the address is another mailbox's."""
+        return self._s.mailboxes.create(self._actor, command)
+
+    @_translated
+    def update_mailbox(
+        self, mailbox_id: uuid.UUID, version: int, command: UpdateMailbox
+    ) -> Mailbox:
+        """Change the ``version`` of the mailbox the caller saw: the parts ``command`` gives
+        (None keeps one; ``department_id`` only with ``change_department=True``, so that None
+        there unroutes new mail), ``active=False`` deactivating it (``PATCH
+        /admin/mailboxes/{id}`` with If-Match); StaleVersion if it changed since."""
+        return self._s.mailboxes.update(self._actor, mailbox_id, version, command)
+
+    @_translated
+    def deactivate_mailbox(self, mailbox_id: uuid.UUID, version: int) -> Mailbox:
+        """``update_mailbox`` with ``UpdateMailbox(active=False)``: mail to it is refused from
+        then on; nothing is deleted."""
+        return self._s.mailboxes.deactivate(self._actor, mailbox_id, version)
+
+    @_translated
+    def received_mail(
+        self,
+        mailbox_id: uuid.UUID | None = None,
+        status: InboundStatus | None = None,
+        limit: int = 50,
+    ) -> builtins.list[InboundEmail]:
+        """The latest received messages, newest first, of one mailbox or all, in one status
+        or any (``InboundStatus.HELD``: what waits for review); ``limit`` from 1 to 200
+        (``GET /admin/received-mail``)."""
+        found = self._s.mailboxes.received(
+            self._actor, mailbox_id=mailbox_id, status=status, limit=limit
+        )
+        return builtins.list(found)
+
+    @_translated
+    def rotate_mailbox_secret(self, mailbox_id: uuid.UUID) -> MailboxSecret:
+        """A new secret for mail a provider POSTs to the mailbox, in the result and nowhere
+        else; the old one stops working (``POST /admin/mailboxes/{id}/inbound-secret``)."""
+        return self._s.mailboxes.rotate_inbound_secret(self._actor, mailbox_id)
+
+    @_translated
+    def attachment_content(self, attachment_id: uuid.UUID) -> AttachmentContent:
+        """A stored attachment and its bytes, when the caller may see its ticket (and its
+        message); NotFound otherwise (``GET /attachments/{id}/content``)."""
+        return self._s.files.content(self._actor, attachment_id)

@@ -18,6 +18,7 @@ from helpdesk._acting import Acting
 from helpdesk._errors import domain_errors_only
 from helpdesk_core.domain.entities import Department, User
 from helpdesk_core.domain.events import Event
+from helpdesk_core.domain.mail import InboundVia
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.domain.views import Account, StaffProfile
@@ -31,6 +32,7 @@ from helpdesk_core.usecases.auth import (
 )
 from helpdesk_core.usecases.health import Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.mail.intake import Received
 
 if TYPE_CHECKING:
     from entrypoints.worker.loop import WorkerLoop
@@ -258,6 +260,13 @@ class Helpdesk:
             self.stop_event_thread()
             self.start_event_thread(self._poll)
         return found
+
+    def receive_mail(self, mailbox_id: uuid.UUID, raw: bytes) -> Received:
+        """Store a received message (its bytes, RFC 5322) as arrived at the mailbox, as an MTA
+        pipe or a provider's POST does; ``process_events`` (or the event thread) then turns
+        it into a ticket or a reply. The same message again is recognized (``duplicate``)."""
+        with domain_errors_only():
+            return self._s.mail_intake.receive(mailbox_id, raw, InboundVia.LIBRARY)
 
     def process_events(self) -> int:
         """Hand every event that is due to its subscribers (yours, mail, webhooks) in this

@@ -24,6 +24,8 @@ from helpdesk_core.domain.entities import (
     User,
     is_erased,
 )
+from helpdesk_core.domain.mail import InboundEmail, Mailbox
+from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.sla import Metric, SlaClock, SlaPolicy
 from helpdesk_core.domain.values import MessageVisibility
 from helpdesk_core.domain.views import (
@@ -250,6 +252,64 @@ def sla_policy_document(policy: SlaPolicy) -> dict[str, Any]:
     }
 
 
+def mailbox_document(mailbox: Mailbox) -> dict[str, Any]:
+    """A mailbox: the address mail is received at and what is done with it."""
+    return {
+        "id": str(mailbox.id),
+        "name": mailbox.name,
+        "address": mailbox.address,
+        "department_id": _id(mailbox.department_id),
+        "unknown_senders": mailbox.unknown_senders.value,
+        "reopen_days": mailbox.reopen_days,
+        "active": mailbox.is_active,
+        "created_at": timestamp(mailbox.created_at),
+        "updated_at": timestamp(mailbox.updated_at),
+        "version": mailbox.version,
+    }
+
+
+def mailbox_imap_document(config: MailboxImap) -> dict[str, Any]:
+    """Where the worker fetches a mailbox's mail, and how far it got; never the password
+    (stored sealed, read by the poller alone)."""
+    return {
+        "mailbox_id": str(config.mailbox_id),
+        "host": config.host,
+        "port": config.port,
+        "security": config.security.value,
+        "username": config.username,
+        "folder": config.folder,
+        "move_to": config.move_to,
+        "uidvalidity": config.uidvalidity,
+        "last_uid": config.last_uid,
+        "polled_at": timestamp(config.polled_at),
+        "last_error": config.last_error,
+        "created_at": timestamp(config.created_at),
+        "updated_at": timestamp(config.updated_at),
+        "version": config.version,
+    }
+
+
+def inbound_email_document(email: InboundEmail) -> dict[str, Any]:
+    """A received message as stored and processed (never its bytes or its text: those are
+    the ticket's message, shown by the ticket's own routes to those who may see it)."""
+    return {
+        "id": str(email.id),
+        "mailbox_id": str(email.mailbox_id),
+        "message_id": email.message_id,
+        "via": email.via.value,
+        "size": email.size,
+        "received_at": timestamp(email.received_at),
+        "status": email.status.value,
+        "outcome": email.outcome.value if email.outcome else None,
+        "sender": email.sender,
+        "subject": email.subject,
+        "ticket_id": _id(email.ticket_id),
+        "ticket_message_id": _id(email.ticket_message_id),
+        "detail": email.detail,
+        "processed_at": timestamp(email.processed_at),
+    }
+
+
 def _person(user_id: uuid.UUID | None, name: str | None) -> dict[str, Any] | None:
     return {"id": str(user_id), "display_name": name} if user_id is not None else None
 
@@ -275,6 +335,7 @@ def ticket_document(view: TicketView, with_description: bool = False) -> dict[st
         "updated_at": timestamp(ticket.updated_at),
         "closed_at": timestamp(ticket.closed_at),
         "version": ticket.version,
+        "source": ticket.source.value,
         "sla": sla_document(view),
     }
     if with_description:
@@ -303,6 +364,8 @@ def message_document(view: MessageView) -> dict[str, Any]:
         "author": _person(message.author_id, view.author_name),
         "body": message.body,
         "visibility": message.visibility.value,
+        "source": message.source.value,
+        "automatic": message.automatic,
         "created_at": timestamp(message.created_at),
         "attachments": [attachment_document(a) for a in message.attachments],
     }
@@ -385,4 +448,7 @@ _RENDERERS: tuple[tuple[type[Any], Callable[[Any], dict[str, Any]]], ...] = (
     (AttachmentReference, attachment_document),
     (Calendar, calendar_document),
     (SlaPolicy, sla_policy_document),
+    (Mailbox, mailbox_document),
+    (InboundEmail, inbound_email_document),
+    (MailboxImap, mailbox_imap_document),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,15 @@ pytest_plugins = [
     "tests.bdd.steps_text_rules",
     "tests.bdd.steps_account_safety",
     "tests.bdd.steps_sla",
+    "tests.bdd.steps_mail",
     "tests.bdd.steps_slow_clients",
     "tests.bdd.steps_library",
     "tests.bdd.cucumber_report",  # truthful --cucumberjson: scripts/features.sh
 ]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+_TEST_BLOBS = tempfile.mkdtemp(prefix="helpdesk-test-blobs-")
 
 
 def make_settings(**changes: object) -> Settings:
@@ -44,6 +49,8 @@ def make_settings(**changes: object) -> Settings:
         "argon2_time_cost": 1,
         "argon2_parallelism": 1,
         "log_level": "WARNING",
+        # Never the working directory's ./blobs: a folder of the test run's own.
+        "blob_dir": _TEST_BLOBS,
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]

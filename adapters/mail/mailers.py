@@ -34,13 +34,35 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
     """
     try:
         email = EmailMessage()
+        sender = message.sender or sender
         email["From"] = one_line(sender)
         email["To"] = one_line(message.to)
+        if message.cc:
+            email["Cc"] = ", ".join(one_line(address) for address in message.cc)
+        if message.reply_to:
+            email["Reply-To"] = one_line(message.reply_to)
         email["Subject"] = one_line(message.subject)
         email["Date"] = formatdate(localtime=False, usegmt=True)
-        domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
-        email["Message-ID"] = make_msgid(domain=one_line(domain))
+        if message.message_id:
+            email["Message-ID"] = f"<{one_line(message.message_id)}>"
+        else:
+            domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
+            email["Message-ID"] = make_msgid(domain=one_line(domain))
+        if message.in_reply_to:
+            email["In-Reply-To"] = f"<{one_line(message.in_reply_to)}>"
+        if message.references:
+            email["References"] = " ".join(f"<{one_line(ref)}>" for ref in message.references)
+        for name, value in message.headers.items():
+            email[one_line(name)] = one_line(value)
         email.set_content(message.body)
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                attachment.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=one_line(attachment.filename),
+            )
         email.as_bytes()  # what a header or the body cannot encode fails here, not mid-send
     except (ValueError, TypeError, LookupError, email_errors.MessageError) as exc:
         # UnicodeError and the header errors are ValueErrors; MessageError: parse errors
@@ -141,13 +163,19 @@ class SmtpMailer:
         """Deliver ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure,
         ``Undeliverable`` for a recipient that is not one plain mailbox."""
         email = build_email(message, self._sender)
-        recipient = envelope_recipient(message.to)
+        recipients = [envelope_recipient(a) for a in dict.fromkeys((message.to, *message.cc))]
+        envelope_from = message.envelope_from
         with self._connect() as client:
             if self._username is not None:
                 client.login(self._username, self._password)
-            # The envelope names the one address, never what smtplib would read out of the
-            # To header (PITFALLS 13: it takes a list or a display name apart).
-            client.send_message(email, to_addrs=[recipient])
+            # The envelope names the addresses themselves, never what smtplib would read out
+            # of the To header (it takes a list or a display name apart).
+            if envelope_from:
+                client.send_message(
+                    email, from_addr=envelope_recipient(envelope_from), to_addrs=recipients
+                )
+            else:
+                client.send_message(email, to_addrs=recipients)
 
 
 def envelope_recipient(address: str) -> str:

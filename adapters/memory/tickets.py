@@ -361,6 +361,9 @@ class MemoryAttachmentRepository:
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
         return _by_time([a for a in self._attachments.values() if a.ticket_id == ticket_id])
 
+    def get(self, attachment_id: uuid.UUID) -> AttachmentReference | None:
+        return self._attachments.get(attachment_id)
+
 
 # ---------------------------------------------------------------- history
 

@@ -22,6 +22,15 @@ from adapters.memory.events import (
     MemoryWebhookRepository,
     OutboxRow,
 )
+from adapters.memory.mail_fetch import MemoryMailFetchRepository
+from adapters.memory.mail_store import (
+    MemoryInboundEmailRepository,
+    MemoryMailboxRepository,
+    MemoryMailThreadRepository,
+    MemoryParticipantRepository,
+    ParticipantKey,
+    ThreadEntry,
+)
 from adapters.memory.repositories import (
     MemoryDepartmentRepository,
     MemoryPasswordResetRepository,
@@ -51,6 +60,8 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
     User,
 )
+from helpdesk_core.domain.mail import Bounce, InboundEmail, Mailbox, Participant
+from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.sla import SlaClock, SlaPolicy
 from helpdesk_core.ports.events import DeliveryAttempt, Webhook
 from helpdesk_core.ports.tickets import IdempotencyRecord
@@ -80,6 +91,13 @@ class MemoryState:
     calendars: dict[uuid.UUID, Calendar] = attrs.Factory(dict)
     sla_policies: dict[uuid.UUID, SlaPolicy] = attrs.Factory(dict)
     sla_clocks: dict[ClockKey, SlaClock] = attrs.Factory(dict)
+    mailboxes: dict[uuid.UUID, Mailbox] = attrs.Factory(dict)
+    inbound_emails: dict[uuid.UUID, InboundEmail] = attrs.Factory(dict)
+    inbound_dedupe: dict[str, uuid.UUID] = attrs.Factory(dict)  # dedupe_key -> inbound email id
+    mail_message_ids: dict[str, ThreadEntry] = attrs.Factory(dict)
+    mail_bounces: dict[str, Bounce] = attrs.Factory(dict)  # by address
+    participants: dict[ParticipantKey, Participant] = attrs.Factory(dict)
+    mailbox_imap: dict[uuid.UUID, MailboxImap] = attrs.Factory(dict)  # by mailbox id
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -140,6 +158,11 @@ class MemoryTransaction:
         self.calendars = MemoryCalendarRepository(self.working)
         self.sla_policies = MemorySlaPolicyRepository(self.working)
         self.sla_clocks = MemorySlaClockRepository(self.working)
+        self.mailboxes = MemoryMailboxRepository(self.working)
+        self.inbound_emails = MemoryInboundEmailRepository(self.working)
+        self.mail_threads = MemoryMailThreadRepository(self.working)
+        self.participants = MemoryParticipantRepository(self.working)
+        self.mail_fetch = MemoryMailFetchRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

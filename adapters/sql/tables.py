@@ -1,7 +1,8 @@
 """THE schema: every table of the helpdesk, in one MetaData (``columns.metadata``).
 
-The tables of service levels live in ``sla_tables.py`` and are named here too, so that every
-module reads every table from this one.
+The tables of service levels live in ``sla_tables.py``, those of the email channel in
+``mail_tables.py``; they are named here too, so that every module reads every table from this
+one.
 
 Alembic's ``target_metadata`` is this metadata, and a test fails when the migrated database
 differs from it. Works on SQLite and PostgreSQL: UUIDs via ``Uuid``, enums as CHECK-constrained
@@ -15,12 +16,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.sql.columns import UTCDateTime, enum_column, metadata, timestamps, version
+from adapters.sql.mail_tables import inbound_emails as inbound_emails
+from adapters.sql.mail_tables import mail_bounces as mail_bounces
+from adapters.sql.mail_tables import mail_message_ids as mail_message_ids
+from adapters.sql.mail_tables import mailboxes as mailboxes
+from adapters.sql.mail_tables import ticket_participants as ticket_participants
 from adapters.sql.sla_tables import sla_calendar_holidays as sla_calendar_holidays
 from adapters.sql.sla_tables import sla_calendar_intervals as sla_calendar_intervals
 from adapters.sql.sla_tables import sla_calendars as sla_calendars
 from adapters.sql.sla_tables import sla_clocks as sla_clocks
 from adapters.sql.sla_tables import sla_policies as sla_policies
-from helpdesk_core.domain.values import MessageVisibility, StaffRole, TicketPriority, TicketStatus
+from helpdesk_core.domain.values import (
+    Channel,
+    MessageVisibility,
+    StaffRole,
+    TicketPriority,
+    TicketStatus,
+)
 from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
 
 # ---------------------------------------------------------------- 0001_init_schema: people and org
@@ -201,6 +213,9 @@ tickets = sa.Table(
         sqlite_where=sa.text("sla_paused"),
         postgresql_where=sa.text("sla_paused"),
     ),
+    # 0011: how it came in (the API or mail: a Channel). A plain string: SQLite cannot add a
+    # CHECK to a table that exists without copying it; the entity holds the values.
+    sa.Column("source", sa.String(16), nullable=False, server_default=Channel.WEB.value),
 )
 
 # The conversation of a ticket: public replies and internal notes.
@@ -218,6 +233,10 @@ ticket_messages = sa.Table(
     sa.Column("visibility", enum_column(MessageVisibility, "message_visibility"), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at", "id"),
+    # 0011: whether it came by mail (as tickets.source), and whether a program wrote it (no
+    # status or clock moved).
+    sa.Column("source", sa.String(16), nullable=False, server_default=Channel.WEB.value),
+    sa.Column("automatic", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 # One row per changed field of a ticket, written in the same transaction as the change.
@@ -296,6 +315,8 @@ attachment_references = sa.Table(
     sa.Column("size_bytes", sa.BigInteger(), nullable=False),
     sa.Column("checksum", sa.String(128)),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # 0011: a file the helpdesk stores itself (its key in the blob store), or NULL for a URL.
+    sa.Column("blob_key", sa.String(64)),
     sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
     sa.Index("ix_attachment_references_ticket_id", "ticket_id"),
     sa.Index("ix_attachment_references_message_id", "message_id"),

@@ -33,6 +33,7 @@ from helpdesk_core.domain.entities import AttachmentReference, HistoryEntry, Tic
 from helpdesk_core.domain.search import SEARCH_DOCUMENT_MAX
 from helpdesk_core.domain.values import (
     OPEN_STATUSES,
+    Channel,
     MessageVisibility,
     TicketPriority,
     TicketStatus,
@@ -62,6 +63,7 @@ def ticket_from_row(row: Any) -> Ticket:
         sla_due_at=row.sla_due_at,
         sla_warn_at=row.sla_warn_at,
         sla_paused=bool(row.sla_paused),
+        source=Channel(row.source),
     )
 
 
@@ -153,6 +155,7 @@ def attachment_from_row(row: Any) -> AttachmentReference:
         checksum=row.checksum,
         uploaded_by=row.uploaded_by,
         created_at=row.created_at,
+        blob_key=row.blob_key,
     )
 
 
@@ -165,6 +168,8 @@ def message_from_row(row: Any, attachments: tuple[AttachmentReference, ...] = ()
         visibility=MessageVisibility(row.visibility),
         created_at=row.created_at,
         attachments=attachments,
+        source=Channel(row.source),
+        automatic=bool(row.automatic),
     )
 
 
@@ -209,6 +214,12 @@ _ATTACHMENTS_SELECT = (
     .order_by(attachment_references.c.created_at, attachment_references.c.id)
 )
 ATTACHMENTS = CompiledStatement(_ATTACHMENTS_SELECT, prepare=True)
+ATTACHMENT = CompiledStatement(
+    sa.select(attachment_references).where(
+        attachment_references.c.id == sa.bindparam("attachment_id")
+    ),
+    prepare=True,
+)
 MESSAGE_ATTACHMENTS = CompiledStatement(
     _ATTACHMENTS_SELECT.where(attachment_references.c.message_id.is_not(None)),
     prepare=True,
@@ -267,10 +278,20 @@ _TICKET_COLUMNS = (
     "description",
     "requester_id",
     "created_at",
+    "source",
     *TICKET_CHANGEABLE,
     *TICKET_SLA,
 )
-_MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "visibility", "created_at")
+_MESSAGE_COLUMNS = (
+    "id",
+    "ticket_id",
+    "author_id",
+    "body",
+    "visibility",
+    "created_at",
+    "source",
+    "automatic",
+)
 INSERT_NAMED_MESSAGE = CompiledStatement(  # PostgreSQL: the author's name comes back with it
     sa.insert(ticket_messages)
     .values({name: _value(ticket_messages, name) for name in _MESSAGE_COLUMNS})

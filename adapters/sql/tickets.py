@@ -43,6 +43,7 @@ from adapters.sql.ticket_lists import read_page, ticket_list_query
 from adapters.sql.ticket_search import FEW_MATCHES, MATCH_COUNTS, MatchCounts, search_probe_query
 from adapters.sql.ticket_statements import (
     APPEND_SEARCH,
+    ATTACHMENT,
     ATTACHMENTS,
     AUTHOR_OF_VALUES,
     CLOCK_VALUES,
@@ -183,6 +184,7 @@ class SqlTicketRepository:
             "description": ticket.description,
             "requester_id": ticket.requester_id,
             "created_at": ticket.created_at,
+            "source": ticket.source,
             **ticket_values(ticket),
             **ticket_sla_values(ticket),
         }
@@ -301,6 +303,8 @@ class SqlTicketMessageRepository:
             "body": message.body,
             "visibility": message.visibility,
             "created_at": message.created_at,
+            "source": message.source,
+            "automatic": message.automatic,
         }
         words = search_text(message.body)
         postgresql = self._connection.dialect.name == "postgresql"
@@ -355,6 +359,7 @@ class SqlAttachmentRepository:
             "size_bytes": attachment.size_bytes,
             "checksum": attachment.checksum,
             "created_at": attachment.created_at,
+            "blob_key": attachment.blob_key,
         }
         with refused_as_conflict(self._connection, _ATTACHMENT_ADDED, attachment):
             INSERT_ATTACHMENT.execute(self._connection, values)
@@ -362,6 +367,10 @@ class SqlAttachmentRepository:
     def list(self, ticket_id: uuid.UUID) -> Sequence[AttachmentReference]:
         rows = ATTACHMENTS.all(self._connection, {"ticket_id": ticket_id})
         return [attachment_from_row(row) for row in rows]
+
+    def get(self, attachment_id: uuid.UUID) -> AttachmentReference | None:
+        row = ATTACHMENT.first(self._connection, {"attachment_id": attachment_id})
+        return None if row is None else attachment_from_row(row)
 
 
 # ---------------------------------------------------------------- history

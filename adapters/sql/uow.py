@@ -16,6 +16,13 @@ from adapters.sql.counters import SqlCounterRepository
 from adapters.sql.deliveries import SqlDeliveryRepository
 from adapters.sql.errors import translate_errors
 from adapters.sql.idempotency import SqlIdempotencyRepository
+from adapters.sql.mail import (
+    SqlInboundEmailRepository,
+    SqlMailboxRepository,
+    SqlMailThreadRepository,
+    SqlParticipantRepository,
+)
+from adapters.sql.mail_fetch import SqlMailFetchRepository
 from adapters.sql.org import SqlDepartmentRepository, SqlStaffRepository, SqlTeamRepository
 from adapters.sql.outbox import SqlOutboxRepository
 from adapters.sql.sessions import SqlPasswordResetRepository, SqlSessionRepository
@@ -32,7 +39,7 @@ from adapters.sql.webhooks import SqlWebhookRepository
 
 class SqlTransaction:
     """An open transaction; repositories share its connection. Each repository is made at its
-    first use: a request's transactions use two or three of the sixteen."""
+    first use: a request's transactions use two or three of the twenty-three."""
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
@@ -108,6 +115,26 @@ class SqlTransaction:
     @cached_property
     def sla_clocks(self) -> SqlSlaClockRepository:
         return SqlSlaClockRepository(self._connection)
+
+    @cached_property
+    def mailboxes(self) -> SqlMailboxRepository:
+        return SqlMailboxRepository(self._connection)
+
+    @cached_property
+    def inbound_emails(self) -> SqlInboundEmailRepository:
+        return SqlInboundEmailRepository(self._connection)
+
+    @cached_property
+    def mail_threads(self) -> SqlMailThreadRepository:
+        return SqlMailThreadRepository(self._connection)
+
+    @cached_property
+    def participants(self) -> SqlParticipantRepository:
+        return SqlParticipantRepository(self._connection)
+
+    @cached_property
+    def mail_fetch(self) -> SqlMailFetchRepository:
+        return SqlMailFetchRepository(self._connection)
 
     def commit(self) -> None:
         with translate_errors():

@@ -19,10 +19,7 @@ Standard library only (http.client, ssl, hmac). Every attempt:
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import http.client
 import ipaddress
 import socket
@@ -34,26 +31,13 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from adapters.webhooks.guard import AddressGuard, Unresolved
+from helpdesk_core.domain.signatures import SECRET_PREFIX as SECRET_PREFIX
+from helpdesk_core.domain.signatures import sign as sign
 from helpdesk_core.domain.values import web_url
 from helpdesk_core.ports.events import AttemptOutcome, SendResult, Webhook
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 MAX_RESPONSE_BYTES = 64 * 1024
 _MAX_ERROR_CHARS = 200
-
-
-def _secret_key(secret: str) -> bytes:
-    encoded = secret.removeprefix(SECRET_PREFIX)
-    # Padded like the reference implementation: an unpadded secret gives the same key there.
-    return base64.b64decode(encoded + "==")
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` value: ``"v1,"`` + base64 HMAC-SHA256 of ``id.ts.body``,
-    keyed with the base64-decoded secret (its ``"whsec_"`` prefix stripped)."""
-    signed = f"{message_id}.{int(timestamp)}.".encode() + body
-    digest = hmac.new(_secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 class _Watchdog:

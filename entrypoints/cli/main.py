@@ -156,6 +156,7 @@ def register_commands() -> click.Group:
         config_cmd,
         db,
         demo,
+        mail,
         serve,
         sla,
         tickets,
@@ -175,6 +176,7 @@ def register_commands() -> click.Group:
         *demo.COMMANDS,
         *users.COMMANDS,
         *sla.COMMANDS,
+        *mail.COMMANDS,
     ):
         cli.add_command(command)
     return cli

@@ -21,6 +21,7 @@ import click
 from entrypoints.cli.failures import preflight, wait_option, warn_if_mail_is_not_sent
 from entrypoints.cli.main import CliState, cli_errors
 from entrypoints.config import ConfigError, Settings, ensure_secret_keys
+from entrypoints.config.settings import large_bodies
 
 log = logging.getLogger("helpdesk.serve")
 
@@ -78,7 +79,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     # gthread keeps connections alive; FairThreadWorker spreads them evenly (fair_accept) and
     # reads each request in its poller, under a deadline, before a thread takes it (read_deadline)
     worker_class = FairThreadWorker.configured(
-        read_timeout=settings.request_read_timeout, max_body_bytes=settings.max_body_bytes
+        read_timeout=settings.request_read_timeout,
+        max_body_bytes=settings.max_body_bytes,
+        large_bodies=large_bodies(settings),  # received mail, messages with files
     )
     return {
         "bind": [settings.bind],

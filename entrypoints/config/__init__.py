@@ -16,9 +16,17 @@ from entrypoints.config.loading import (
     ensure_secret_keys,
     load_settings,
 )
-from entrypoints.config.settings import PREFIX, VARIABLES, Settings, Variable, setting
+from entrypoints.config.settings import (
+    INBOUND_PREFIX,
+    PREFIX,
+    VARIABLES,
+    Settings,
+    Variable,
+    setting,
+)
 
 __all__ = [
+    "INBOUND_PREFIX",
     "PREFIX",
     "VARIABLES",
     "ConfigError",

@@ -19,6 +19,17 @@ def optional_text(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def folder(raw: str) -> str:
+    """A folder's path: empty would mean the working directory itself, never what is meant."""
+    value = raw.strip()
+    if not value or "\x00" in value:
+        raise ValueError
+    return value
+
+
+folder.expected = "a folder path, not empty"  # type: ignore[attr-defined]
+
+
 def whole(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         value = int(raw.strip())

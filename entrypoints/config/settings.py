@@ -30,6 +30,30 @@ def setting(default: T, parse: Callable[[str], Any], help: str, *, secret: bool 
 
 
 _MIB = 1024 * 1024
+INBOUND_PREFIX = "/api/v1/inbound/"
+"""Where providers POST received mail whole: bodies there may be up to
+``HELPDESK_MAIL_MAX_BYTES`` and ``message/rfc822`` (the server and the app both know it)."""
+UPLOAD_PATHS = r"/api/v1/(?:staff/)?tickets/[^/?]+/messages(?:\?|$)"
+"""The message routes, which also take ``multipart/form-data`` (a message with files) up to
+:func:`upload_max_bytes`."""
+
+
+def upload_max_bytes(settings: Settings) -> int:
+    """The largest message with files: a JSON body's limit plus one file of the largest size
+    (several smaller files fit as well)."""
+    return settings.max_body_bytes + settings.attachment_max_bytes
+
+
+def large_bodies(settings: Settings) -> tuple[tuple[str, int], ...]:
+    """The paths (patterns, from the start of the request target) that take bodies larger
+    than ``HELPDESK_MAX_BODY_BYTES``, each with its limit: what the server's reader allows
+    before the app sees a request."""
+    return (
+        (INBOUND_PREFIX, settings.mail_max_bytes),
+        (UPLOAD_PATHS, upload_max_bytes(settings)),
+    )
+
+
 _ATTACHMENT_MIME_TYPES = (
     "image/png",
     "image/jpeg",
@@ -203,6 +227,34 @@ class Settings:
         _ATTACHMENT_MIME_TYPES,
         parsers.mime_types,
         "MIME types attachments may have, comma-separated",
+    )
+    # blob_dir: adapters/blobs/filesystem.py (the layout, what a crash leaves)
+    blob_dir: str = setting(
+        "blobs",
+        parsers.folder,
+        "folder where the filesystem blob store keeps attachment files (relative to the working"
+        " directory unless absolute)",
+    )
+    mail_max_bytes: int = setting(
+        50 * _MIB,
+        parsers.whole(1024, 1024 * _MIB),
+        "largest received mail taken in (whole message)",
+    )
+    mail_per_sender_per_hour: int = setting(
+        30,
+        parsers.whole(1, 100_000),
+        "received mails one sender may have processed per hour (more are ignored as a flood)",
+    )
+    mail_per_ticket_per_hour: int = setting(
+        60,
+        parsers.whole(1, 100_000),
+        "received mails one ticket may take per hour (more are ignored as a flood)",
+    )
+    # mail_poll_interval: helpdesk_core/usecases/mail/polling.py (who polls when)
+    mail_poll_interval: float = setting(
+        60.0,
+        parsers.number(1, 86400),
+        "seconds between two polls of a mailbox's IMAP server (by whichever worker comes first)",
     )
     cache_ttl: int = setting(
         300, parsers.whole(1, 86400), "seconds cached departments, teams and ticket summaries live"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from importlib import resources
 from typing import Any
 
@@ -12,7 +13,8 @@ import falcon
 import yaml
 
 from entrypoints.bootstrap import Services
-from entrypoints.config import Settings
+from entrypoints.config import INBOUND_PREFIX, Settings
+from entrypoints.config.settings import UPLOAD_PATHS, upload_max_bytes
 from entrypoints.http.auth import Authentication, Identify, SecurityLog
 from entrypoints.http.client import ClientAddress
 from entrypoints.http.converter import NUMBER_MAX_CHARS, OutOfRange, make_http_converter
@@ -20,13 +22,17 @@ from entrypoints.http.errors import register_error_handling
 from entrypoints.http.middleware import (
     BodyLimits,
     Cors,
+    RawBodies,
     RequestContext,
     SecurityHeaders,
     StorableInput,
 )
+from entrypoints.http.resources.attachments import add_attachment_routes
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
 from entrypoints.http.resources.calendars import CalendarResources, add_calendar_routes
 from entrypoints.http.resources.customers import CustomerResources, add_customer_routes
+from entrypoints.http.resources.inbound import add_inbound_routes
+from entrypoints.http.resources.mailboxes import MailboxResources, add_mailbox_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.http.resources.sla import SlaResources, add_sla_routes
@@ -134,7 +140,20 @@ def create_app(
         RequestContext(tracer),
         ClientAddress(services.settings.trusted_proxies),
         SecurityHeaders(),
-        BodyLimits(services.settings.max_body_bytes),
+        BodyLimits(
+            services.settings.max_body_bytes,
+            RawBodies(
+                re.compile(re.escape(INBOUND_PREFIX)),
+                services.settings.mail_max_bytes,
+                frozenset({"message/rfc822"}),
+            ),
+            RawBodies(
+                re.compile(UPLOAD_PATHS),
+                upload_max_bytes(services.settings),
+                frozenset({"multipart/form-data"}),
+                json=True,
+            ),
+        ),
         UnitOfWorkScope(services.uow),
         authentication,
         StorableInput(),
@@ -159,6 +178,8 @@ def create_app(
             "/metrics", Metrics(lambda: render_metrics(lambda: outbox_readings(services)))
         )
     app.add_route("/openapi.json", OpenApi(openapi_document()))
+    add_inbound_routes(app, API_PREFIX, services.mail_intake)
+    add_attachment_routes(app, API_PREFIX, services.files)
 
     converter = make_http_converter()
     settings = services.settings
@@ -205,6 +226,13 @@ def create_app(
         app,
         API_PREFIX,
         SlaResources(services.sla, converter, settings.page_size_default, settings.page_size_max),
+    )
+    add_mailbox_routes(
+        app,
+        API_PREFIX,
+        MailboxResources(
+            services.mailboxes, converter, settings.page_size_default, settings.page_size_max
+        ),
     )
     return app
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import attrs
 import falcon
 
 from entrypoints.http.fields import HEADER, PATH, QUERY, RequestFieldError
@@ -87,39 +88,64 @@ class RequestContext:
         request_id_var.reset(req.context.log_token)
 
 
+@attrs.frozen
+class RawBodies:
+    """Routes whose path matches ``paths`` take bodies of ``types`` besides JSON, up to
+    ``max_bytes``: received mail, POSTed whole as ``message/rfc822``; a message with files,
+    ``multipart/form-data``. ``json`` says whether JSON is still taken there."""
+
+    paths: re.Pattern[str]
+    max_bytes: int
+    types: frozenset[str]
+    json: bool = False
+
+
 class BodyLimits:
-    """Refuses bodies over the size limit (413) and bodies that are not JSON (415).
+    """Refuses bodies over the size limit (413) and bodies that are not JSON (415), but for
+    the routes ``raw`` names, whose bodies have their own limit and types.
 
     A chunked body (no Content-Length) is read up to the limit here and handed on as a
     buffered stream with its length, so the size rule holds for it too.
     """
 
-    def __init__(self, max_body_bytes: int) -> None:
+    def __init__(self, max_body_bytes: int, *raw: RawBodies) -> None:
         self._max = max_body_bytes
+        self._raw = raw
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        content_type = (req.content_type or "application/json").split(";")[0].strip().lower()
+        raw = next((r for r in self._raw if r.paths.match(req.path)), None)
+        # A route's own kind of body has its own limit; JSON keeps the general one everywhere.
+        takes_raw = raw is not None and content_type in raw.types
+        limit = raw.max_bytes if raw is not None and takes_raw else self._max
         length = req.content_length
         chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
-        if length is not None and length > self._max:
+        if length is not None and length > limit:
             raise falcon.HTTPContentTooLarge(
-                description=f"The request body may be at most {self._max} bytes."
+                description=f"The request body may be at most {limit} bytes."
             )
         if length is None and chunked:
-            data = req.stream.read(self._max + 1)
-            if len(data) > self._max:
+            data = req.stream.read(limit + 1)
+            if len(data) > limit:
                 raise falcon.HTTPContentTooLarge(
-                    description=f"The request body may be at most {self._max} bytes."
+                    description=f"The request body may be at most {limit} bytes."
                 )
             req.env["wsgi.input"] = io.BytesIO(data)
             req.env["CONTENT_LENGTH"] = str(len(data))
             req.stream = req.env["wsgi.input"]
             length = len(data)
-        if req.method in _BODY_METHODS and length:
-            content_type = (req.content_type or "application/json").split(";")[0].strip().lower()
-            if content_type != "application/json" and not content_type.endswith("+json"):
-                raise falcon.HTTPUnsupportedMediaType(
-                    description="Request bodies must be JSON (Content-Type: application/json)."
-                )
+        if req.method not in _BODY_METHODS or not length or takes_raw:
+            return
+        is_json = content_type == "application/json" or content_type.endswith("+json")
+        if raw is not None and not (raw.json and is_json):
+            kinds = sorted(raw.types | ({"application/json"} if raw.json else set()))
+            raise falcon.HTTPUnsupportedMediaType(
+                description=f"This route takes {', '.join(kinds)} bodies."
+            )
+        if raw is None and not is_json:
+            raise falcon.HTTPUnsupportedMediaType(
+                description="Request bodies must be JSON (Content-Type: application/json)."
+            )
 
 
 class SecurityHeaders:

@@ -111,19 +111,30 @@ class ReadDeadlineWorker(ThreadWorker):
 
     read_timeout = DEFAULT_READ_TIMEOUT
     max_body_bytes = DEFAULT_MAX_BODY
+    large_bodies: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def configured(cls, read_timeout: float, max_body_bytes: int) -> type[ReadDeadlineWorker]:
-        """This worker class with the given deadline and body limit (gunicorn instantiates
-        the class it is given, so the values travel as class attributes)."""
-        attributes = {"read_timeout": read_timeout, "max_body_bytes": max_body_bytes}
+    def configured(
+        cls,
+        read_timeout: float,
+        max_body_bytes: int,
+        large_bodies: tuple[tuple[str, int], ...] = (),
+    ) -> type[ReadDeadlineWorker]:
+        """This worker class with the given deadline and body limits (gunicorn instantiates
+        the class it is given, so the values travel as class attributes); a request whose
+        target matches a pattern of ``large_bodies`` may carry a body up to its limit."""
+        attributes = {
+            "read_timeout": read_timeout,
+            "max_body_bytes": max_body_bytes,
+            "large_bodies": large_bodies,
+        }
         return type(cls.__name__, (cls,), attributes)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading: dict[DeadlineConn, None] = {}  # in deadline order (insertion order)
         self.lingering: dict[DeadlineConn, None] = {}
-        self.limits = Limits.of(self.cfg, self.max_body_bytes)
+        self.limits = Limits.of(self.cfg, self.max_body_bytes, self.large_bodies)
         # TLS, PROXY protocol and HTTP/2 read their own bytes first: plain gthread then
         self.reads_in_poller = not (
             self.cfg.is_ssl

@@ -9,6 +9,7 @@ stays gunicorn's. ``Limits`` are the sizes gunicorn's parser accepts and the app
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 DEFAULT_MAX_BODY = 1024 * 1024  # HELPDESK_MAX_BODY_BYTES
@@ -26,7 +27,8 @@ class Verdict(enum.Enum):
 
 class Limits:
     """The sizes gunicorn's parser accepts (its ``limit_request_*`` settings) and the body
-    limit of the app."""
+    limit of the app: ``body``, or for a request whose target matches a pattern of ``large``
+    (from its start) that pattern's limit (received mail POSTed whole, a message with files)."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class Limits:
         fields: int = 100,
         field_size: int = 8190,
         body: int = DEFAULT_MAX_BODY,
+        large: tuple[tuple[str, int], ...] = (),
     ) -> None:
         # the same fallbacks as gunicorn.http.message for 0 or out-of-range values
         if fields <= 0 or fields > 32768:
@@ -47,14 +50,23 @@ class Limits:
         self.headers = fields * (field_size + 2) + 4  # gunicorn's max_buffer_headers
         self.head = 2 + request_line + 2 + self.headers  # an empty line, the line, the fields
         self.body = body
+        self.large = tuple((re.compile(path.encode()), max(body, limit)) for path, limit in large)
+
+    def body_for(self, target: bytes) -> int:
+        """The body limit of a request for ``target`` (its request line's second word)."""
+        for pattern, limit in self.large:
+            if pattern.match(target):
+                return limit
+        return self.body
 
     @classmethod
-    def of(cls, cfg: Any, body: int) -> Limits:
+    def of(cls, cfg: Any, body: int, large: tuple[tuple[str, int], ...] = ()) -> Limits:
         return cls(
             request_line=cfg.limit_request_line,
             fields=cfg.limit_request_fields,
             field_size=cfg.limit_request_field_size,
             body=body,
+            large=large,
         )
 
 
@@ -77,6 +89,7 @@ class RequestScanner:
         self._chunked = False
         self._pos = 0  # chunked: the start of the next chunk-size line
         self._decoded = 0  # chunked: body bytes in the chunks before it
+        self._body_limit = limits.body  # this request's (``Limits.body_for``)
 
     def scan(self, data: bytes | bytearray) -> Verdict:
         if self._body_start is None:
@@ -108,6 +121,8 @@ class RequestScanner:
     def _framing(self, head: bytes) -> Verdict | None:
         lines = head.split(b"\r\n")
         http10 = lines[0].endswith(b"HTTP/1.0")
+        words = lines[0].split(b" ")
+        self._body_limit = self.limits.body_for(words[1] if len(words) > 1 else b"")
         lengths: list[bytes] = []
         codings: list[bytes] = []
         expect = False
@@ -131,7 +146,7 @@ class RequestScanner:
         elif lengths:
             if len(lengths) > 1 or not lengths[0].isdigit():
                 return Verdict.AS_IS
-            if len(lengths[0]) > 18 or int(lengths[0]) > self.limits.body:
+            if len(lengths[0]) > 18 or int(lengths[0]) > self._body_limit:
                 return Verdict.AS_IS  # answered 413 from the head, the body unread
             self._length = int(lengths[0])
         else:
@@ -151,7 +166,7 @@ class RequestScanner:
             start = eol + 2
             if size == 0:
                 return self._scan_trailers(data, start)
-            if self._decoded + min(size, len(data) - start) > self.limits.body:
+            if self._decoded + min(size, len(data) - start) > self._body_limit:
                 return (
                     Verdict.AS_IS
                 )  # more than the limit is here: the app reads it and answers 413

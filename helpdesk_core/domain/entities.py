@@ -14,6 +14,7 @@ import attrs
 
 from helpdesk_core.domain.errors import Conflict
 from helpdesk_core.domain.values import (
+    Channel,
     MessageVisibility,
     StaffRole,
     TicketPriority,
@@ -156,6 +157,7 @@ class Ticket:
     sla_due_at: datetime | None = attrs.field(default=None, validator=_aware)
     sla_warn_at: datetime | None = attrs.field(default=None, validator=_aware)
     sla_paused: bool = False
+    source: Channel = Channel.WEB
 
     def __attrs_post_init__(self) -> None:
         if self.team_id is not None and self.department_id is None:
@@ -186,7 +188,9 @@ class Ticket:
 
 @attrs.frozen
 class AttachmentReference:
-    """A file stored elsewhere, referenced by URL from a ticket or one of its messages."""
+    """A file of a ticket or one of its messages: stored elsewhere and referenced by URL, or
+    stored by the helpdesk itself (``blob_key``: its bytes in the blob store, under the SHA-256
+    of its bytes; ``url`` is then the API path that downloads it for those who may see it)."""
 
     id: uuid.UUID
     ticket_id: uuid.UUID
@@ -198,11 +202,16 @@ class AttachmentReference:
     created_at: datetime = attrs.field(validator=_aware)
     message_id: uuid.UUID | None = None
     checksum: str | None = None
+    blob_key: str | None = None
 
 
 @attrs.frozen
 class TicketMessage:
-    """One entry of a ticket's conversation: a public reply or an internal note."""
+    """One entry of a ticket's conversation: a public reply or an internal note.
+
+    ``source`` says whether it came by mail; ``automatic`` marks what a program wrote (an
+    out-of-office reply, a bounce's note): stored and shown, but it moved no status and no
+    service-level clock, and nothing answers it."""
 
     id: uuid.UUID
     ticket_id: uuid.UUID
@@ -211,6 +220,8 @@ class TicketMessage:
     visibility: MessageVisibility
     created_at: datetime = attrs.field(validator=_aware)
     attachments: tuple[AttachmentReference, ...] = ()
+    source: Channel = Channel.WEB
+    automatic: bool = False
 
 
 @attrs.frozen

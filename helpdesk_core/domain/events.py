@@ -58,6 +58,12 @@ EVENT_TYPES: dict[str, str] = {
         "a service-level clock of a ticket is no longer owed (its policy switched off or no "
         "longer matches, or the ticket was resolved before a response)"
     ),
+    "email.received": "a received mail became a ticket or a message of one (automatic mail too)",
+    "email.ignored": (
+        "a received mail changed no ticket: the helpdesk's own, automatic without a ticket, a "
+        "flood, held for review (an unknown sender) or failed"
+    ),
+    "email.bounced": "a delivery report came back: the address is marked and the ticket noted",
     "webhook.ping": "a test event sent to one webhook on request",
 }
 ALL_EVENTS = "*"

@@ -55,6 +55,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+class Channel(enum.StrEnum):
+    """How a ticket or a message came in: through the API (the web apps, the library, the
+    CLI) or by mail."""
+
+    WEB = "web"
+    EMAIL = "email"
+
+
 class MessageVisibility(enum.StrEnum):
     """Public replies reach the customer; internal notes never do."""
 
@@ -117,6 +125,17 @@ def clean_body(value: str, field: str, *, max_length: int, min_length: int = 1) 
         raise ValidationFailed.field(field, "must not contain control characters")
     if _SURROGATE.search(text):
         raise ValidationFailed.field(field, "must be valid Unicode text")
+    return text
+
+
+def prose_of(value: str, max_length: int, shortened: str = "") -> str:
+    """``value`` made acceptable to :func:`clean_body`: its control characters (other than
+    line breaks and tabs) and lone surrogates removed, and cut to ``max_length`` characters,
+    ``shortened`` standing at the end when it was cut. For text from outside (a received
+    mail) that must be stored rather than refused."""
+    text = _SURROGATE.sub("", _CONTROL.sub("", value))
+    if len(text) > max_length:
+        text = text[: max(0, max_length - len(shortened))] + shortened
     return text
 
 

@@ -241,6 +241,10 @@ class AttachmentRepository(Protocol):
         """Every reference of a ticket (its own and its messages'), oldest first."""
         ...
 
+    def get(self, attachment_id: uuid.UUID) -> AttachmentReference | None:
+        """One attachment, or None."""
+        ...
+
 
 class IdempotencyRepository(Protocol):
     """Answers already given to requests that carried an Idempotency-Key."""

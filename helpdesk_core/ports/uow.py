@@ -7,6 +7,13 @@ from typing import Protocol
 
 from helpdesk_core.ports.calendars import CalendarRepository
 from helpdesk_core.ports.events import DeliveryRepository, OutboxRepository, WebhookRepository
+from helpdesk_core.ports.mail import (
+    InboundEmailRepository,
+    MailboxRepository,
+    MailThreadRepository,
+    ParticipantRepository,
+)
+from helpdesk_core.ports.mail_fetch import MailFetchRepository
 from helpdesk_core.ports.repositories import (
     DepartmentRepository,
     PasswordResetRepository,
@@ -136,6 +143,31 @@ class Transaction(Protocol):
     @property
     def sla_clocks(self) -> SlaClockRepository:
         """The service-level clocks of tickets, inside this transaction."""
+        ...
+
+    @property
+    def mailboxes(self) -> MailboxRepository:
+        """The addresses mail is received at, inside this transaction."""
+        ...
+
+    @property
+    def inbound_emails(self) -> InboundEmailRepository:
+        """Received messages, inside this transaction."""
+        ...
+
+    @property
+    def mail_threads(self) -> MailThreadRepository:
+        """Message-IDs with their tickets, and bounced addresses, inside this transaction."""
+        ...
+
+    @property
+    def participants(self) -> ParticipantRepository:
+        """The participants of tickets' mail threads, inside this transaction."""
+        ...
+
+    @property
+    def mail_fetch(self) -> MailFetchRepository:
+        """Mailboxes' IMAP settings and poll state, inside this transaction."""
         ...
 
     def commit(self) -> None:

@@ -221,6 +221,14 @@ class EventWorker:
     # The in-process endpoints this worker delivers to: url (``python:<name>``) -> callable.
     # Only a worker that holds an endpoint's callable claims its deliveries.
     in_process: Mapping[str, Handler] = attrs.field(factory=dict, converter=_in_process_handlers)
+    # The email channel's pass (``MailProcessor.process_pending``): received mail processed
+    # onto tickets in each ``run_once``, before the events, so what it records goes out in
+    # the same pass.
+    mail: Callable[[], int] | None = None
+    # The IMAP poller's pass (``MailPoller.poll_due``): new mail fetched from the mailboxes'
+    # servers into intake, before ``mail`` processes it, so it becomes tickets in the same
+    # pass; it polls each mailbox at most once per HELPDESK_MAIL_POLL_INTERVAL.
+    poll: Callable[[], int] | None = None
     # Leases (token, id) of a batch cut short because the database went away: handed back
     # as soon as it answers again, instead of holding their keys until the leases end.
     _stranded_events: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
@@ -237,10 +245,26 @@ class EventWorker:
         self._hand_back()
         return (
             self.check_service_levels()
+            + self.poll_mail()
+            + self.process_mail()
             + self.process_events()
             + self.deliver_webhooks()
             + self.purge_expired()
         )
+
+    def poll_mail(self) -> int:
+        """One pass of the IMAP poller: the mailboxes due fetched from their servers (each
+        failure recorded on its mailbox); how many messages were fetched."""
+        if self.stop() or self.poll is None:
+            return 0
+        return self.poll()
+
+    def process_mail(self) -> int:
+        """One pass of the email channel: pending received messages processed (each in its
+        own transaction, exactly once); how many."""
+        if self.stop() or self.mail is None:
+            return 0
+        return self.mail()
 
     def check_service_levels(self) -> int:
         """One pass of the service-level scheduler: warnings and breaches whose time came,

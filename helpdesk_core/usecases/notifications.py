@@ -1,8 +1,8 @@
 """Mail to people, as subscribers of events (run by the worker, never inside a request).
 
-- the requester, when staff post a public reply, and when staff change the status of their
-  ticket (not for their own changes, nor for the reopening a staff reply brings about: the
-  reply's mail says enough);
+- the requester, when staff change the status of their ticket (not for their own changes,
+  nor for the reopening a staff reply brings about: the reply's mail says enough; the reply
+  itself is mailed, threaded, by ``usecases/mail/outbound.py``);
 - the assignee, when a ticket is assigned to them by someone else;
 - the assignee, when a service-level clock of their ticket breaches; for an unassigned
   ticket, the active leads of its department (the active administrators when it has none:
@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from helpdesk_core.domain.events import Event
+from helpdesk_core.domain.mail import LOOP_HEADER_NAME
 from helpdesk_core.domain.values import StaffRole, one_line
 from helpdesk_core.ports.notifications import Mailer, MailMessage
 from helpdesk_core.ports.repositories import StaffFilter
@@ -36,6 +37,8 @@ from helpdesk_core.ports.system import Clock
 from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import RESET_PURPOSE, hash_reset_token
 from helpdesk_core.usecases.events import Dispatcher
+
+AUTOMATIC_MAIL_HEADERS = {"Auto-Submitted": "auto-generated", LOOP_HEADER_NAME: "notification"}
 
 
 @attrs.frozen
@@ -55,7 +58,6 @@ class NotificationService:
     _policy: NotificationPolicy
 
     def subscribe(self, dispatcher: Dispatcher) -> None:
-        dispatcher.subscribe("ticket.message_added", self.on_message, "mail-requester-reply")
         dispatcher.subscribe("ticket.status_changed", self.on_status, "mail-requester-status")
         dispatcher.subscribe("ticket.assigned", self.on_assigned, "mail-assignee")
         dispatcher.subscribe("sla.breached", self.on_breached, "mail-sla-breach")
@@ -67,20 +69,6 @@ class NotificationService:
         )
 
     # ------------------------------------------------------------ tickets
-
-    def on_message(self, event: Event) -> None:
-        message, ticket = event.data["message"], event.data["ticket"]
-        if message["visibility"] != "public" or not message["author_is_staff"]:
-            return
-        self._to_user(
-            ticket["requester"]["id"],
-            f"[#{ticket['number']}] New reply: {ticket['subject']}",
-            lambda name: (
-                f"Hello {name},\n\nthere is a new reply to your ticket #{ticket['number']} "
-                f"({ticket['subject']}):\n\n{message['body']}\n\n"
-                f"{self._ticket_link(ticket)}\n"
-            ),
-        )
 
     def on_status(self, event: Event) -> None:
         ticket = event.data["ticket"]
@@ -173,6 +161,7 @@ class NotificationService:
                     f"minutes:\n\n{link}\n\nIf it was not you, ignore this message: your "
                     "password stays as it is.\n"
                 ),
+                headers=AUTOMATIC_MAIL_HEADERS,
             )
         )
 
@@ -199,8 +188,13 @@ class NotificationService:
             return
         # A subject quotes stored text (a ticket's subject, stored before subjects had to be
         # one line, may hold a line break): one line, whatever it holds.
+        # Written by a program: Auto-Submitted keeps autoresponders from answering it (RFC
+        # 3834), and the loop header has it dropped should it ever come back in.
         message = MailMessage(
-            to=user.email, subject=one_line(subject), body=body(user.display_name)
+            to=user.email,
+            subject=one_line(subject),
+            body=body(user.display_name),
+            headers=AUTOMATIC_MAIL_HEADERS,
         )
         self._mailer.send(message)
 

@@ -20,10 +20,8 @@ endpoint the first made).
 
 from __future__ import annotations
 
-import base64
 import builtins
 import re
-import secrets
 import uuid
 from collections.abc import Sequence
 
@@ -32,6 +30,7 @@ import attrs
 from helpdesk_core.domain.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from helpdesk_core.domain.events import ALL_EVENTS, EVENT_TYPES, Event
 from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.signatures import new_secret as new_secret
 from helpdesk_core.domain.values import clean_text, web_url
 from helpdesk_core.policies import require_admin
 from helpdesk_core.ports.events import (
@@ -60,11 +59,6 @@ _SUBSCRIBE_TRIES = 5  # a subscription that lost a race to another one reads it 
 def in_process_id(url: str) -> uuid.UUID:
     """The id of the in-process endpoint ``url``: one url, one id, in every process."""
     return uuid.uuid5(uuid.NAMESPACE_URL, url)
-
-
-def new_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @attrs.frozen

@@ -36,6 +36,14 @@ AUTH_TABLES = {"password_reset_tokens", "sessions", "rate_limit_events"}
 EVENT_TABLES = {"outbox", "webhooks", "webhook_deliveries", "webhook_attempts"}
 CALENDAR_TABLES = {"sla_calendars", "sla_calendar_intervals", "sla_calendar_holidays"}
 SLA_TABLES = {"sla_policies", "sla_clocks"}
+MAIL_TABLES = {
+    "mailboxes",
+    "inbound_emails",
+    "mail_message_ids",
+    "mail_bounces",
+    "ticket_participants",
+    "mailbox_imap",
+}
 
 # The full-text index of ticket_search, made by 0002_tickets per dialect and described by no
 # MetaData (a tsvector does not compile on SQLite; FTS5 is a virtual table with shadow tables).
@@ -121,7 +129,7 @@ def _table_names(url: str) -> set[str]:
 def test_head_matches_the_metadata(empty_url: str) -> None:
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0010_sla_policies"
+    assert migrate.current(empty_url) == migrate.head() == "0011_email"
     diff = migrate.check(empty_url)
     assert diff == [], "migrated schema differs from adapters.sql.tables:\n" + pformat(diff)
 
@@ -250,7 +258,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert diff == [], pformat(diff)
 
 
-# ------------------------------------------------------ (c) downgrade of 0003, 0004, 0009, 0010
+# ------------------------------------------------ (c) downgrade of 0003, 0004, 0009, 0010, 0011
 
 
 def _diff_tables(diff: list[Any]) -> set[str]:
@@ -275,6 +283,13 @@ def _diff_tables(diff: list[Any]) -> set[str]:
         ("0009_sla_calendars", "0008_embedding", CALENDAR_TABLES, set()),
         # 0010 also adds columns and indexes to tickets: its downgrade takes them away.
         ("0010_sla_policies", "0009_sla_calendars", SLA_TABLES, {"tickets"}),
+        # 0011 adds a column to tickets and attachment_references, two to ticket_messages.
+        (
+            "0011_email",
+            "0010_sla_policies",
+            MAIL_TABLES,
+            {"tickets", "ticket_messages", "attachment_references"},
+        ),
     ],
 )
 def test_downgrading_one_revision_removes_only_its_tables(

@@ -207,9 +207,9 @@ def test_poison_fails_alone_and_the_rest_arrives_in_order(
         ]
         broken_subjects = sorted(str(m["Subject"]) for m in mails if "Broken" in m["Subject"])
         assert broken_subjects == [
-            "[#2] New reply: Broken Bcc: eve@example.com and more",
+            "Re: [#2] Broken Bcc: eve@example.com and more",
             "[#2] Your ticket is now pending",
-        ] or broken_subjects == ["[#2] New reply: Broken Bcc: eve@example.com and more"]
+        ] or broken_subjects == ["Re: [#2] Broken Bcc: eve@example.com and more"]
         assert all(m["Bcc"] is None for m in mails)
         assert {str(m["To"]) for m in mails} == {"c@example.com"}
     finally:

@@ -31,6 +31,7 @@ import attrs
 import falcon
 import falcon.testing
 import hypothesis.strategies as st
+import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
@@ -53,6 +54,7 @@ from adapters.webhooks.guard import NetworkUrlGuard
 from entrypoints.bootstrap import WEBHOOK_SECRET_PURPOSE, Services, bootstrap, password_hasher
 from entrypoints.http.app import create_app
 from helpdesk_core.domain.errors import AuthenticationFailed
+from helpdesk_core.domain.mail import InboundVia
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.ports.events import UrlGuard
@@ -60,6 +62,7 @@ from helpdesk_core.usecases.auth import Login, Register, reset_token
 from helpdesk_core.usecases.calendars import CreateCalendar
 from helpdesk_core.usecases.customers import ERASED_HASH, is_erased
 from helpdesk_core.usecases.events import signing_secret
+from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.org import (
     CreateDepartment,
     CreateStaff,
@@ -85,6 +88,20 @@ CHECKS = [
     ignored_auth,
     use_after_free,
 ]
+
+# Received mail POSTed whole (POST /api/v1/inbound/email, message/rfc822): any bytes, now and
+# then a real-shaped message of the corpus. Unsigned, every one must be the same 401.
+schemathesis.openapi.media_type(
+    "message/rfc822",
+    st.one_of(
+        st.binary(max_size=2048),
+        st.sampled_from(
+            sorted(
+                p.read_bytes() for p in (Path(__file__).parents[1] / "mail_corpus").glob("*.eml")
+            )
+        ),
+    ),
+)
 
 
 def accept_uri_too_long(schema: Any) -> Any:
@@ -533,9 +550,19 @@ def open_services(database_url: str, **changes: Any) -> Services:
     return bootstrap(make_settings(database_url=database_url, **changes), {UrlGuard: guard})
 
 
+STRANGERS_MAIL = (
+    b"From: A Stranger <stranger@elsewhere.example.org>\r\n"
+    b"To: support@stage.example.com\r\n"
+    b"Subject: Who reads this?\r\n"
+    b"Message-ID: <stranger-1@elsewhere.example.org>\r\n\r\n"
+    b"Hello?\r\n"
+)
+
+
 def seed(template: Path) -> Seed:
     """Seed the migrated SQLite file ``template``: two departments with a team each, one
-    account per role (and a spare agent), tickets of the customer, a webhook."""
+    account per role (and a spare agent), tickets of the customer, a webhook, a calendar and
+    a policy, a mailbox with a held message."""
     services = open_services(f"sqlite:///{template}")
     try:
         return _seed(services, template)
@@ -629,6 +656,16 @@ def _seed(services: Services, template: Path | None) -> Seed:
             warn_before=15,
         ),
     )
+    # A mailbox that holds unknown senders, and one message of a stranger held at it: the
+    # received-mail list has something to show.
+    support = services.mailboxes.create(
+        op,
+        CreateMailbox(
+            "Support", "support@stage.example.com", department_id=billing.id, unknown_senders="hold"
+        ),
+    )
+    services.mail_intake.receive(support.id, STRANGERS_MAIL, InboundVia.LIBRARY)
+    services.mail.process_pending()
     ids = {
         "department_id": [str(billing.id), str(sales.id)],
         "team_id": [str(tier1.id), str(tier2.id)],
@@ -640,5 +677,6 @@ def _seed(services: Services, template: Path | None) -> Seed:
         "customer_id": [str(spare_customer.user.id)],
         "calendar_id": [str(office.id)],
         "policy_id": [str(policy.id)],
+        "mailbox_id": [str(support.id)],
     }
     return Seed(template, accounts, ids, (billing.id, tier1.id))

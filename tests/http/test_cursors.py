@@ -31,6 +31,7 @@ from entrypoints.http.pagination import CURSOR_MAX_CHARS, decode_cursor, encode_
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import name_key
 from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.conftest import Helpdesk, Person, make_helpdesk
@@ -117,6 +118,11 @@ def _stage(database_url: str) -> tuple[Stage, Any]:
             SYSTEM_OPERATOR,
             SlaPolicyInput(name, position, targets={"urgent": {"first_response": 30}}),
         )
+    for name, address in (
+        ("Support", "support@example.com"),
+        ("Stra\u00dfe", "strasse@example.com"),
+    ):
+        services.mailboxes.create(SYSTEM_OPERATOR, CreateMailbox(name, address))
     ids = {"webhook_id": str(webhook.webhook.id)}
     callers: dict[str, Person | None] = {"customer": customer, "agent": agent, "admin": admin}
     return Stage(desk, callers, ids), services
@@ -187,7 +193,8 @@ def test_a_hostile_cursor_is_a_422_naming_the_cursor(
             break  # only the ticket lists take a sort
 
 
-BY_NAME = ("departments", "teams", "calendars", "sla-policies")  # policies: position, then name
+# Lists by name (policies: position, then name).
+BY_NAME = ("departments", "teams", "calendars", "sla-policies", "mailboxes")
 TIME_KEYED = [(m, p) for m, p in PAGED if not any(name in p for name in BY_NAME)]
 
 

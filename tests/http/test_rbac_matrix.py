@@ -29,6 +29,7 @@ import pytest
 from entrypoints.http.app import openapi_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.conftest import PASSWORD, Helpdesk, Person, make_helpdesk
@@ -105,6 +106,16 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",   "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
     ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
     ("POST",  "/api/v1/admin/sla/recalc"):               (401,  403, 403,  403, 200,  401),
+    # ---- mailboxes and received mail: administrators only
+    ("GET",   "/api/v1/admin/mailboxes"):                (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/mailboxes"):                (401,  403, 403,  403, 201,  401),
+    ("GET",   "/api/v1/admin/mailboxes/{mailbox_id}"):   (401,  403, 403,  403, 200,  401),
+    ("PATCH", "/api/v1/admin/mailboxes/{mailbox_id}"):   (401,  403, 403,  403, 200,  401),
+    ("GET",   "/api/v1/admin/received-mail"):            (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/mailboxes/{mailbox_id}/inbound-secret"):
+                                                         (401,  403, 403,  403, 200,  401),
+    # ---- mail a provider POSTs: signed with the mailbox's secret, never a token (all unsigned)
+    ("POST",  "/api/v1/inbound/email"):                  (401,  401, 401,  401, 401,  401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -144,6 +155,7 @@ class World:
     ticket_number: int
     calendar_id: str
     policy_id: str
+    mailbox_id: str
 
     def closed_ticket(self) -> str:
         """The ticket, closed by its requester first (so that it can be reopened)."""
@@ -374,6 +386,31 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         {"name": _unique("Renamed"), "warn_before": 15},
     ),
     ("POST", "/api/v1/admin/sla/recalc"): lambda w: ("/api/v1/admin/sla/recalc", None),
+    ("GET", "/api/v1/admin/mailboxes"): lambda w: ("/api/v1/admin/mailboxes", None),
+    ("POST", "/api/v1/admin/mailboxes"): lambda w: (
+        "/api/v1/admin/mailboxes",
+        {"name": _unique("Mailbox"), "address": f"{_unique('mail')}@example.com"},
+    ),
+    ("GET", "/api/v1/admin/mailboxes/{mailbox_id}"): lambda w: (
+        f"/api/v1/admin/mailboxes/{w.mailbox_id}",
+        None,
+    ),
+    ("PATCH", "/api/v1/admin/mailboxes/{mailbox_id}"): lambda w: (
+        f"/api/v1/admin/mailboxes/{w.mailbox_id}",
+        {"name": _unique("Renamed"), "department_id": w.department_id},
+    ),
+    ("GET", "/api/v1/admin/received-mail"): lambda w: (
+        f"/api/v1/admin/received-mail?mailbox_id={w.mailbox_id}&status=held",
+        None,
+    ),
+    ("POST", "/api/v1/admin/mailboxes/{mailbox_id}/inbound-secret"): lambda w: (
+        f"/api/v1/admin/mailboxes/{w.mailbox_id}/inbound-secret",
+        None,
+    ),
+    ("POST", "/api/v1/inbound/email"): lambda w: (
+        f"/api/v1/inbound/email?mailbox={w.mailbox_id}",
+        None,
+    ),
 }
 
 REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}
@@ -383,6 +420,7 @@ EXTRA_HEADERS: dict[tuple[str, str], dict[str, str]] = {
     ("PATCH", "/api/v1/staff/tickets/{ticket_id}"): {"If-Match": '"1"'},  # the version seen
     ("PATCH", "/api/v1/admin/calendars/{calendar_id}"): {"If-Match": '"1"'},
     ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): {"If-Match": '"1"'},
+    ("PATCH", "/api/v1/admin/mailboxes/{mailbox_id}"): {"If-Match": '"1"'},
 }
 
 ASSIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -434,6 +472,9 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         SYSTEM_OPERATOR,
         SlaPolicyInput(name="Standard", targets={"normal": {"first_response": 60}}),
     )
+    mailbox = services.mailboxes.create(
+        SYSTEM_OPERATOR, CreateMailbox("Support", "support@example.com")
+    )
     yield World(
         desk,
         department_id,
@@ -446,6 +487,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         opened.json["number"],
         str(calendar.id),
         str(policy.id),
+        str(mailbox.id),
     )
     services.close()
 

@@ -237,6 +237,17 @@ VALID_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "updateSlaPolicy": ("admin", {"warn_before": 30}),
+    "createMailbox": (
+        "admin",
+        {
+            "name": "Sales mail",
+            "address": "sales@stage.example.com",
+            "department_id": "{department_id}",
+            "unknown_senders": "create",
+            "reopen_days": 7,
+        },
+    ),
+    "updateMailbox": ("admin", {"reopen_days": 30}),
 }
 
 
@@ -278,6 +289,12 @@ def open_objects(schema: Any, document: dict[str, Any], where: str) -> Iterator[
         yield from open_objects(schema["items"], document, f"{where}[]")
 
 
+# The one operation whose body is not JSON: received mail, POSTed whole (message/rfc822).
+RAW_BODIES = {"receiveEmail"}
+# The operations that take multipart/form-data besides JSON: a message with files.
+FORM_BODIES = {"replyToMyTicket", "postTicketMessage"}
+
+
 def test_every_request_body_schema_refuses_extra_fields() -> None:
     """Every JSON body schema of the served document closes every object it describes, at
     every depth (attachments too): a client generated from it cannot send an unknown field."""
@@ -285,7 +302,7 @@ def test_every_request_body_schema_refuses_extra_fields() -> None:
     bodies = {
         op_id: operation["requestBody"]
         for op_id, _method, _path, operation in operations()
-        if "requestBody" in operation
+        if "requestBody" in operation and op_id not in RAW_BODIES
     }
     assert set(bodies) == set(VALID_BODIES), "every operation with a body has a sample here"
     open_ones = [
@@ -295,7 +312,12 @@ def test_every_request_body_schema_refuses_extra_fields() -> None:
         for place in open_objects(content["schema"], document, f"{op_id} {media}")
     ]
     assert open_ones == []
-    assert all(list(b["content"]) == ["application/json"] for b in bodies.values())
+    # JSON everywhere; the message routes also take a form (a message with files)
+    assert {
+        op: sorted(b["content"])
+        for op, b in bodies.items()
+        if list(b["content"]) != ["application/json"]
+    } == {op: ["application/json", "multipart/form-data"] for op in FORM_BODIES}
 
 
 def fill(path: str, stage: Stage) -> str:
@@ -363,6 +385,7 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
         "eraseCustomer",
         "unlockCustomer",
         "recalcSla",
+        "rotateMailboxInboundSecret",
     }
     client = falcon.testing.TestClient(APP)
     customer = stage.headers("customer")

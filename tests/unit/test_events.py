@@ -262,7 +262,7 @@ def test_notifications_reach_requester_and_assignee_only_when_they_should(world:
     sent = [(m.to, m.subject) for m in world.mailbox.sent]
     assert sent == [
         ("agent@example.com", "[#1] Assigned to you: Printer on fire"),
-        ("c@example.com", "[#1] New reply: Printer on fire"),  # it also opened the ticket
+        ("c@example.com", "Re: [#1] Printer on fire"),  # it also opened the ticket
     ]
     assert "Public answer" in world.mailbox.sent[1].body
     assert not any("note" in m.body for m in world.mailbox.sent)  # the internal note stays in

@@ -2,10 +2,10 @@
 library's ``helpdesk.document`` are the same document (``helpdesk_core.documents`` renders
 all three).
 
-One SQLite database, filled by ``helpdesk demo`` and a webhook with a delivery; each entity is
-read through the CLI (as the terminal's operator), through the API (as the demo's
-administrator, who sees everything the operator does) and through the library (as its system
-actor), and the documents compared whole.
+One SQLite database, filled by ``helpdesk demo``, a webhook with a delivery and mailboxes
+with a received message; each entity is read through the CLI (as the terminal's operator),
+through the API (as the demo's administrator, who sees everything the operator does) and
+through the library (as its system actor), and the documents compared whole.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from entrypoints.cli.demo import DEFAULT_PASSWORD
 from entrypoints.cli.main import cli, register_commands
 from entrypoints.config import load_settings
 from entrypoints.http.app import create_app
+from helpdesk_core.domain.mail import InboundVia
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 
 API = "/api/v1"
@@ -43,6 +44,7 @@ class Desk:
             "HELPDESK_ARGON2_TIME_COST": "1",
             "HELPDESK_ARGON2_PARALLELISM": "1",
             "HELPDESK_SECRET_KEYS": "test-secret-key-for-the-one-shape-tests-0123456789",
+            "HELPDESK_BLOB_DIR": str(folder / "blobs"),
         }
         self._folder = folder
         self._runner = CliRunner()
@@ -164,3 +166,40 @@ def test_a_webhook_delivery_is_the_same_document(desk: Desk) -> None:
     assert by_cli == by_api
     assert [helpdesk.document(delivery) for delivery in deliveries] == by_api["items"]
     assert [d["event_type"] for d in by_api["items"]] == ["webhook.ping"]
+
+
+def test_a_mailbox_is_the_same_document(desk: Desk) -> None:
+    department = desk.cli_json("departments", "list")[0]
+    created = desk.cli_json(
+        "mailboxes", "add", "Support", "support@example.com", "--department", department["id"]
+    )
+    by_cli = desk.cli_json("mailboxes", "show", created["id"])
+    by_api = desk.api(f"/admin/mailboxes/{created['id']}")
+    by_library = helpdesk.document(desk.library.get_mailbox(uuid.UUID(created["id"])))
+
+    assert by_cli == by_api == created
+    assert by_library == by_api
+    assert by_api["department_id"] == department["id"]
+    listed = desk.cli_json("mailboxes", "list")
+    assert listed == desk.api_all("/admin/mailboxes")
+    assert listed == [helpdesk.document(m) for m in desk.library.list_mailboxes()]
+
+
+def test_received_mail_is_the_same_document(desk: Desk) -> None:
+    mailbox = desk.cli_json("mailboxes", "add", "Sales", "sales@example.com")
+    raw = (
+        b"From: Somebody New <new@example.org>\r\nTo: sales@example.com\r\n"
+        b"Subject: A question\r\nMessage-ID: <one-shape-1@example.org>\r\n\r\nHello\r\n"
+    )
+    desk.services.mail_intake.receive(uuid.UUID(mailbox["id"]), raw, InboundVia.PIPE)
+    desk.services.mail.process_pending()
+
+    by_cli = desk.cli_json("mail", "received", "--mailbox", "Sales")
+    by_api = desk.api(f"/admin/received-mail?mailbox_id={mailbox['id']}")
+    received = desk.library.received_mail(uuid.UUID(mailbox["id"]))
+
+    assert by_cli == by_api
+    assert [helpdesk.document(email) for email in received] == by_api["items"]
+    assert [(e["sender"], e["status"]) for e in by_api["items"]] == [
+        ("new@example.org", "processed")
+    ]

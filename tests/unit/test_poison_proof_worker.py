@@ -194,7 +194,7 @@ def test_a_failing_mail_does_not_keep_the_event_from_its_webhooks(desk: Desk) ->
     desk.mailbox.fail_with = None
     desk.clock.current += timedelta(seconds=2 * desk.services.settings.retry_max_seconds)
     drain(desk.services)
-    assert [m.subject for m in desk.mailbox.sent] == ["[#1] New reply: Printer"]
+    assert [m.subject for m in desk.mailbox.sent] == ["Re: [#1] Printer"]
     assert desk.sent_to("fine").count("ticket.message_added") == 1  # the fan-out adds none twice
 
 
@@ -222,4 +222,4 @@ def test_a_subject_stored_with_a_line_break_is_mailed_on_one_line(desk: Desk) ->
     state.tickets[ticket_id] = attrs.evolve(ticket, subject="Broken\r\nBcc: eve@example.com")
     desk.services.tickets.post_message(desk.agent, ticket_id, PostMessage("On it."))
     drain(desk.services)
-    assert [m.subject for m in desk.mailbox.sent] == ["[#1] New reply: Broken Bcc: eve@example.com"]
+    assert [m.subject for m in desk.mailbox.sent] == ["Re: [#1] Broken Bcc: eve@example.com"]

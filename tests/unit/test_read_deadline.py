@@ -15,6 +15,7 @@ import time
 import pytest
 
 from entrypoints.cli.serve import gunicorn_options, serve
+from entrypoints.config.settings import large_bodies
 from entrypoints.serving.fair_accept import FairThreadWorker
 from entrypoints.serving.read_deadline import DeadlineMissed, DeadlineUnreader, ReadDeadlineWorker
 from entrypoints.serving.request_scanner import Limits, RequestScanner, Verdict
@@ -120,6 +121,31 @@ def test_a_chunked_body_over_the_limit_is_handed_on_once_more_than_the_limit_is_
     assert verdicts(head + b"a\r\n" + b"a" * 10 + b"\r\n", b"b\r\n" + b"b" * 11) == [WAIT, AS_IS]
 
 
+def test_the_mail_and_upload_routes_take_larger_bodies_and_no_other_does() -> None:
+    limits = Limits(
+        body=20,
+        large=large_bodies(
+            make_settings(max_body_bytes=20, attachment_max_bytes=40, mail_max_bytes=100)
+        ),
+    )
+    mail = b"POST /api/v1/inbound/email?mailbox=x HTTP/1.1\r\nContent-Length: 90\r\n\r\n"
+    other = b"POST /api/v1/tickets HTTP/1.1\r\nContent-Length: 90\r\n\r\n"
+    chunked = b"POST /api/v1/inbound/email HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    assert verdicts(mail, b"a" * 90, limits=limits) == [WAIT, READY]
+    assert verdicts(other, limits=limits) == [AS_IS]  # 413 from the head
+    assert verdicts(mail.replace(b"90", b"101"), limits=limits) == [AS_IS]
+    assert verdicts(chunked + b"5a\r\n", b"a" * 90 + b"\r\n0\r\n\r\n", limits=limits) == [
+        WAIT,
+        READY,
+    ]
+    assert limits.body_for(b"/api/v1/inbound") == 20  # the prefix, not a look-alike
+    assert limits.body_for(b"/api/v1/tickets/abc/messages") == 60  # one file and a body
+    assert limits.body_for(b"/api/v1/staff/tickets/abc/messages?x=1") == 60
+    assert limits.body_for(b"/api/v1/tickets/abc/messages/x") == 20
+    assert limits.body_for(b"/api/v1/tickets") == 20
+
+
 def test_a_head_sent_a_byte_at_a_time_is_scanned_in_linear_time() -> None:
     limits = Limits(body=20)  # gunicorn's default head limits (about 800 KB)
     scanner = RequestScanner(limits)
@@ -161,6 +187,8 @@ def test_serve_runs_the_worker_with_the_configured_deadline_and_body_limit() -> 
     assert issubclass(worker_class, ReadDeadlineWorker)
     assert (worker_class.read_timeout, worker_class.max_body_bytes) == (4.5, 4096)
     assert worker_class.__name__ == "FairThreadWorker"  # as gunicorn's log names it
+    assert worker_class.large_bodies == large_bodies(settings)
+    assert worker_class.large_bodies[0] == ("/api/v1/inbound/", settings.mail_max_bytes)
     assert make_settings().request_read_timeout == 10.0
 
 

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from adapters.memory.blobs import MemoryBlobStore
 from adapters.memory.cache import MemoryQueueCountsCache, MemoryRateLimiter
 from adapters.memory.uow import MemoryUnitOfWork
 from adapters.roundrobin import TransactionalRoundRobin
 from adapters.security.passwords import LibpassHasher
 from adapters.security.tokens import ItsdangerousSigner
 from adapters.system.clock import SystemClock, UuidGenerator
+from helpdesk_core.domain.blobs import AttachmentLimits
 from helpdesk_core.domain.entities import User
 from helpdesk_core.domain.errors import (
     AuthenticationFailed,
@@ -39,6 +41,7 @@ from helpdesk_core.usecases.customers import (
 )
 from helpdesk_core.usecases.org import CreateStaff, OrgService
 from helpdesk_core.usecases.tickets import OpenTicket, TicketPolicy, TicketService
+from helpdesk_core.usecases.tickets.files import TicketFiles
 
 PASSWORD = "correct horse battery"
 
@@ -61,6 +64,7 @@ class Desk:
             TransactionalRoundRobin(),
             MemoryQueueCountsCache(),
             TicketPolicy(),
+            TicketFiles(self.uow, MemoryBlobStore(), AttachmentLimits()),
         )
         self.customers = CustomerService(self.uow, clock, ids, self.limiter)
 

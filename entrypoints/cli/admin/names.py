@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from entrypoints.cli.main import fail
 from helpdesk_core.domain.entities import Department, Team
+from helpdesk_core.domain.mail import Mailbox
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import name_key
 from helpdesk_core.ports.repositories import StaffFilter
@@ -119,3 +120,16 @@ def department_names(org: OrgService) -> dict[uuid.UUID, str]:
 
 def team_names(org: OrgService) -> dict[uuid.UUID, str]:
     return {t.id: t.name for t in org.list_teams(SYSTEM_OPERATOR)}
+
+
+def find_mailbox(known: Iterable[Mailbox], id_or_name: str) -> Mailbox:
+    """The mailbox with this id, address (any case) or name (any case and spacing); exit 1
+    when none is."""
+    candidates = list(known)
+    if "@" in id_or_name:
+        wanted = id_or_name.strip().lower()
+        for mailbox in candidates:
+            if mailbox.address == wanted:
+                return mailbox
+        fail(f"no mailbox with the address {id_or_name!r}")
+    return find_named(candidates, id_or_name, "mailbox")

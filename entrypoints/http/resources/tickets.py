@@ -15,6 +15,7 @@ import falcon
 from entrypoints.http.auth import principal
 from entrypoints.http.converter import NOT_NULL, structure
 from entrypoints.http.fields import HEADER, invalid_body, invalid_input
+from entrypoints.http.forms import is_form, message_form
 from entrypoints.http.pagination import (
     Part,
     decode_cursor,
@@ -290,10 +291,13 @@ class CustomerMessages:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _customer(req, "reply to their tickets")
-        body = self._s.body(req, CustomerMessageBody)
-        message = self._s.tickets.post_message(
-            actor, path_uuid(ticket_id), PostMessage(body.body, attachments=body.attachments)
-        )
+        if is_form(req):  # a message with files
+            fields, uploads = message_form(req, ("body",))
+            command = PostMessage(fields["body"], uploads=tuple(uploads))
+        else:
+            body = self._s.body(req, CustomerMessageBody)
+            command = PostMessage(body.body, attachments=body.attachments)
+        message = self._s.tickets.post_message(actor, path_uuid(ticket_id), command)
         resp.media = message_document(message)
         resp.status = falcon.HTTP_201
 
@@ -430,12 +434,23 @@ class StaffMessages:
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: str) -> None:
         actor = _staff(req, "reply to tickets")
         ticket_uuid = path_uuid(ticket_id)
-        body = self._s.body(req, StaffMessageBody)
-        message = self._s.tickets.post_message(
-            actor, ticket_uuid, PostMessage(body.body, body.visibility, body.attachments)
-        )
+        if is_form(req):  # a message with files
+            fields, uploads = message_form(req, ("body", "visibility"))
+            visibility = _visibility(fields.get("visibility", MessageVisibility.PUBLIC.value))
+            command = PostMessage(fields["body"], visibility, uploads=tuple(uploads))
+        else:
+            body = self._s.body(req, StaffMessageBody)
+            command = PostMessage(body.body, body.visibility, body.attachments)
+        message = self._s.tickets.post_message(actor, ticket_uuid, command)
         resp.media = message_document(message)
         resp.status = falcon.HTTP_201
+
+
+def _visibility(text: str) -> MessageVisibility:
+    try:
+        return MessageVisibility(text)
+    except ValueError:
+        raise invalid_body(["visibility"], "must be 'public' or 'internal'") from None
 
 
 class StaffHistory:

@@ -24,6 +24,7 @@ from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.events import publish
 from helpdesk_core.usecases.sla import with_clocks
 from helpdesk_core.usecases.tickets.commands import AttachmentInput, TicketPolicy
+from helpdesk_core.usecases.tickets.files import StoredFile, TicketFiles, download_path
 from helpdesk_core.usecases.tickets.scope import can_see
 
 # The history fields of a ticket's changes, by the attribute that changed.
@@ -66,6 +67,7 @@ class TicketUseCases:
     _round_robin: RoundRobinCounter
     _counts_cache: QueueCountsCache
     _policy: TicketPolicy
+    _files: TicketFiles
 
     def _visible(
         self, tx: Transaction, actor: Principal, ticket_id: uuid.UUID, lock: bool = False
@@ -106,23 +108,32 @@ class TicketUseCases:
         tx: Transaction,
         ticket: Ticket,
         message_id: uuid.UUID | None,
-        inputs: Sequence[AttachmentInput],
+        inputs: Sequence[AttachmentInput | StoredFile],
         actor_id: uuid.UUID,
         now: datetime,
     ) -> list[AttachmentReference]:
         refs = []
         for item in inputs:
+            attachment_id = self._ids.new_id()
+            key: str | None = None
+            checksum: str | None = None
+            if isinstance(item, StoredFile):  # kept by the helpdesk: downloaded through the API
+                key = item.blob_key
+                url, checksum = download_path(attachment_id), f"sha256:{key}"
+            else:
+                url, checksum = item.url, item.checksum
             ref = AttachmentReference(
-                id=self._ids.new_id(),
+                id=attachment_id,
                 ticket_id=ticket.id,
                 message_id=message_id,
-                url=item.url,
+                url=url,
                 filename=item.filename,
                 mime_type=item.mime_type,
                 size_bytes=item.size_bytes,
-                checksum=item.checksum,
+                checksum=checksum,
                 uploaded_by=actor_id,
                 created_at=now,
+                blob_key=key,
             )
             tx.attachments.add(ref)
             self._record(tx, ticket, actor_id, "attachment", None, ref.filename, now)

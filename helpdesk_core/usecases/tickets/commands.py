@@ -64,10 +64,20 @@ class OpenTicket:
 
 
 @attrs.frozen
+class Upload:
+    """A file sent with a message (``multipart/form-data``): the helpdesk keeps it."""
+
+    filename: str
+    content_type: str
+    data: bytes = attrs.field(repr=False)
+
+
+@attrs.frozen
 class PostMessage:
     body: str
     visibility: MessageVisibility = MessageVisibility.PUBLIC
     attachments: tuple[AttachmentInput, ...] = ()
+    uploads: tuple[Upload, ...] = ()
 
 
 @attrs.frozen

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 import attrs
 
-from helpdesk_core.domain.entities import Ticket
+from helpdesk_core.domain.entities import Department, Ticket
 from helpdesk_core.domain.errors import Conflict, NotFound, ValidationFailed
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.values import unstorable
@@ -15,12 +19,14 @@ from helpdesk_core.ports.uow import Transaction
 from helpdesk_core.usecases.sla import ClockChange, with_clocks
 from helpdesk_core.usecases.tickets.assignment import Assignment
 from helpdesk_core.usecases.tickets.commands import (
+    AttachmentInput,
     OpenTicket,
     body_text,
     fingerprint,
     subject_text,
     validate_attachments,
 )
+from helpdesk_core.usecases.tickets.files import StoredFile
 
 
 class Opening(Assignment):
@@ -62,38 +68,7 @@ class Opening(Assignment):
                 created_at=now,
                 updated_at=now,
             )
-            # The policy in force starts the ticket's clocks; what they come to is written
-            # with the ticket's row, the clocks in one statement after it.
-            clocks = ClockChange.starting(tx, ticket, now)
-            if clocks is not None:
-                ticket = clocks.apply_to(ticket)
-            # Auto-assignment is the ticket's second version; chosen first, it is stored as the
-            # row the insert writes (one statement, not an INSERT then an UPDATE), and recorded
-            # and published after the creation, as if made by a second write.
-            assigned = ticket
-            if department is not None and department.auto_assign:
-                assigned = self._round_robin_choice(tx, ticket, now, quiet=True)
-            # The store answers with the names (requester, department, the agent the round
-            # robin chose) read by the insert itself.
-            stored = tx.tickets.add(assigned, clocks.clocks.added() if clocks else ())
-            view = TicketView(ticket, attrs.evolve(stored.names, assignee=None))
-            if clocks is not None:
-                view = clocks.store(view, new_ticket=True)
-                stored = attrs.evolve(stored, sla=view.sla)
-            self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
-            refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
-            self._publish(
-                tx,
-                "ticket.created",
-                view,
-                actor.user_id,
-                now,
-                description=ticket.description,
-                attachments=len(refs),
-            )
-            if assigned is not ticket:
-                view = stored
-                self._record_diff(tx, ticket, view, None, now)
+            detail = self._open(tx, actor, ticket, department, attachments, now)
             if idempotency_key is not None:
                 tx.idempotency.add(
                     IdempotencyRecord(
@@ -104,8 +79,56 @@ class Opening(Assignment):
                         created_at=now,
                     )
                 )
-            self._bump_counts(tx, ticket.department_id)
             tx.commit()
+        return detail
+
+    def _open(
+        self,
+        tx: Transaction,
+        actor: Principal,
+        ticket: Ticket,
+        department: Department | None,
+        attachments: Sequence[AttachmentInput | StoredFile],
+        now: datetime,
+        **event: Any,
+    ) -> TicketDetail:
+        """Store the new ``ticket`` (of ``department``, checked active) in ``tx``: its clocks,
+        its auto-assignment, its history, attachments and events (``event``: more of
+        ``ticket.created``'s data); the caller commits."""
+        # The policy in force starts the ticket's clocks; what they come to is written
+        # with the ticket's row, the clocks in one statement after it.
+        clocks = ClockChange.starting(tx, ticket, now)
+        if clocks is not None:
+            ticket = clocks.apply_to(ticket)
+        # Auto-assignment is the ticket's second version; chosen first, it is stored as the
+        # row the insert writes (one statement, not an INSERT then an UPDATE), and recorded
+        # and published after the creation, as if made by a second write.
+        assigned = ticket
+        if department is not None and department.auto_assign:
+            assigned = self._round_robin_choice(tx, ticket, now, quiet=True)
+        # The store answers with the names (requester, department, the agent the round
+        # robin chose) read by the insert itself.
+        stored = tx.tickets.add(assigned, clocks.clocks.added() if clocks else ())
+        view = TicketView(ticket, attrs.evolve(stored.names, assignee=None))
+        if clocks is not None:
+            view = clocks.store(view, new_ticket=True)
+            stored = attrs.evolve(stored, sla=view.sla)
+        self._record(tx, ticket, actor.user_id, "ticket", None, "created", now)
+        refs = self._add_attachments(tx, ticket, None, attachments, actor.user_id, now)
+        self._publish(
+            tx,
+            "ticket.created",
+            view,
+            actor.user_id,
+            now,
+            description=ticket.description,
+            attachments=len(refs),
+            **event,
+        )
+        if assigned is not ticket:
+            view = stored
+            self._record_diff(tx, ticket, view, None, now)
+        self._bump_counts(tx, ticket.department_id)
         return TicketDetail(view.ticket, view.names, (), tuple(refs), view.sla)
 
     def _replay(

@@ -1,0 +1,1 @@
+"""Blob stores: attachment bytes kept under their SHA-256, in a folder (the default)."""
