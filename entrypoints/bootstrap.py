@@ -243,11 +243,34 @@ def build_container(
     container.register(WorkerPolicy, instance=worker_policy(settings))
     container.register(EventSink, instance=_event_sink())
     container.register(PublicHolidays, instance=PackagePublicHolidays())
-    # Attachments and received mail: in memory with the in-memory store (nothing kept),
-    # else files under HELPDESK_BLOB_DIR (folders made on the first write).
-    blobs: BlobStore = (
-        MemoryBlobStore() if uses_memory(settings) else FilesystemBlobStore(settings.blob_dir)
-    )
+    # Attachments and received mail: objects in a bucket when HELPDESK_BLOB_URL names one
+    # (boto3, an optional extra, imported only then; nothing is asked of the server yet); else
+    # in memory with the in-memory store (nothing kept), else files under HELPDESK_BLOB_DIR
+    # (folders made on the first write).
+    blobs: BlobStore
+    if settings.blob_url and settings.blob_url.startswith("s3://"):
+        from adapters.blobs.s3 import S3BlobStore, split_s3_url
+
+        bucket, prefix = split_s3_url(settings.blob_url)
+        try:
+            blobs = S3BlobStore(
+                bucket,
+                prefix,
+                endpoint_url=settings.s3_endpoint_url,
+                region=settings.s3_region,
+            )
+        except ImportError as missing:
+            if not (missing.name or "").startswith(("boto3", "botocore")):
+                raise
+            raise ConfigError(
+                "HELPDESK_BLOB_URL",
+                settings.blob_url,
+                "boto3 installed for an s3:// URL (pip install 'helpdesk[s3]')",
+            ) from None
+    elif uses_memory(settings):
+        blobs = MemoryBlobStore()
+    else:
+        blobs = FilesystemBlobStore(settings.blob_dir)
     container.register(BlobStore, instance=blobs)
     container.register(
         AttachmentLimits,

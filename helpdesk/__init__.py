@@ -54,6 +54,7 @@ from helpdesk_core.domain.errors import (
 )
 from helpdesk_core.domain.events import EVENT_TYPES, Event
 from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox, UnknownSenders
+from helpdesk_core.domain.mail_fetch import ImapSecurity, MailboxImap
 from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import (
     MessageVisibility,
@@ -94,6 +95,7 @@ from helpdesk_core.usecases.calendars import CreateCalendar, PublicHolidaysReque
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.health import CheckResult, HealthStatus, Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
 from helpdesk_core.usecases.mail.intake import Received
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox, MailboxSecret, UpdateMailbox
 from helpdesk_core.usecases.org import (
@@ -163,12 +165,14 @@ __all__ = [
     "HistoryView",
     "Holiday",
     "Identify",
+    "ImapSecurity",
     "InboundEmail",
     "InboundStatus",
     "InternalError",
     "Login",
     "LoginResult",
     "Mailbox",
+    "MailboxImap",
     "MailboxSecret",
     "MessageView",
     "MessageVisibility",
@@ -185,6 +189,7 @@ __all__ = [
     "Register",
     "ResetPassword",
     "Role",
+    "SetMailboxImap",
     "Settings",
     "SlaPolicy",
     "SlaPolicyInput",

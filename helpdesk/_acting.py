@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from helpdesk._errors import domain_errors_only
 from helpdesk_core.domain.calendars import Calendar
 from helpdesk_core.domain.entities import Department, Team, User
+from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox
+from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.sla import SlaPolicy
 from helpdesk_core.domain.values import Role
@@ -31,6 +33,7 @@ from helpdesk_core.usecases.auth import ChangePassword, UpdateProfile
 from helpdesk_core.usecases.calendars import CreateCalendar, UpdateCalendar
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox, MailboxSecret, UpdateMailbox
 from helpdesk_core.usecases.org import (
     CreateDepartment,
@@ -448,6 +451,27 @@ class Acting:
         """A new secret for mail a provider POSTs to the mailbox, in the result and nowhere
         else; the old one stops working (``POST /admin/mailboxes/{id}/inbound-secret``)."""
         return self._s.mailboxes.rotate_inbound_secret(self._actor, mailbox_id)
+
+    @_translated
+    def mailbox_imap(self, mailbox_id: uuid.UUID) -> MailboxImap:
+        """Where the worker fetches the mailbox's mail over IMAP, and how far it got
+        (``GET /admin/mailboxes/{id}/imap``); NotFound when it has no IMAP settings. Its
+        ``password`` is sealed, and ``helpdesk.document`` leaves it out."""
+        return self._s.mailbox_imap.get(self._actor, mailbox_id)
+
+    @_translated
+    def set_mailbox_imap(self, mailbox_id: uuid.UUID, command: SetMailboxImap) -> MailboxImap:
+        """Store the mailbox's IMAP settings, whole (``PUT /admin/mailboxes/{id}/imap``):
+        ``command.password`` None keeps the stored one (the first settings need one). Nothing
+        connects to the server: the worker's next poll uses them."""
+        return self._s.mailbox_imap.set(self._actor, mailbox_id, command)
+
+    @_translated
+    def clear_mailbox_imap(self, mailbox_id: uuid.UUID) -> None:
+        """Forget the mailbox's IMAP settings: its mail is no longer fetched (``DELETE
+        /admin/mailboxes/{id}/imap``); NotFound when it has none."""
+        if not self._s.mailbox_imap.clear(self._actor, mailbox_id):
+            raise NotFound("the mailbox has no IMAP settings")
 
     @_translated
     def attachment_content(self, attachment_id: uuid.UUID) -> AttachmentContent:

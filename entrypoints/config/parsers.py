@@ -7,6 +7,7 @@ in its ``expected`` attribute, which ``ConfigError`` quotes.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -118,6 +119,70 @@ def redis_prefix(raw: str) -> str:
 
 
 redis_prefix.expected = "1 to 64 characters without spaces"  # type: ignore[attr-defined]
+
+
+# S3's rule for bucket names: 3 to 63 lower-case letters, digits, dots and hyphens, beginning
+# and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def blob_url(raw: str) -> str | None:
+    """Where attachment files are kept when not in the folder: ``s3://bucket[/prefix]``."""
+    value = raw.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme != "s3"
+        or not _BUCKET.fullmatch(parts.netloc)
+        or ".." in parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(ch.isspace() or ch == "\x00" for ch in value)
+    ):
+        raise ValueError
+    return value
+
+
+blob_url.expected = (  # type: ignore[attr-defined]
+    "s3://bucket or s3://bucket/prefix, or empty (the folder HELPDESK_BLOB_DIR)"
+)
+
+
+def endpoint_url(raw: str) -> str | None:
+    """An http(s) server address without credentials (those never go into a URL that
+    ``config show`` prints)."""
+    value = raw.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError
+    parts.port  # noqa: B018 - raises ValueError on a bad port
+    return value
+
+
+endpoint_url.expected = (  # type: ignore[attr-defined]
+    "an http:// or https:// URL such as http://127.0.0.1:9000 (no user or password), or empty"
+)
+
+
+def region(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise ValueError
+    return value
+
+
+region.expected = "a region name such as eu-west-1, or empty"  # type: ignore[attr-defined]
 
 
 def smtp_url(raw: str) -> str | None:

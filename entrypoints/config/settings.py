@@ -235,6 +235,25 @@ class Settings:
         "folder where the filesystem blob store keeps attachment files (relative to the working"
         " directory unless absolute)",
     )
+    # blob_url and s3_*: adapters/blobs/s3.py (object names, what needs which permission)
+    blob_url: str | None = setting(
+        None,
+        parsers.blob_url,
+        "s3://bucket[/prefix] keeps attachment files in an S3 (or S3-compatible) bucket; "
+        "empty: in the folder HELPDESK_BLOB_DIR",
+    )
+    s3_endpoint_url: str | None = setting(
+        None,
+        parsers.endpoint_url,
+        "address of an S3-compatible server (MinIO, Ceph, ...); empty: AWS S3",
+        secret=True,  # a URL: a password put into it is masked when refused
+    )
+    s3_region: str | None = setting(
+        None,
+        parsers.region,
+        "region of the bucket; empty: boto3's own lookup (AWS_REGION, AWS_DEFAULT_REGION, "
+        "~/.aws/config)",
+    )
     mail_max_bytes: int = setting(
         50 * _MIB,
         parsers.whole(1024, 1024 * _MIB),

@@ -231,7 +231,11 @@ def create_app(
         app,
         API_PREFIX,
         MailboxResources(
-            services.mailboxes, converter, settings.page_size_default, settings.page_size_max
+            services.mailboxes,
+            converter,
+            settings.page_size_default,
+            settings.page_size_max,
+            imap=services.mailbox_imap,
         ),
     )
     return app

@@ -29,6 +29,7 @@ import pytest
 from entrypoints.http.app import openapi_document
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.sla import SlaPolicyInput
 from helpdesk_core.usecases.webhooks import CreateWebhook
@@ -114,8 +115,13 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",   "/api/v1/admin/received-mail"):            (401,  403, 403,  403, 200,  401),
     ("POST",  "/api/v1/admin/mailboxes/{mailbox_id}/inbound-secret"):
                                                          (401,  403, 403,  403, 200,  401),
+    ("GET",   "/api/v1/admin/mailboxes/{mailbox_id}/imap"): (401, 403, 403, 403, 200,  401),
+    ("PUT",   "/api/v1/admin/mailboxes/{mailbox_id}/imap"): (401, 403, 403, 403, 200,  401),
+    ("DELETE", "/api/v1/admin/mailboxes/{mailbox_id}/imap"): (401, 403, 403, 403, 204, 401),
     # ---- mail a provider POSTs: signed with the mailbox's secret, never a token (all unsigned)
     ("POST",  "/api/v1/inbound/email"):                  (401,  401, 401,  401, 401,  401),
+    # ---- a stored file: who may see it is tests/mail/test_attachments.py; here, none exists
+    ("GET",   "/api/v1/attachments/{attachment_id}/content"): (401, 404, 404, 404, 404, 401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -130,6 +136,7 @@ ASSIGN_MODES: dict[str, tuple[int, ...]] = {
 # fmt: on
 
 # HEAD is answered wherever GET is, as GET is: the same status for every caller, no body.
+_NONE = "0f6d1c3e-5b7a-4e2f-9a1d-2c3b4a5d6e7f"  # no attachment has this id
 HEAD_AS_GET = {("HEAD", path): row for (method, path), row in STATUSES.items() if method == "GET"}
 
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
@@ -173,6 +180,7 @@ def _unique(prefix: str) -> str:
 
 
 Request = tuple[str, dict[str, Any] | None]  # the concrete path, and the JSON body if any
+IMAP = "/api/v1/admin/mailboxes/{mailbox_id}/imap"  # its PUT keeps the password stored
 REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("POST", "/api/v1/auth/register"): lambda w: (
         "/api/v1/auth/register",
@@ -407,8 +415,18 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/api/v1/admin/mailboxes/{w.mailbox_id}/inbound-secret",
         None,
     ),
+    ("GET", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), None),
+    ("PUT", IMAP): lambda w: (
+        IMAP.format(mailbox_id=w.mailbox_id),
+        {"host": "a.b", "username": "u"},
+    ),
+    ("DELETE", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), None),
     ("POST", "/api/v1/inbound/email"): lambda w: (
         f"/api/v1/inbound/email?mailbox={w.mailbox_id}",
+        None,
+    ),
+    ("GET", "/api/v1/attachments/{attachment_id}/content"): lambda w: (
+        f"/api/v1/attachments/{_NONE}/content",
         None,
     ),
 }
@@ -475,6 +493,8 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     mailbox = services.mailboxes.create(
         SYSTEM_OPERATOR, CreateMailbox("Support", "support@example.com")
     )
+    imap = SetMailboxImap("imap.example.com", "support@example.com", "an imap CANARY password")
+    services.mailbox_imap.set(SYSTEM_OPERATOR, mailbox.id, imap)  # to read, change and clear
     yield World(
         desk,
         department_id,

@@ -12,8 +12,9 @@ Every response must pass exactly these checks: not_a_server_error, response_sche
 status_code_conformance, content_type_conformance, negative_data_rejection, ignored_auth and
 use_after_free. Then: every JSON body schema refuses extra fields and the app answers an extra
 field with a 422 (operations without a body provably ignore one), and no answer of the run
-carries a password hash, a session id, a reset token or its hash, an idempotency fingerprint or
-a webhook secret (except the one creation answer that shows an endpoint its own secret).
+carries a password hash, a session id, a reset token or its hash, an idempotency fingerprint,
+a mailbox's IMAP password or a webhook secret (except the one creation answer that shows an
+endpoint its own secret).
 
 Bounded and deterministic: derandomized Hypothesis, small example counts, SQLite on one core.
 The same run against a live ``helpdesk serve`` on PostgreSQL and Redis is
@@ -161,6 +162,7 @@ def test_the_run_covers_every_documented_operation() -> None:
 
 WEBHOOKS, LOGIN = "/api/v1/admin/webhooks", "/api/v1/auth/login"
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+IMAP_PASSWORD = "an imap CANARY password"  # looked for in every answer
 EXTRA = {"unexpected": 1}
 # A body of the right shape for every operation that takes one, and who sends it. With one
 # extra field added, each must be a 422 naming exactly that field, before anything happens.
@@ -248,6 +250,10 @@ VALID_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "updateMailbox": ("admin", {"reopen_days": 30}),
+    "setMailboxImap": (
+        "admin",
+        {"host": "imap.stage.example.com", "username": "support", "password": IMAP_PASSWORD},
+    ),
 }
 
 
@@ -386,6 +392,7 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
         "unlockCustomer",
         "recalcSla",
         "rotateMailboxInboundSecret",
+        "clearMailboxImap",
     }
     client = falcon.testing.TestClient(APP)
     customer = stage.headers("customer")
@@ -453,7 +460,8 @@ HASH_SHAPE = re.compile(
 
 def walk(stage: Stage) -> None:
     """Every GET as every role on the seeded ids, and the writes that mint secrets over HTTP:
-    a login, a password reset request, an idempotent ticket, a webhook."""
+    a login, a password reset request, an idempotent ticket, a webhook, a mailbox's IMAP
+    settings (their password)."""
     client = falcon.testing.TestClient(APP)
     customer = "customer@stage.example.com"
     # From an address of its own: the fuzzing's failed logins may have throttled the default.
@@ -474,6 +482,9 @@ def walk(stage: Stage) -> None:
         json={"url": "https://hooks.example.com/walk", "events": ["*"]},
         headers=stage.headers("admin"),
     )
+    role, body = VALID_BODIES["setMailboxImap"]
+    imap = fill("/api/v1/admin/mailboxes/{mailbox_id}/imap", stage)
+    assert client.simulate_put(imap, json=body, headers=stage.headers(role)).status_code == 200
     for role in ROLES:
         for _op_id, method, path, _operation in operations():
             if method == "get":
@@ -483,9 +494,10 @@ def walk(stage: Stage) -> None:
 def test_no_answer_carries_a_secret(stage: Stage) -> None:
     """No answer of this module (the schemathesis runs when they ran first, and a walk of
     every GET as every role) carries a password hash, a session id, a reset token or its
-    hash, an idempotency fingerprint or a webhook secret. An access token is only in the login
-    answer that issued it; a webhook secret only in the answer that created that webhook, the
-    one place the API documents it (a receiver needs it to verify signatures)."""
+    hash, an idempotency fingerprint, the IMAP password the walk set or a webhook secret. An
+    access token is only in the login answer that issued it; a webhook secret only in the
+    answer that created that webhook, the one place the API documents it (a receiver needs it
+    to verify signatures)."""
     already = len(APP.answers)
     walk(stage)
     answers = APP.answers
@@ -521,6 +533,7 @@ def test_no_answer_carries_a_secret(stage: Stage) -> None:
         if own_secret is None and answer.path != "/openapi.json" and "whsec_" in text:
             found.append("whsec_")
         found += [t for t in stage_tokens if t in text]
+        found += [IMAP_PASSWORD] if IMAP_PASSWORD in text else []
         found += [
             t
             for t in (json.loads(a.text)["access_token"] for a in logins)

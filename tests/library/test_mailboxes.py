@@ -23,7 +23,11 @@ from helpdesk import (
     UpdateMailbox,
     ValidationFailed,
 )
-from helpdesk_core.documents import inbound_email_document, mailbox_document
+from helpdesk_core.documents import (
+    inbound_email_document,
+    mailbox_document,
+    mailbox_imap_document,
+)
 from helpdesk_core.domain.mail import InboundVia
 from tests.conftest import BACKENDS, TEST_SECRET
 
@@ -189,3 +193,74 @@ def test_an_administrator_rotates_a_mailboxs_secret(desk: helpdesk.Helpdesk) -> 
     customer = desk.ensure_customer("c-1", "c@example.org", "C")
     with pytest.raises(PermissionDenied):
         desk.as_user(customer).rotate_mailbox_secret(support.id)
+
+
+IMAP_PASSWORD = "an imap CANARY password"  # the log guard looks for CANARY
+
+
+def test_an_administrator_sets_reads_and_clears_a_mailboxs_imap_settings(
+    desk: helpdesk.Helpdesk,
+) -> None:
+    admin = desk.system
+    support = admin.create_mailbox(CreateMailbox("Support", "support@example.com"))
+    with pytest.raises(NotFound):
+        admin.mailbox_imap(support.id)
+    with pytest.raises(ValidationFailed) as refused:  # the first settings need a password
+        admin.set_mailbox_imap(
+            support.id, helpdesk.SetMailboxImap("imap.example.com", "support@example.com")
+        )
+    assert [e.field for e in refused.value.errors] == ["password"]
+
+    config = admin.set_mailbox_imap(
+        support.id,
+        helpdesk.SetMailboxImap(
+            "IMAP.example.com", "support@example.com", IMAP_PASSWORD, move_to="Done"
+        ),
+    )
+
+    assert isinstance(config, helpdesk.MailboxImap)
+    assert helpdesk.document(config) == mailbox_imap_document(config)
+    assert "password" not in helpdesk.document(config)
+    assert IMAP_PASSWORD not in config.password  # sealed
+    assert (config.host, config.port, config.move_to, config.version) == (
+        "imap.example.com",
+        993,
+        "Done",
+        1,
+    )
+    assert admin.mailbox_imap(support.id) == config
+    kept = admin.set_mailbox_imap(
+        support.id, helpdesk.SetMailboxImap("imap.example.com", "support@example.com")
+    )
+    assert (kept.move_to, kept.version, kept.password) == (None, 2, config.password)
+
+    admin.clear_mailbox_imap(support.id)
+
+    with pytest.raises(NotFound):
+        admin.mailbox_imap(support.id)
+    with pytest.raises(NotFound):
+        admin.clear_mailbox_imap(support.id)
+    with pytest.raises(NotFound):
+        admin.mailbox_imap(uuid.uuid4())
+    assert admin.get_mailbox(support.id).version == support.version  # the mailbox stays
+
+
+@pytest.mark.parametrize("role", [StaffRole.AGENT, StaffRole.LEAD])
+def test_only_administrators_may_touch_imap_settings(
+    desk: helpdesk.Helpdesk, role: StaffRole
+) -> None:
+    support = desk.system.create_mailbox(SUPPORT)
+    settings = helpdesk.SetMailboxImap("imap.example.com", "support", IMAP_PASSWORD)
+    stored = desk.system.set_mailbox_imap(support.id, settings)
+    department = desk.system.create_department(helpdesk.CreateDepartment("Support"))
+    staff = desk.ensure_staff("staff-1", "kim@example.com", "Kim", role, department.id)
+    acting = desk.as_user(staff)
+    calls: list[Callable[[], Any]] = [
+        lambda: acting.mailbox_imap(support.id),
+        lambda: acting.set_mailbox_imap(support.id, settings),
+        lambda: acting.clear_mailbox_imap(support.id),
+    ]
+    for call in calls:
+        with pytest.raises(PermissionDenied):
+            call()
+    assert desk.system.mailbox_imap(support.id) == stored

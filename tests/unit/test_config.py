@@ -167,6 +167,11 @@ BAD_VALUES = [
     ("HELPDESK_TRUSTED_PROXIES", "10.0.0.0/33"),
     ("HELPDESK_TRUSTED_PROXIES", "lb.internal"),
     ("HELPDESK_CORS_ORIGINS", "https://app.example.com/path"),
+    ("HELPDESK_BLOB_URL", "/var/lib/helpdesk/blobs"),
+    ("HELPDESK_BLOB_URL", "s3://Upper_Case/prefix"),
+    ("HELPDESK_BLOB_URL", "gs://bucket"),
+    ("HELPDESK_S3_ENDPOINT_URL", "minio:9000"),
+    ("HELPDESK_S3_REGION", "eu west 1"),
     ("HELPDESK_WORKERS", "1\nHELPDESK_OTHER=2"),
 ]
 
@@ -469,6 +474,20 @@ def test_a_rejected_url_never_echoes_its_password() -> None:
         load(HELPDESK_DATABASE_URL="mysql://user:hunter2-canary@db/helpdesk")
     assert "hunter2-canary" not in str(caught.value)
     assert "mysql://user:***@db/helpdesk" in str(caught.value)
+
+
+def test_a_rejected_s3_endpoint_never_echoes_its_password() -> None:
+    """Credentials are the AWS variables' business: one in the endpoint is refused, masked."""
+    with pytest.raises(ConfigError) as caught:
+        load(HELPDESK_S3_ENDPOINT_URL="http://key:s3-canary@minio.internal:9000")
+    assert caught.value.variable == "HELPDESK_S3_ENDPOINT_URL"
+    assert "s3-canary" not in str(caught.value)
+    assert (
+        load(HELPDESK_S3_ENDPOINT_URL="http://minio.internal:9000").redacted()[
+            "HELPDESK_S3_ENDPOINT_URL"
+        ]
+        == "http://minio.internal:9000"
+    )
 
 
 @pytest.mark.parametrize(

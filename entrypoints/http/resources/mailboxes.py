@@ -9,6 +9,12 @@ through ``mailbox_document`` with its version as the ETag, the shape ``helpdesk 
 is an If-Match that names no version at all. The body is checked first, whatever the
 If-Match, so a body that could never apply is always a 422.
 
+``.../{id}/imap`` is where the worker fetches the mailbox's mail (GET, PUT, DELETE): the
+settings whole, as ``mailbox_imap_document`` renders them (the shape ``helpdesk mailboxes imap
+--json`` prints), never the password, which a PUT may leave out to keep the stored one. A PUT
+only stores the settings (sealed password and all); it never connects to the server, which the
+worker's next poll does. GET and DELETE of a mailbox without settings are a 404.
+
 ``GET .../received-mail`` lists the latest received messages, newest first, of one mailbox or
 all, in one status or any (``status=held`` is what an administrator reviews): at most
 ``limit`` (1 to 200), no cursor, as ``{"items": [...]}`` of ``inbound_email_document``, the
@@ -30,9 +36,16 @@ from entrypoints.http.fields import invalid_input
 from entrypoints.http.pagination import Part, is_id, is_text, page_request, paginate
 from entrypoints.http.params import bool_param, enum_param, path_uuid, uuid_param
 from entrypoints.http.resources.calendars import if_match
-from helpdesk_core.documents import inbound_email_document, mailbox_document
+from helpdesk_core.documents import (
+    inbound_email_document,
+    mailbox_document,
+    mailbox_imap_document,
+)
+from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.mail import REOPEN_DAYS_DEFAULT, InboundStatus, Mailbox, UnknownSenders
+from helpdesk_core.domain.mail_fetch import FOLDER_DEFAULT, ImapSecurity
 from helpdesk_core.domain.values import name_key
+from helpdesk_core.usecases.mail.imap_settings import MailboxImapService, SetMailboxImap
 from helpdesk_core.usecases.mail.mailboxes import (
     RECEIVED_LIMIT_MAX,
     CreateMailbox,
@@ -69,6 +82,21 @@ class MailboxPatch:
     active: bool | None = None
 
 
+@attrs.frozen
+class ImapBody:
+    """The IMAP settings, whole (PUT): what is left out takes its default (``port`` null or
+    left out: 993 for ``tls``, 143 otherwise; ``move_to`` null: mark seen), but for
+    ``password``, which is kept when left out (and never null)."""
+
+    host: str
+    username: str
+    password: str | None = attrs.field(default=None, metadata=NOT_NULL, repr=False)
+    port: int | None = None
+    security: ImapSecurity = ImapSecurity.TLS
+    folder: str = FOLDER_DEFAULT
+    move_to: str | None = None
+
+
 def etag(mailbox: Mailbox) -> str:
     return f'"{mailbox.version}"'
 
@@ -91,6 +119,7 @@ class MailboxResources:
     converter: cattrs.Converter
     page_default: int
     page_max: int
+    imap: MailboxImapService
 
     def body(self, req: falcon.Request, cls: type[Any]) -> Any:
         return structure(self.converter, req.get_media(), cls)
@@ -179,8 +208,40 @@ class InboundSecret:
         resp.media = {"mailbox": mailbox_document(rotated.mailbox), "secret": rotated.secret}
 
 
+class MailboxImapSettings:
+    """GET, PUT and DELETE: where the worker fetches the mailbox's mail (never the password)."""
+
+    def __init__(self, shared: MailboxResources) -> None:
+        self._s = shared
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, mailbox_id: str) -> None:
+        config = self._s.imap.get(principal(req), path_uuid(mailbox_id))
+        resp.media = mailbox_imap_document(config)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, mailbox_id: str) -> None:
+        actor = principal(req)
+        body: ImapBody = self._s.body(req, ImapBody)
+        command = SetMailboxImap(
+            host=body.host,
+            username=body.username,
+            password=body.password,
+            port=body.port,
+            security=body.security.value,
+            folder=body.folder,
+            move_to=body.move_to,
+        )
+        config = self._s.imap.set(actor, path_uuid(mailbox_id), command)
+        resp.media = mailbox_imap_document(config)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, mailbox_id: str) -> None:
+        if not self._s.imap.clear(principal(req), path_uuid(mailbox_id)):
+            raise NotFound("the mailbox has no IMAP settings")
+        resp.status = falcon.HTTP_204
+
+
 def add_mailbox_routes(app: falcon.App, prefix: str, shared: MailboxResources) -> None:
     app.add_route(f"{prefix}/admin/mailboxes", Mailboxes(shared))
     app.add_route(f"{prefix}/admin/mailboxes/{{mailbox_id}}", MailboxItem(shared))
     app.add_route(f"{prefix}/admin/mailboxes/{{mailbox_id}}/inbound-secret", InboundSecret(shared))
+    app.add_route(f"{prefix}/admin/mailboxes/{{mailbox_id}}/imap", MailboxImapSettings(shared))
     app.add_route(f"{prefix}/admin/received-mail", ReceivedMail(shared))
