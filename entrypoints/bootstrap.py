@@ -60,7 +60,7 @@ from helpdesk_core.usecases.events import (
 )
 from helpdesk_core.usecases.health import CheckReadiness
 from helpdesk_core.usecases.mail.imap_settings import MailboxImapService
-from helpdesk_core.usecases.mail.intake import MailIntake, MailPolicy
+from helpdesk_core.usecases.mail.intake import MailIntake, MailPolicy, MailWakeup
 from helpdesk_core.usecases.mail.mailboxes import MailboxService
 from helpdesk_core.usecases.mail.outbound import ReplyMail
 from helpdesk_core.usecases.mail.polling import MailPoller, PollPolicy
@@ -279,6 +279,7 @@ def build_container(
         ),
     )
     container.register(TicketFiles)
+    container.register(MailWakeup, instance=MailWakeup())  # one per process
     container.register(MailParser, instance=EmailParser())
     container.register(MailPolicy, instance=mail_policy(settings))
     container.register(MailFetcherFactory, instance=ImapFetchers())
@@ -329,6 +330,7 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
             container.resolve(EventSink),
             in_process=in_process or {},
             mail=container.resolve(MailProcessor).process_pending,
+            mail_wakeup=container.resolve(MailWakeup).take,
             poll=container.resolve(MailPoller).poll_due,
         )
         if name:

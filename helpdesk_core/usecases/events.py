@@ -71,6 +71,7 @@ log = logging.getLogger("helpdesk.events")
 # Webhook secrets begin so ("whsec_" + base64); a stored secret that does is one stored in
 # plaintext before secrets were sealed (a sealed value never begins so).
 PLAINTEXT_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format's prefix, not a secret
+MAIL_IDLE_SECONDS = 1.0  # how long an idle worker waits to look for mail another process stored
 
 
 def is_plaintext_secret(stored: str) -> bool:
@@ -225,6 +226,8 @@ class EventWorker:
     # onto tickets in each ``run_once``, before the events, so what it records goes out in
     # the same pass.
     mail: Callable[[], int] | None = None
+    # Set when this process stored mail: processed at the next pass, not after the idle wait.
+    mail_wakeup: Callable[[], bool] | None = None
     # The IMAP poller's pass (``MailPoller.poll_due``): new mail fetched from the mailboxes'
     # servers into intake, before ``mail`` processes it, so it becomes tickets in the same
     # pass; it polls each mailbox at most once per HELPDESK_MAIL_POLL_INTERVAL.
@@ -234,6 +237,7 @@ class EventWorker:
     _stranded_events: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
     _stranded_deliveries: list[tuple[str, uuid.UUID]] = attrs.field(factory=list, init=False)
     _next_purge_at: datetime | None = attrs.field(default=None, init=False)
+    _mail_idle_until: datetime | None = attrs.field(default=None, init=False)
 
     def run_once(self) -> int:
         """One pass: a batch of events, a batch of deliveries and, when due, a retention
@@ -261,10 +265,18 @@ class EventWorker:
 
     def process_mail(self) -> int:
         """One pass of the email channel: pending received messages processed (each in its
-        own transaction, exactly once); how many."""
+        own transaction, exactly once); how many. After a pass that found none, the next
+        looks only when this process stored mail meanwhile or ``MAIL_IDLE_SECONDS`` passed:
+        a busy worker's passes do not each cost a query of an empty queue."""
         if self.stop() or self.mail is None:
             return 0
-        return self.mail()
+        now = self._clock.now()
+        woken = self.mail_wakeup() if self.mail_wakeup is not None else False
+        if not woken and self._mail_idle_until is not None and now < self._mail_idle_until:
+            return 0
+        processed = self.mail()
+        self._mail_idle_until = None if processed else now + timedelta(seconds=MAIL_IDLE_SECONDS)
+        return processed
 
     def check_service_levels(self) -> int:
         """One pass of the service-level scheduler: warnings and breaches whose time came,

@@ -472,3 +472,18 @@ def test_staff_never_become_participants(desk: MailDesk) -> None:
     desk.deliver(letter(sender=lead, in_reply_to=ours, cc="outsider@elsewhere.example"))
 
     assert desk.participants(desk.ticket(ticket_id)) == ["carol@customer.example"]
+
+
+def test_an_idle_worker_looks_for_mail_when_woken_or_after_its_wait(desk: MailDesk) -> None:
+    worker = desk.services.new_worker("idle")
+    assert worker.process_mail() == 0
+
+    desk.receive(letter(subject="woken"))  # stored by this process: the worker is woken
+    assert worker.process_mail() == 1
+    assert worker.process_mail() == 0  # idle again
+
+    desk.receive(letter(subject="elsewhere"))
+    desk.services.mail_intake._wakeup.take()  # as if another process had stored it
+    assert worker.process_mail() == 0  # within the wait: not looked for
+    desk.clock.current += timedelta(seconds=1)
+    assert worker.process_mail() == 1

@@ -15,6 +15,7 @@ stored and acknowledged, and processing decides what it is.
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import attrs
@@ -49,6 +50,24 @@ class MailPolicy:
     per_ticket_per_hour: int = 60
 
 
+class MailWakeup:
+    """Tells this process's workers that a message was stored, so they process it at their
+    next pass instead of after their idle wait (``EventWorker.process_mail``). Mail stored by
+    another process (an MTA's pipe, another host) is found within that wait."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def take(self) -> bool:
+        """Whether mail was stored since the last take."""
+        found = self._event.is_set()
+        self._event.clear()
+        return found
+
+
 @attrs.frozen
 class Received:
     """What intake did with a message: the stored row, and whether it was already stored
@@ -67,6 +86,7 @@ class MailIntake:
     _parser: MailParser
     _policy: MailPolicy
     _box: SecretBox
+    _wakeup: MailWakeup
 
     def mailbox(self, name_or_address: str) -> Mailbox:
         """The active mailbox with this name (any case and spacing) or address; NotFound."""
@@ -105,6 +125,7 @@ class MailIntake:
         with self._uow.begin() as tx:
             stored = tx.inbound_emails.add(email)
             tx.commit()
+        self._wakeup.set()
         return Received(stored, duplicate=stored.id != email.id)
 
     def receive_signed(
