@@ -9,6 +9,7 @@ them on its ``mailboxes`` and ``mail`` groups.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,20 @@ from tests.unit.test_cli_admin import Run, as_json, ok, refused
 from tests.unit.test_cli_sla import usage_error
 
 PASSWORD = "imap-CANARY-secret"
+
+
+@pytest.fixture(autouse=True)
+def no_stderr_log_handler() -> Iterator[None]:
+    """A fresh ``helpdesk mail poll --once`` process has no log handler: an earlier test of
+    this process may have installed the CLI's (``configure_logging``), which would print the
+    poller's INFO lines into the captured stderr. Put it aside while the test runs."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_helpdesk", False)]
+    for handler in ours:
+        root.removeHandler(handler)
+    yield
+    for handler in ours:
+        root.addHandler(handler)
 
 
 @pytest.fixture
