@@ -36,14 +36,12 @@ import base64
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import falcon
@@ -55,173 +53,60 @@ try:
 except ImportError:  # pragma: no cover - one connection per thread instead
     psycopg_pool = None  # type: ignore[assignment]
 
-# ---------------------------------------------------------------- the statements
-
-TICKET_COLUMNS = (
-    "tickets.id, tickets.number, tickets.subject, tickets.description, tickets.status, "
-    "tickets.priority, tickets.requester_id, tickets.department_id, tickets.team_id, "
-    "tickets.assignee_id, tickets.created_at, tickets.updated_at, tickets.closed_at, "
-    "tickets.version, tickets.sla_policy_id, tickets.sla_due_at, tickets.sla_warn_at, "
-    "tickets.sla_paused, tickets.source"
+from benchmarks.baseline_json import (
+    T_ASSIGNEE,
+    T_CREATED,
+    T_DEPARTMENT,
+    T_ID,
+    T_REQUESTER,
+    T_SLA_POLICY,
+    T_VERSION,
+    _iso,
+    _ref,
+    attachment_json,
+    ticket_json,
 )
-# Row positions of TICKET_COLUMNS.
-T_ID, T_NUMBER, T_SUBJECT, T_DESCRIPTION, T_STATUS, T_PRIORITY = range(6)
-T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T_VERSION = range(
-    6, 14
+from benchmarks.baseline_sql import (
+    ATTACHMENTS_SQL,
+    BODY_MAX,
+    BUMP_COUNTER_SQL,
+    CLOCKS_SQL,
+    DEPARTMENT_NAMES_SQL,
+    DEPARTMENT_SQL,
+    FEW_MATCHES,
+    INSERT_TICKET_AND_SEARCH_SQL,
+    LIST_HEAD,
+    MATCH_COUNT_TTL,
+    MESSAGES_SQL,
+    NEXT_NUMBER_SQL,
+    ORDER_CREATED_DESC,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    POLICIES_SQL,
+    PREPARE_ONLY_WHEN_ASKED,
+    PRIORITIES,
+    SEARCH_DOCUMENT_MAX,
+    SEARCH_FEW_WHERE,
+    SEARCH_MANY_HEAD,
+    SEARCH_PROBE_SQL,
+    SESSION_SQL,
+    STATUSES,
+    SUBJECT_MAX,
+    TEAM_NAMES_SQL,
+    TICKET_SQL,
+    USERS_SQL,
+    search_text,
 )
-T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED, T_SOURCE = range(14, 19)
-
-SESSION_SQL = (
-    "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "
-    "staff_members.role, staff_members.department_id, staff_members.is_active, "
-    "users.display_name, "
-    "COALESCE((SELECT counters.value FROM counters WHERE counters.name = %s), 0) "
-    "FROM sessions JOIN users ON users.id = sessions.user_id "
-    "LEFT OUTER JOIN staff_members ON staff_members.user_id = sessions.user_id "
-    "WHERE sessions.id = %s"
+from benchmarks.baseline_writes import (
+    _dumps,
+    _history,
+    _outbox,
+    _record_assignment,
+    _round_robin_choice,
+    new_id,
 )
-DEPARTMENT_NAMES_SQL = "SELECT departments.id, departments.name FROM departments"
-TEAM_NAMES_SQL = "SELECT teams.id, teams.name FROM teams"
-USERS_SQL = (
-    "SELECT users.id, users.email, users.display_name, users.password_hash, users.is_active, "
-    "users.created_at, users.updated_at, users.version FROM users WHERE users.id = ANY(%s)"
-)
-
-DEPARTMENT_SQL = (
-    "SELECT departments.id, departments.name, departments.name_key, departments.auto_assign, "
-    "departments.is_active, departments.created_at, departments.updated_at, "
-    "departments.version FROM departments WHERE departments.id = %s"
-)
-NEXT_NUMBER_SQL = "SELECT nextval('ticket_number_seq') AS next_value_1"
-INSERT_TICKET_AND_SEARCH_SQL = (  # the ticket and its search document in one statement
-    "WITH new_tickets AS (INSERT INTO tickets (id, number, subject, description, status, "
-    "priority, requester_id, department_id, team_id, assignee_id, created_at, updated_at, "
-    "closed_at, version, sla_policy_id, sla_due_at, sla_warn_at, sla_paused, source) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-    "RETURNING tickets.id) "
-    "INSERT INTO ticket_search (ticket_id, document) SELECT new_tickets.id, %s FROM new_tickets"
-)
-INSERT_HISTORY_SQL = (
-    "INSERT INTO ticket_history (id, ticket_id, actor_id, field, old_value, new_value, "
-    "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-)
-INSERT_OUTBOX_LOCKED_SQL = (  # a key's first event in a transaction: its lock, then its row
-    "WITH ordering_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s, hashtext(%s))) "
-    "INSERT INTO outbox (id, type, version, ordering_key, occurred_at, actor_id, payload, "
-    "state, attempts, available_at, seq) "
-    "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, nextval('outbox_seq') FROM ordering_lock"
-)
-ORDERING_LOCK_NAMESPACE = 0x4844_0004  # adapters/sql/outbox.py
-INSERT_OUTBOX_SQL = (
-    "INSERT INTO outbox (id, seq, type, version, ordering_key, occurred_at, actor_id, payload, "
-    "state, attempts, available_at) "
-    "VALUES (%s, nextval('outbox_seq'), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-BUMP_COUNTER_SQL = (
-    "INSERT INTO counters (name, value) VALUES (%s, %s) ON CONFLICT (name) "
-    "DO UPDATE SET value = (counters.value + %s) RETURNING counters.value"
-)
-AGENTS_SQL = (
-    "SELECT staff_members.user_id, staff_members.role, staff_members.department_id, "
-    "staff_members.team_id, staff_members.is_active, staff_members.created_at, "
-    "staff_members.updated_at, staff_members.version FROM staff_members "
-    "WHERE staff_members.department_id = %s AND staff_members.role = %s "
-    "AND staff_members.is_active = true ORDER BY staff_members.created_at, staff_members.user_id"
-)
-
-TICKET_SQL = f"SELECT {TICKET_COLUMNS} FROM tickets WHERE tickets.id = %s"
-# The clocks of the listed tickets a policy governs, by cycle (the latest last).
-CLOCKS_SQL = (
-    "SELECT ticket_id, metric, cycle, started_at, since, due_at, met_at, breached_at, "
-    "cancelled_at FROM sla_clocks WHERE ticket_id = ANY(%s) ORDER BY ticket_id, metric, cycle"
-)
-SLA_METRICS = ("first_response", "next_response", "resolution")
-# The service-level policies in force, which opening a ticket reads (the product's
-# ``SqlSlaPolicyRepository.list(active=True)``); the benchmark's seed has none.
-POLICIES_SQL = (
-    "SELECT sla_policies.id, sla_policies.name, sla_policies.name_key, sla_policies.position, "
-    "sla_policies.department_ids, sla_policies.priorities, sla_policies.calendar_id, "
-    "sla_policies.targets, sla_policies.pause_statuses, sla_policies.warn_before, "
-    "sla_policies.on_reopen, sla_policies.is_active, sla_policies.created_at, "
-    "sla_policies.updated_at, sla_policies.version FROM sla_policies WHERE sla_policies.is_active"
-)
-MESSAGES_SQL = (
-    "SELECT ticket_messages.id, ticket_messages.ticket_id, ticket_messages.author_id, "
-    "ticket_messages.body, ticket_messages.visibility, ticket_messages.created_at, "
-    "ticket_messages.source, ticket_messages.automatic "
-    "FROM ticket_messages WHERE ticket_messages.ticket_id = %s{visibility} "
-    "ORDER BY ticket_messages.created_at, ticket_messages.id"
-)
-ATTACHMENTS_SQL = (
-    "SELECT attachment_references.id, attachment_references.ticket_id, "
-    "attachment_references.message_id, attachment_references.uploaded_by, "
-    "attachment_references.url, attachment_references.filename, attachment_references.mime_type, "
-    "attachment_references.size_bytes, attachment_references.checksum, "
-    "attachment_references.created_at FROM attachment_references "
-    "WHERE attachment_references.ticket_id = %s "
-    "ORDER BY attachment_references.created_at, attachment_references.id"
-)
-
-FEW_MATCHES = 1000  # adapters/sql/ticket_search.py
-MATCH_COUNT_TTL = 30.0  # adapters/sql/ticket_search.py, MatchCounts
-_match_counts: dict[str, tuple[int, float]] = {}  # words -> (count, kept until)
-SEARCH_PROBE_SQL = (
-    "SELECT count(*) AS count_1 FROM (SELECT 1 AS anon_1 FROM ticket_search "
-    "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s) "
-    f"LIMIT {FEW_MATCHES + 1}) AS found"
-)
-# The created order (the only one this app serves) needs no rank: the matches' keys alone.
-_MATCHES = (
-    "SELECT ticket_search.ticket_id AS key FROM ticket_search "
-    "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s)"
-)
-# Few matches: their ids first, then each ticket by its primary key (adapters/sql/ticket_lists.py).
-SEARCH_FEW_WHERE = (
-    "tickets.id = ANY (array((SELECT ticket_search.ticket_id FROM ticket_search "
-    "WHERE ticket_search.document_tsv @@ plainto_tsquery('simple'::regconfig, %(q)s))))"
-)
-SEARCH_MANY_HEAD = (
-    f"SELECT {TICKET_COLUMNS} FROM tickets JOIN ({_MATCHES}) AS matches ON tickets.id = matches.key"
-)
-LIST_HEAD = f"SELECT {TICKET_COLUMNS} FROM tickets"
-ORDER_CREATED_DESC = " ORDER BY tickets.created_at DESC, tickets.id DESC LIMIT %(limit)s"
-
-STATUSES = ("new", "open", "pending", "resolved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
-SUBJECT_MAX = 200
-BODY_MAX = 20_000
-SEARCH_DOCUMENT_MAX = 150_000
-PREPARE_ONLY_WHEN_ASKED = 2**31  # psycopg prepare_threshold, as adapters/sql/engine.py
-PAGE_DEFAULT = 25
-PAGE_MAX = 100
-_WORD = re.compile(r"[^\W_]+")
-
-
-def search_text(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
-
 
 # ---------------------------------------------------------------- plumbing
-
-
-def new_id() -> uuid.UUID:
-    """A time-ordered UUIDv7, like the product's (index locality matters for inserts)."""
-    value = (time.time_ns() // 1_000_000 & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= (int.from_bytes(os.urandom(2), "big") & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    return uuid.UUID(int=value)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _ref(value: uuid.UUID | None, names: dict[uuid.UUID, str], key: str) -> Any:
-    if value is None:
-        return None
-    return {"id": str(value), key: names.get(value)}
 
 
 class Problem(Exception):
@@ -372,41 +257,6 @@ class Baseline:
         return {**{row[0]: row[2] for row in rows}, **known}
 
 
-def sla_json(row: Sequence[Any], clocks: Mapping[uuid.UUID, Mapping[str, Any]]) -> Any:
-    """The ticket's service level as the product shows it (null: no policy ever governed it);
-    ``clocks``: the latest clock row of each metric, by ticket (``read_clocks``)."""
-    if row[T_SLA_POLICY] is None:
-        return None
-    found = clocks.get(row[T_ID], {})
-    return {
-        "policy_id": str(row[T_SLA_POLICY]),
-        "next_due_at": _iso(row[T_SLA_DUE]),
-        **{metric: _clock_json(found.get(metric)) for metric in SLA_METRICS},
-    }
-
-
-def _clock_json(clock: Any) -> Any:
-    if clock is None:
-        return None
-    _, _, cycle, started, since, due, met, breached, cancelled = clock
-    if cancelled is not None:
-        status = "cancelled"
-    elif met is not None:
-        status = "met"
-    elif breached is not None:
-        status = "breached"
-    else:
-        status = "running" if since is not None else "paused"
-    return {
-        "status": status,
-        "cycle": cycle,
-        "started_at": _iso(started),
-        "due_at": _iso(due),
-        "met_at": _iso(met),
-        "breached_at": _iso(breached),
-    }
-
-
 def read_clocks(
     connection: psycopg.Connection[Any], rows: Sequence[Sequence[Any]]
 ) -> dict[uuid.UUID, dict[str, Any]]:
@@ -418,73 +268,6 @@ def read_clocks(
         for clock in connection.execute(CLOCKS_SQL, (governed,), prepare=True):
             found.setdefault(clock[0], {})[clock[1]] = clock  # by cycle: the last is the latest
     return found
-
-
-def ticket_json(
-    row: Sequence[Any],
-    departments: dict[uuid.UUID, str],
-    teams: dict[uuid.UUID, str],
-    people: dict[uuid.UUID, str],
-    with_description: bool,
-    clocks: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": str(row[T_ID]),
-        "number": row[T_NUMBER],
-        "subject": row[T_SUBJECT],
-        "status": row[T_STATUS],
-        "priority": row[T_PRIORITY],
-        "requester": _ref(row[T_REQUESTER], people, "display_name"),
-        "department": _ref(row[T_DEPARTMENT], departments, "name"),
-        "team": _ref(row[T_TEAM], teams, "name"),
-        "assignee": _ref(row[T_ASSIGNEE], people, "display_name"),
-        "created_at": _iso(row[T_CREATED]),
-        "updated_at": _iso(row[T_UPDATED]),
-        "closed_at": _iso(row[T_CLOSED]),
-        "version": row[T_VERSION],
-        "source": row[T_SOURCE],
-        "sla": sla_json(row, clocks or {}),
-    }
-    if with_description:
-        body["description"] = row[T_DESCRIPTION]
-    return body
-
-
-def attachment_json(row: Sequence[Any]) -> dict[str, Any]:
-    return {
-        "id": str(row[0]),
-        "url": row[4],
-        "filename": row[5],
-        "mime_type": row[6],
-        "size_bytes": row[7],
-        "checksum": row[8],
-        "message_id": str(row[2]) if row[2] else None,
-        "created_at": _iso(row[9]),
-    }
-
-
-def _event_ticket(row: Sequence[Any]) -> dict[str, Any]:
-    """The ticket as events carried it in payload version 1 (ids, no names). The product's
-    version 2 carries the API's document, a few bytes more; the baseline keeps this shape so
-    that ratios measured before and after that change share one comparator."""
-    return {
-        "id": str(row[T_ID]),
-        "number": row[T_NUMBER],
-        "subject": row[T_SUBJECT],
-        "status": row[T_STATUS],
-        "priority": row[T_PRIORITY],
-        "requester_id": str(row[T_REQUESTER]),
-        "department_id": str(row[T_DEPARTMENT]) if row[T_DEPARTMENT] else None,
-        "team_id": str(row[T_TEAM]) if row[T_TEAM] else None,
-        "assignee_id": str(row[T_ASSIGNEE]) if row[T_ASSIGNEE] else None,
-        "created_at": _iso(row[T_CREATED]),
-        "updated_at": _iso(row[T_UPDATED]),
-        "closed_at": _iso(row[T_CLOSED]),
-        "version": row[T_VERSION],
-    }
-
-
-_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 def _text(value: Any, field: str, max_length: int) -> str:
@@ -503,77 +286,6 @@ def _uuid(value: Any, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise Problem(falcon.HTTP_422, f"{field} must be a UUID") from None
-
-
-# ---------------------------------------------------------------- writes
-
-
-def _outbox(
-    connection: psycopg.Connection[Any],
-    event_type: str,
-    ticket: Sequence[Any],
-    actor_id: uuid.UUID | None,
-    now: datetime,
-    *,
-    locked: bool = False,
-    **extra: Any,
-) -> None:
-    key = f"ticket:{ticket[T_ID]}"
-    payload = _dumps({"ticket": _event_ticket(ticket), **extra})
-    row = (new_id(), event_type, 1, key, now, actor_id, payload, "pending", 0, now)
-    if locked:  # the transaction already holds the key's lock
-        connection.execute(INSERT_OUTBOX_SQL, row, prepare=True)
-    else:
-        connection.execute(
-            INSERT_OUTBOX_LOCKED_SQL, (ORDERING_LOCK_NAMESPACE, key, *row), prepare=True
-        )
-
-
-def _history(
-    connection: psycopg.Connection[Any],
-    ticket_id: uuid.UUID,
-    actor_id: uuid.UUID | None,
-    field: str,
-    old: str | None,
-    new: str | None,
-    now: datetime,
-) -> None:
-    connection.execute(
-        INSERT_HISTORY_SQL, (new_id(), ticket_id, actor_id, field, old, new, now), prepare=True
-    )
-
-
-def _round_robin_choice(connection: psycopg.Connection[Any], ticket: list[Any]) -> list[Any]:
-    """The ticket assigned by round robin over the department's active agents (the counters
-    row: the SQL way), one version on, before it is stored (the product's
-    ``_round_robin_choice``: the INSERT writes the assigned row, no UPDATE follows)."""
-    department_id = ticket[T_DEPARTMENT]
-    agents = sorted(row[0] for row in connection.execute(AGENTS_SQL, (department_id, "agent")))
-    if not agents:
-        return ticket
-    key = f"round-robin:department:{department_id}"
-    position = connection.execute(BUMP_COUNTER_SQL, (key, 1, 1), prepare=True).fetchone()
-    chosen = agents[(int(position[0] if position else 1) - 1) % len(agents)]
-    updated = list(ticket)
-    updated[T_ASSIGNEE], updated[T_VERSION] = chosen, ticket[T_VERSION] + 1
-    return updated
-
-
-def _record_assignment(
-    connection: psycopg.Connection[Any], ticket: list[Any], assigned: list[Any], now: datetime
-) -> None:
-    """The assignment's history and event, after the creation's."""
-    _history(connection, ticket[T_ID], None, "assignee", None, str(assigned[T_ASSIGNEE]), now)
-    _outbox(
-        connection,
-        "ticket.assigned",
-        assigned,
-        None,
-        now,
-        locked=True,  # the ticket's creation took it
-        previous_assignee_id=None,
-        previous_team_id=str(ticket[T_TEAM]) if ticket[T_TEAM] else None,
-    )
 
 
 class CustomerTickets:
@@ -684,6 +396,9 @@ def _limit(req: falcon.Request) -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
         raise Problem(falcon.HTTP_422, f"limit must be from 1 to {PAGE_MAX}")
     return int(raw)
+
+
+_match_counts: dict[str, tuple[int, float]] = {}  # words -> (count, kept until)
 
 
 def _match_count(connection: psycopg.Connection[Any], words: str) -> int:

@@ -30,6 +30,7 @@ import schemathesis
 from redis import Redis
 
 from tests.e2e.servers import REQUEST_TIMEOUT, Server, running_server, server_env
+from tests.http.schemathesis_seed import seed_live
 from tests.http.schemathesis_support import (
     BOUNDED,
     CHECKS,
@@ -43,7 +44,6 @@ from tests.http.schemathesis_support import (
     documented_operations,
     parametrized_operations,
     run_linked_workflows,
-    seed_live,
     served_document,
 )
 from tests.support.databases import PostgresDatabases

@@ -137,6 +137,7 @@ ASSIGN_MODES: dict[str, tuple[int, ...]] = {
 
 # HEAD is answered wherever GET is, as GET is: the same status for every caller, no body.
 _NONE = "0f6d1c3e-5b7a-4e2f-9a1d-2c3b4a5d6e7f"  # no attachment has this id
+INBOUND, FILE = "/api/v1/inbound/email", "/api/v1/attachments/{attachment_id}/content"
 HEAD_AS_GET = {("HEAD", path): row for (method, path), row in STATUSES.items() if method == "GET"}
 
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
@@ -416,19 +417,10 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         None,
     ),
     ("GET", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), None),
-    ("PUT", IMAP): lambda w: (
-        IMAP.format(mailbox_id=w.mailbox_id),
-        {"host": "a.b", "username": "u"},
-    ),
+    ("PUT", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), {"host": "a", "username": "u"}),
     ("DELETE", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), None),
-    ("POST", "/api/v1/inbound/email"): lambda w: (
-        f"/api/v1/inbound/email?mailbox={w.mailbox_id}",
-        None,
-    ),
-    ("GET", "/api/v1/attachments/{attachment_id}/content"): lambda w: (
-        f"/api/v1/attachments/{_NONE}/content",
-        None,
-    ),
+    ("POST", INBOUND): lambda w: (f"{INBOUND}?mailbox={w.mailbox_id}", None),
+    ("GET", FILE): lambda w: (FILE.format(attachment_id=_NONE), None),
 }
 
 REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}

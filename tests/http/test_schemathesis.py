@@ -35,6 +35,7 @@ import falcon.testing
 import pytest
 import schemathesis
 
+from tests.http.schemathesis_seed import seed
 from tests.http.schemathesis_support import (
     BOUNDED,
     CHECKS,
@@ -51,7 +52,6 @@ from tests.http.schemathesis_support import (
     parametrized_operations,
     run_linked_workflows,
     schema_app,
-    seed,
     served_document,
     webhook_secrets,
 )

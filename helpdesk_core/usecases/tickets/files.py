@@ -56,20 +56,24 @@ class TicketFiles:
     _blobs: BlobStore
     _limits: AttachmentLimits
 
-    def check(self, filename: str, content_type: str, size: int, field: str = "file") -> None:
-        """ValidationFailed (naming ``field``) when the name, the type or the size is refused
-        (``HELPDESK_ATTACHMENT_MIME_TYPES``, ``HELPDESK_ATTACHMENT_MAX_BYTES``)."""
+    def check(
+        self, filename: str, content_type: str, size: int, field: str = "file"
+    ) -> tuple[str, str]:
+        """The file's name and media type as kept; ValidationFailed (naming ``field``) when
+        the name, the type or the size is refused (``HELPDESK_ATTACHMENT_MIME_TYPES``,
+        ``HELPDESK_ATTACHMENT_MAX_BYTES``)."""
         name = clean_filename(filename, f"{field}.filename", max_length=FILENAME_MAX)
-        self._limits.check(name, _media_type(content_type), size, field)
+        mime = _media_type(content_type)
+        self._limits.check(name, mime, size, field)
+        return name, mime
 
     def store(
         self, filename: str, content_type: str, data: bytes, field: str = "file"
     ) -> StoredFile:
         """Keep ``data`` in the blob store as a file ``filename`` of ``content_type``, once
         :meth:`check` passes. Storing the same bytes twice stores them once."""
-        self.check(filename, content_type, len(data), field)
-        name = clean_filename(filename, f"{field}.filename", max_length=FILENAME_MAX)
-        return StoredFile(name, _media_type(content_type), len(data), self._blobs.put(data))
+        name, mime = self.check(filename, content_type, len(data), field)
+        return StoredFile(name, mime, len(data), self._blobs.put(data))
 
     def content(self, actor: Principal, attachment_id: uuid.UUID) -> AttachmentContent:
         """The stored attachment and its bytes, for a caller who may see its ticket (and,
