@@ -133,11 +133,18 @@ _POLICY = CompiledStatement(
 )
 
 
-# The active policies and the version of each one's calendar: one row per policy. Opening a
-# ticket asks; the policies and calendars are built once per version in a process (_BUILT), a
-# calendar's rows read only when its version is new to the process.
+# The active policies and the version of each one's calendar: one row per policy, ids and
+# versions only (opening a ticket asks, and decoding the JSON columns would cost each opening
+# more than the query). The policies and calendars are built once per version in a process
+# (_BUILT), read whole only when a version is new to it, and the ordered answer is kept per
+# set of versions (_ORDERED).
 _IN_FORCE = CompiledStatement(
-    sa.select(sla_policies, sla_calendars.c.version.label("calendar_version"))
+    sa.select(
+        sla_policies.c.id,
+        sla_policies.c.version,
+        sla_policies.c.calendar_id,
+        sla_calendars.c.version.label("calendar_version"),
+    )
     .select_from(
         sla_policies.outerjoin(sla_calendars, sla_calendars.c.id == sla_policies.c.calendar_id)
     )
@@ -145,6 +152,7 @@ _IN_FORCE = CompiledStatement(
     prepare=True,
 )
 _BUILT: dict[tuple[Any, ...], tuple[SlaPolicy, Calendar | None]] = {}
+_ORDERED: dict[frozenset[tuple[Any, ...]], Sequence[tuple[SlaPolicy, Calendar | None]]] = {}
 _BUILT_MAX = 256
 
 
@@ -174,24 +182,52 @@ class SqlSlaPolicyRepository:
         return sorted((_policy_from_row(row) for row in rows), key=policy_order)
 
     def in_force(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
-        found = []
-        for row in _IN_FORCE.all(self._connection):
-            # Every change of a policy or a calendar bumps its version: the same versions are
-            # the same objects (a calendar's arithmetic included).
-            key = (row.id, row.version, row.calendar_id, row.calendar_version)
-            pair = _BUILT.get(key)
-            if pair is None:
-                policy = _policy_from_row(row)
-                calendar = None
-                if policy.calendar_id is not None:
-                    calendar = SqlCalendarRepository(self._connection).get(policy.calendar_id)
-                pair = (policy, calendar)
-                if len(_BUILT) >= _BUILT_MAX:
-                    _BUILT.clear()
-                if calendar is None or calendar.version == row.calendar_version:
-                    _BUILT[key] = pair
-            found.append(pair)
-        return sorted(found, key=lambda pair: policy_order(pair[0]))
+        # Every change of a policy or a calendar bumps its version: the same versions are the
+        # same objects (a calendar's arithmetic included).
+        keys = frozenset(
+            (row.id, row.version, row.calendar_id, row.calendar_version)
+            for row in _IN_FORCE.all(self._connection)
+        )
+        ordered = _ORDERED.get(keys)
+        if ordered is not None:
+            return ordered
+        found = [pair for pair in map(self._built, keys) if pair is not None]
+        if len(found) != len(keys):  # one changed since the first read: read them whole
+            return self._in_force_now()
+        ordered = tuple(sorted(found, key=lambda pair: policy_order(pair[0])))
+        if len(_ORDERED) >= _BUILT_MAX:
+            _ORDERED.clear()
+        _ORDERED[keys] = ordered
+        return ordered
+
+    def _built(self, key: tuple[Any, ...]) -> tuple[SlaPolicy, Calendar | None] | None:
+        """The policy and calendar of these versions, read when new to the process; None
+        when the stored ones moved on since the versions were read."""
+        pair = _BUILT.get(key)
+        if pair is not None:
+            return pair
+        policy_id, version, calendar_id, calendar_version = key
+        policy = self.get(policy_id)
+        if policy is None or policy.version != version or policy.calendar_id != calendar_id:
+            return None
+        calendar = None
+        if calendar_id is not None:
+            calendar = SqlCalendarRepository(self._connection).get(calendar_id)
+            if calendar is None or calendar.version != calendar_version:
+                return None
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        _BUILT[key] = pair = (policy, calendar)
+        return pair
+
+    def _in_force_now(self) -> Sequence[tuple[SlaPolicy, Calendar | None]]:
+        """The policies in force read whole, each with its calendar (a write moved one on
+        between two reads of this transaction)."""
+        calendars = SqlCalendarRepository(self._connection)
+        return tuple(
+            (policy, None if policy.calendar_id is None else calendars.get(policy.calendar_id))
+            for policy in self.list(active=True)
+        )
 
     def update(self, policy: SlaPolicy) -> None:
         statement = (

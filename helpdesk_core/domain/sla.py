@@ -293,6 +293,36 @@ def governing(
     return None
 
 
+def _schedule(
+    calendar: BusinessCalendar | None,
+    warn_before: int,
+    budget: int,
+    spent: int,
+    since: datetime | None,
+    warned_at: datetime | None,
+    breached_at: datetime | None,
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The due, warning and alarm times of a clock with ``budget`` seconds, ``spent`` of them
+    used, running from ``since`` (None: standing, no times)."""
+    if since is None:
+        return None, None, None
+    left = budget - spent
+    if left <= 0:
+        due = breached_at or since
+        warn = due
+    else:
+        # One walk to the warning, a short one on to the due time (business time adds up).
+        lead = min(warn_before * 60, left)
+        warn = add_business_time(calendar, since, left - lead)
+        due = add_business_time(calendar, warn, lead) if lead else warn
+    alarms = [
+        moment
+        for moment, pending in ((warn, warned_at is None), (due, breached_at is None))
+        if pending
+    ]
+    return due, warn, min(alarms, default=None)
+
+
 @attrs.frozen
 class SlaClock:
     """One metric's clock of one ticket, in one cycle. Times in business seconds."""
@@ -349,40 +379,39 @@ class SlaClock:
     ) -> SlaClock:
         """A clock of ``minutes`` started at ``now`` (standing when not ``running``), with
         ``spent`` seconds already used (a resolution that continues after a reopen)."""
-        clock = cls(
+        since = now if running else None
+        budget = minutes * 60
+        due, warn, alarm = _schedule(
+            calendar, policy.warn_before, budget, spent, since, breached_at, breached_at
+        )
+        return cls(
             ticket_id=ticket_id,
             metric=metric,
             cycle=cycle,
             policy_id=policy.id,
             started_at=now,
-            budget=minutes * 60,
+            budget=budget,
             spent=spent,
-            since=now if running else None,
+            since=since,
+            due_at=due,
+            warn_at=warn,
+            alarm_at=alarm,
             breached_at=breached_at,
             warned_at=breached_at,
         )
-        return clock._scheduled(calendar, policy.warn_before)
 
     def _scheduled(self, calendar: BusinessCalendar | None, warn_before: int) -> SlaClock:
         """This clock with its due, warning and alarm times for where it stands."""
-        if not self.is_running:
-            return attrs.evolve(self, due_at=None, warn_at=None, alarm_at=None)
-        assert self.since is not None
-        left = self.budget - self.spent
-        if left <= 0:
-            due = self.breached_at or self.since
-            warn = due
-        else:
-            # One walk to the warning, a short one on to the due time (business time adds up).
-            lead = min(warn_before * 60, left)
-            warn = add_business_time(calendar, self.since, left - lead)
-            due = add_business_time(calendar, warn, lead) if lead else warn
-        alarms = [
-            moment
-            for moment, pending in ((warn, self.warned_at is None), (due, self.breached_at is None))
-            if pending
-        ]
-        return attrs.evolve(self, due_at=due, warn_at=warn, alarm_at=min(alarms, default=None))
+        due, warn, alarm = _schedule(
+            calendar,
+            warn_before,
+            self.budget,
+            self.spent,
+            self.since if self.is_open else None,
+            self.warned_at,
+            self.breached_at,
+        )
+        return attrs.evolve(self, due_at=due, warn_at=warn, alarm_at=alarm)
 
     def _folded(self, calendar: BusinessCalendar | None, now: datetime) -> SlaClock:
         """The time since ``since`` added to ``spent``, counting on from ``now``."""

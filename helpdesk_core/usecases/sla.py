@@ -227,13 +227,15 @@ class ClockChange:
         """Store what changed (new clocks, changed clocks, the ticket's ``sla_*`` fields) and
         answer ``view`` as it now stands. A ``new_ticket``'s row and first clocks were written
         by ``tickets.add``."""
+        if new_ticket:  # its row (from apply_to) and its clocks were stored with it
+            return attrs.evolve(view, sla=tuple(self.clocks.clocks.values()))
         added, updated = self.clocks.added(), self.clocks.updated()
-        if added and not new_ticket:  # a new ticket's clocks are stored with it
+        if added:
             self.tx.sla_clocks.add(added)
         for clock in updated:
             self.tx.sla_clocks.update(clock)
         ticket = self.apply_to(view.ticket)
-        if not new_ticket and _sla_of(ticket) != _sla_of(view.ticket):
+        if _sla_of(ticket) != _sla_of(view.ticket):
             self.tx.tickets.set_sla(ticket.id, self.summary())
         return attrs.evolve(view, ticket=ticket, sla=tuple(self.clocks.clocks.values()))
 
