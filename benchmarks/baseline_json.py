@@ -14,7 +14,7 @@ T_ID, T_NUMBER, T_SUBJECT, T_DESCRIPTION, T_STATUS, T_PRIORITY = range(6)
 T_REQUESTER, T_DEPARTMENT, T_TEAM, T_ASSIGNEE, T_CREATED, T_UPDATED, T_CLOSED, T_VERSION = range(
     6, 14
 )
-T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED, T_SOURCE = range(14, 19)
+T_SLA_POLICY, T_SLA_DUE, T_SLA_WARN, T_SLA_PAUSED, T_SOURCE, T_TAGS = range(14, 20)
 SLA_METRICS = ("first_response", "next_response", "resolution")
 
 
@@ -86,6 +86,7 @@ def ticket_json(
         "closed_at": _iso(row[T_CLOSED]),
         "version": row[T_VERSION],
         "source": row[T_SOURCE],
+        "tags": row[T_TAGS] if len(row) > T_TAGS else [],  # a new ticket's row: none yet
         "sla": sla_json(row, clocks or {}),
     }
     if with_description:

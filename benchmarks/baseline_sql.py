@@ -12,7 +12,7 @@ TICKET_COLUMNS = (
     "tickets.priority, tickets.requester_id, tickets.department_id, tickets.team_id, "
     "tickets.assignee_id, tickets.created_at, tickets.updated_at, tickets.closed_at, "
     "tickets.version, tickets.sla_policy_id, tickets.sla_due_at, tickets.sla_warn_at, "
-    "tickets.sla_paused, tickets.source"
+    "tickets.sla_paused, tickets.source, tickets.tags"
 )
 SESSION_SQL = (
     "SELECT sessions.user_id, sessions.expires_at, sessions.revoked_at, users.is_active, "

@@ -49,6 +49,7 @@ from helpdesk_core.ports.system import Clock, IdGenerator
 from helpdesk_core.ports.uow import UnitOfWork
 from helpdesk_core.usecases.auth import AuthPolicy, AuthService
 from helpdesk_core.usecases.calendars import CalendarService
+from helpdesk_core.usecases.canned import CannedResponseService
 from helpdesk_core.usecases.customers import CustomerService
 from helpdesk_core.usecases.events import (
     Dispatcher,
@@ -59,6 +60,7 @@ from helpdesk_core.usecases.events import (
     WorkerPolicy,
 )
 from helpdesk_core.usecases.health import CheckReadiness
+from helpdesk_core.usecases.macros import MacroService
 from helpdesk_core.usecases.mail.imap_settings import MailboxImapService
 from helpdesk_core.usecases.mail.intake import MailIntake, MailPolicy, MailWakeup
 from helpdesk_core.usecases.mail.mailboxes import MailboxService
@@ -68,6 +70,7 @@ from helpdesk_core.usecases.mail.processing import MailProcessor
 from helpdesk_core.usecases.notifications import NotificationPolicy, NotificationService
 from helpdesk_core.usecases.org import OrgService
 from helpdesk_core.usecases.sla import SlaPolicyService
+from helpdesk_core.usecases.tags import TagService
 from helpdesk_core.usecases.tickets import TicketPolicy, TicketService
 from helpdesk_core.usecases.tickets.files import TicketFiles
 from helpdesk_core.usecases.webhooks import WebhookService
@@ -89,7 +92,10 @@ class Services:
     webhooks: WebhookService
     customers: CustomerService
     calendars: CalendarService
+    canned: CannedResponseService
+    macros: MacroService
     sla: SlaPolicyService
+    tags: TagService
     mailboxes: MailboxService
     mail_intake: MailIntake
     mail: MailProcessor
@@ -146,6 +152,7 @@ def build_container(
         instance=TicketPolicy(
             attachment_max_bytes=settings.attachment_max_bytes,
             attachment_mime_types=settings.attachment_mime_types,
+            agents_create_tags=settings.agents_create_tags,
         ),
     )
     container.register(PasswordHasher, instance=password_hasher(settings))
@@ -294,7 +301,10 @@ def build_container(
     container.register(WebhookService)
     container.register(CustomerService)
     container.register(CalendarService)
+    container.register(CannedResponseService)
+    container.register(MacroService)
     container.register(SlaPolicyService)
+    container.register(TagService)
     container.register(MailboxService)
     container.register(MailIntake)
     container.register(MailProcessor)
@@ -346,7 +356,10 @@ def bootstrap(settings: Settings, overrides: Mapping[Any, Any] | None = None) ->
         webhooks=container.resolve(WebhookService),
         customers=container.resolve(CustomerService),
         calendars=container.resolve(CalendarService),
+        canned=container.resolve(CannedResponseService),
+        macros=container.resolve(MacroService),
         sla=container.resolve(SlaPolicyService),
+        tags=container.resolve(TagService),
         mailboxes=container.resolve(MailboxService),
         mail_intake=container.resolve(MailIntake),
         mail=container.resolve(MailProcessor),

@@ -26,8 +26,10 @@ from entrypoints.config import ConfigError, Settings, load_settings
 from helpdesk._acting import Acting
 from helpdesk._desk import Handler, Helpdesk, Identify, UserRef, WsgiApp, mount, open
 from helpdesk._documents import document
+from helpdesk_core.domain.bulk import BulkError, BulkItem, BulkResult
 from helpdesk_core.domain.business_time import Weekday, WorkingInterval
 from helpdesk_core.domain.calendars import Calendar, Holiday
+from helpdesk_core.domain.canned import CannedResponse, CannedScope, RenderedResponse
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -53,9 +55,12 @@ from helpdesk_core.domain.errors import (
     ValidationFailed,
 )
 from helpdesk_core.domain.events import EVENT_TYPES, Event
+from helpdesk_core.domain.followers import FollowReason, TicketFollower, TicketFollowers
+from helpdesk_core.domain.macros import Macro, MacroScope
 from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox, UnknownSenders
 from helpdesk_core.domain.mail_fetch import ImapSecurity, MailboxImap
 from helpdesk_core.domain.sla import SlaPolicy
+from helpdesk_core.domain.tags import Tag, TagCount
 from helpdesk_core.domain.values import (
     MessageVisibility,
     Role,
@@ -92,9 +97,15 @@ from helpdesk_core.usecases.auth import (
     UpdateProfile,
 )
 from helpdesk_core.usecases.calendars import CreateCalendar, PublicHolidaysRequest, UpdateCalendar
+from helpdesk_core.usecases.canned import (
+    CannedResponseQuery,
+    CreateCannedResponse,
+    UpdateCannedResponse,
+)
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.health import CheckResult, HealthStatus, Readiness
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
+from helpdesk_core.usecases.macros import CreateMacro, UpdateMacro
 from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
 from helpdesk_core.usecases.mail.intake import Received
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox, MailboxSecret, UpdateMailbox
@@ -107,15 +118,18 @@ from helpdesk_core.usecases.org import (
     UpdateTeam,
 )
 from helpdesk_core.usecases.sla import SlaPolicyInput
+from helpdesk_core.usecases.tags import RenameTag
 from helpdesk_core.usecases.tickets import (
     Assign,
     AttachmentInput,
+    ChangeTags,
     ChangeTicket,
     OpenTicket,
     PostMessage,
 )
 from helpdesk_core.usecases.tickets.commands import Upload
 from helpdesk_core.usecases.tickets.files import AttachmentContent
+from helpdesk_core.usecases.tickets.macros import BulkAction, BulkTicket
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
 __version__ = _metadata.version("helpdesk")  # the installed distribution's (pyproject.toml)
@@ -131,14 +145,25 @@ __all__ = [
     "AttachmentReference",
     "AttemptOutcome",
     "AuthenticationFailed",
+    "BulkAction",
+    "BulkError",
+    "BulkItem",
+    "BulkResult",
+    "BulkTicket",
     "Calendar",
+    "CannedResponse",
+    "CannedResponseQuery",
+    "CannedScope",
     "ChangePassword",
+    "ChangeTags",
     "ChangeTicket",
     "CheckResult",
     "ConfigError",
     "Conflict",
     "CreateCalendar",
+    "CreateCannedResponse",
     "CreateDepartment",
+    "CreateMacro",
     "CreateMailbox",
     "CreateStaff",
     "CreateTeam",
@@ -157,6 +182,7 @@ __all__ = [
     "EnsureStaff",
     "Event",
     "FieldError",
+    "FollowReason",
     "ForgotPassword",
     "Handler",
     "HealthStatus",
@@ -171,6 +197,8 @@ __all__ = [
     "InternalError",
     "Login",
     "LoginResult",
+    "Macro",
+    "MacroScope",
     "Mailbox",
     "MailboxImap",
     "MailboxSecret",
@@ -187,6 +215,8 @@ __all__ = [
     "Readiness",
     "Received",
     "Register",
+    "RenameTag",
+    "RenderedResponse",
     "ResetPassword",
     "Role",
     "SetMailboxImap",
@@ -199,9 +229,13 @@ __all__ = [
     "StaffProfile",
     "StaffRole",
     "StaleVersion",
+    "Tag",
+    "TagCount",
     "Team",
     "Ticket",
     "TicketDetail",
+    "TicketFollower",
+    "TicketFollowers",
     "TicketMessage",
     "TicketNames",
     "TicketPage",
@@ -212,7 +246,9 @@ __all__ = [
     "TicketView",
     "UnknownSenders",
     "UpdateCalendar",
+    "UpdateCannedResponse",
     "UpdateDepartment",
+    "UpdateMacro",
     "UpdateMailbox",
     "UpdateProfile",
     "UpdateStaff",

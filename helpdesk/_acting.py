@@ -8,15 +8,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from helpdesk._acting_macros import MacroActing
+from helpdesk._acting_work import WorkActing
 from helpdesk._errors import domain_errors_only
 from helpdesk_core.domain.calendars import Calendar
+from helpdesk_core.domain.canned import CannedResponse, RenderedResponse
 from helpdesk_core.domain.entities import Department, Team, User
 from helpdesk_core.domain.errors import NotFound
 from helpdesk_core.domain.events import Event
+from helpdesk_core.domain.followers import TicketFollowers
 from helpdesk_core.domain.mail import InboundEmail, InboundStatus, Mailbox
 from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.principal import Principal
 from helpdesk_core.domain.sla import SlaPolicy
+from helpdesk_core.domain.tags import TagCount
 from helpdesk_core.domain.values import Role
 from helpdesk_core.domain.views import (
     Account,
@@ -31,6 +36,11 @@ from helpdesk_core.ports.repositories import CustomerFilter, StaffFilter
 from helpdesk_core.ports.tickets import QueueCounts, TicketPage, TicketQuery
 from helpdesk_core.usecases.auth import ChangePassword, UpdateProfile
 from helpdesk_core.usecases.calendars import CreateCalendar, UpdateCalendar
+from helpdesk_core.usecases.canned import (
+    CannedResponseQuery,
+    CreateCannedResponse,
+    UpdateCannedResponse,
+)
 from helpdesk_core.usecases.customers import CustomerCursor, CustomerPage
 from helpdesk_core.usecases.host_users import EnsureCustomer, EnsureStaff
 from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
@@ -44,7 +54,14 @@ from helpdesk_core.usecases.org import (
     UpdateTeam,
 )
 from helpdesk_core.usecases.sla import SlaPolicyInput
-from helpdesk_core.usecases.tickets import Assign, ChangeTicket, OpenTicket, PostMessage
+from helpdesk_core.usecases.tags import RenameTag
+from helpdesk_core.usecases.tickets import (
+    Assign,
+    ChangeTags,
+    ChangeTicket,
+    OpenTicket,
+    PostMessage,
+)
 from helpdesk_core.usecases.tickets.files import AttachmentContent
 from helpdesk_core.usecases.webhooks import CreatedWebhook, CreateWebhook, UpdateWebhook
 
@@ -69,7 +86,7 @@ def _translated(method: Callable[P, R]) -> Callable[P, R]:
     return call
 
 
-class Acting:
+class Acting(MacroActing, WorkActing):
     """One user's (or the system's) view of the helpdesk: what they may do, as over the API.
 
     Made by ``Helpdesk.as_user`` or ``Helpdesk.system``, never directly. Each method is one
@@ -183,9 +200,61 @@ class Acting:
         return self._s.tickets.assign(self._actor, ticket_id, command, version)
 
     @_translated
+    def change_tags(
+        self, ticket_id: uuid.UUID, command: ChangeTags, version: int | None = None
+    ) -> TicketView:
+        """Put tags on the ticket and take tags off it, by name (``POST
+        /staff/tickets/{id}/tags``); with ``version``, StaleVersion if it changed since."""
+        return self._s.tickets.change_tags(self._actor, ticket_id, command, version)
+
+    @_translated
+    def list_tags(self, prefix: str | None = None) -> builtins.list[TagCount]:
+        """Every tag (whose name starts with ``prefix``), by name, with how many tickets carry
+        it (``GET /staff/tags``)."""
+        return builtins.list(self._s.tags.list(self._actor, prefix))
+
+    @_translated
+    def get_tag(self, tag_id: uuid.UUID) -> TagCount:
+        """One tag and how many tickets carry it (``GET /staff/tags/{id}``)."""
+        return self._s.tags.get(self._actor, tag_id)
+
+    @_translated
+    def rename_tag(self, tag_id: uuid.UUID, version: int, command: RenameTag) -> TagCount:
+        """Rename a tag of the ``version`` seen, or merge it into the tag of that name when
+        ``command.merge`` (``PATCH /admin/tags/{id}``; administrators)."""
+        return self._s.tags.rename(self._actor, tag_id, version, command)
+
+    @_translated
+    def merge_tag(self, tag_id: uuid.UUID, into: uuid.UUID) -> TagCount:
+        """Merge a tag into another (``POST /admin/tags/{id}/merge``; administrators): the
+        answer is the tag that stays."""
+        return self._s.tags.merge(self._actor, tag_id, into)
+
+    @_translated
     def ticket_history(self, ticket_id: uuid.UUID) -> tuple[HistoryView, ...]:
         """Every recorded change of the ticket (staff only)."""
         return self._s.tickets.history(self._actor, ticket_id)
+
+    @_translated
+    def ticket_followers(self, ticket_id: uuid.UUID) -> TicketFollowers:
+        """Who follows the ticket, and why: its assignee first (``GET .../followers``)."""
+        return self._s.tickets.followers(self._actor, ticket_id)
+
+    @_translated
+    def follow_ticket(
+        self, ticket_id: uuid.UUID, user_id: uuid.UUID | None = None
+    ) -> TicketFollowers:
+        """Follow the ticket, or (leads, administrators) make ``user_id`` follow it (``PUT
+        .../followers/me`` or ``/{user_id}``); who follows it now. Twice changes nothing."""
+        return self._s.tickets.follow(self._actor, ticket_id, user_id)
+
+    @_translated
+    def unfollow_ticket(
+        self, ticket_id: uuid.UUID, user_id: uuid.UUID | None = None
+    ) -> TicketFollowers:
+        """Stop following the ticket, or stop ``user_id`` following it (``DELETE
+        .../followers/me`` or ``/{user_id}``); who follows it now (an assignee still does)."""
+        return self._s.tickets.unfollow(self._actor, ticket_id, user_id)
 
     @_translated
     def queue_counts(self, department_id: uuid.UUID | None = None) -> QueueCounts:
@@ -327,6 +396,53 @@ class Acting:
     def ping_webhook(self, webhook_id: uuid.UUID) -> Event:
         """Record a ``webhook.ping`` for the one endpoint."""
         return self._s.webhooks.ping(self._actor, webhook_id)
+
+    # ------------------------------------------------------------ canned responses
+
+    @_translated
+    def list_canned_responses(
+        self, query: CannedResponseQuery | None = None
+    ) -> builtins.list[CannedResponse]:
+        """The canned responses the actor may use, by title (``GET /staff/canned-responses``)."""
+        return builtins.list(self._s.canned.list(self._actor, query))
+
+    @_translated
+    def create_canned_response(self, command: CreateCannedResponse) -> CannedResponse:
+        """A canned response (``POST /staff/canned-responses``); ValidationFailed naming
+        ``body`` for an unknown or malformed placeholder."""
+        return self._s.canned.create(self._actor, command)
+
+    @_translated
+    def get_canned_response(self, response_id: uuid.UUID) -> CannedResponse:
+        return self._s.canned.get(self._actor, response_id)
+
+    @_translated
+    def update_canned_response(
+        self, response_id: uuid.UUID, version: int, command: UpdateCannedResponse
+    ) -> CannedResponse:
+        """Change the ``version`` of the response the caller saw (``PATCH
+        /staff/canned-responses/{id}`` with If-Match); StaleVersion if it changed since."""
+        return self._s.canned.update(self._actor, response_id, version, command)
+
+    @_translated
+    def deactivate_canned_response(
+        self, response_id: uuid.UUID, version: int | None = None
+    ) -> CannedResponse:
+        """Deactivate it; nothing is deleted (``DELETE /staff/canned-responses/{id}``)."""
+        return self._s.canned.deactivate(self._actor, response_id, version)
+
+    @_translated
+    def render_canned_response(
+        self, response_id: uuid.UUID, ticket_id: uuid.UUID, format: str = "text"
+    ) -> RenderedResponse:
+        """The response filled in for the ticket, values escaped for ``format`` ("text" or
+        "html"); counts a use and sends nothing (``POST .../render``)."""
+        return self._s.canned.render(self._actor, response_id, ticket_id, format)
+
+    @_translated
+    def set_signature(self, signature: str | None) -> StaffProfile:
+        """Set (None: remove) one's own signature (``PUT /staff/me/signature``)."""
+        return self._s.canned.set_signature(self._actor, signature)
 
     # ------------------------------------------------------------ business calendars
 

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from helpdesk_core.domain.bulk import BulkResult
 from helpdesk_core.domain.business_time import format_clock
 from helpdesk_core.domain.calendars import Calendar
+from helpdesk_core.domain.canned import CannedResponse, RenderedResponse
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -24,9 +26,12 @@ from helpdesk_core.domain.entities import (
     User,
     is_erased,
 )
+from helpdesk_core.domain.followers import TicketFollower, TicketFollowers
+from helpdesk_core.domain.macros import Macro
 from helpdesk_core.domain.mail import InboundEmail, Mailbox
 from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.sla import Metric, SlaClock, SlaPolicy
+from helpdesk_core.domain.tags import TagCount
 from helpdesk_core.domain.values import MessageVisibility
 from helpdesk_core.domain.views import (
     Account,
@@ -108,6 +113,7 @@ def staff_document(profile: StaffProfile) -> dict[str, Any]:
     return {
         **_who(profile.user, staff.role.value, staff),
         "external_id": profile.user.external_id,
+        "signature": staff.signature,
         "active": staff.is_active,
         "created_at": timestamp(staff.created_at),
         "updated_at": timestamp(staff.updated_at),
@@ -200,6 +206,48 @@ def calendar_document(calendar: Calendar) -> dict[str, Any]:
     }
 
 
+def canned_response_document(response: CannedResponse) -> dict[str, Any]:
+    """A canned response: its body as written (placeholders unfilled), who may use it."""
+    return {
+        "id": str(response.id),
+        "title": response.title,
+        "shortcut": response.shortcut,
+        "body": response.body,
+        "scope": response.scope.value,
+        "owner_id": _id(response.owner_id),
+        "team_id": _id(response.team_id),
+        "department_id": _id(response.department_id),
+        "usage_count": response.usage_count,
+        "active": response.is_active,
+        "created_at": timestamp(response.created_at),
+        "updated_at": timestamp(response.updated_at),
+        "version": response.version,
+    }
+
+
+def rendered_response_document(rendered: RenderedResponse) -> dict[str, Any]:
+    """A canned response rendered for a ticket: the draft, and what had no value."""
+    return {"body": rendered.body, "unresolved": list(rendered.unresolved)}
+
+
+def macro_document(macro: Macro) -> dict[str, Any]:
+    """A macro: its actions as saved (``{"action", "value"}``, value null where it takes
+    none), who may apply it."""
+    return {
+        "id": str(macro.id),
+        "name": macro.name,
+        "scope": macro.scope.value,
+        "owner_id": _id(macro.owner_id),
+        "department_id": _id(macro.department_id),
+        "actions": [step.as_json() for step in macro.steps],
+        "active": macro.is_active,
+        "created_by": _id(macro.created_by),
+        "created_at": timestamp(macro.created_at),
+        "updated_at": timestamp(macro.updated_at),
+        "version": macro.version,
+    }
+
+
 def clock_document(clock: SlaClock | None) -> dict[str, Any] | None:
     """Where one metric of a ticket stands (its latest cycle), or None when it has none."""
     if clock is None:
@@ -249,6 +297,43 @@ def sla_policy_document(policy: SlaPolicy) -> dict[str, Any]:
         "created_at": timestamp(policy.created_at),
         "updated_at": timestamp(policy.updated_at),
         "version": policy.version,
+    }
+
+
+def bulk_result_document(result: BulkResult) -> dict[str, Any]:
+    """A bulk action's answer: every ticket's outcome in the order named, each ticket as it
+    stands after the change (or, in a dry run, would stand), or why it was left unchanged."""
+    return {
+        "dry_run": result.dry_run,
+        "replayed": result.replayed,
+        "items": [
+            {
+                "ticket_id": str(item.ticket_id),
+                "ok": item.ok,
+                "ticket": ticket_document(item.ticket) if item.ticket is not None else None,
+                "error": None
+                if item.error is None
+                else {
+                    "code": item.error.code,
+                    "detail": item.error.detail,
+                    "errors": [{"field": e.field, "message": e.message} for e in item.error.errors],
+                },
+            }
+            for item in result.items
+        ],
+    }
+
+
+def tag_document(count: TagCount) -> dict[str, Any]:
+    """A tag, as first written (or as renamed), and how many tickets carry it."""
+    tag = count.tag
+    return {
+        "id": str(tag.id),
+        "name": tag.name,
+        "tickets": count.tickets,
+        "created_at": timestamp(tag.created_at),
+        "updated_at": timestamp(tag.updated_at),
+        "version": tag.version,
     }
 
 
@@ -336,6 +421,7 @@ def ticket_document(view: TicketView, with_description: bool = False) -> dict[st
         "closed_at": timestamp(ticket.closed_at),
         "version": ticket.version,
         "source": ticket.source.value,
+        "tags": list(ticket.tags),
         "sla": sla_document(view),
     }
     if with_description:
@@ -392,6 +478,21 @@ def detail_document(detail: TicketDetail) -> dict[str, Any]:
     return document
 
 
+def follower_document(follower: TicketFollower) -> dict[str, Any]:
+    """One person who follows a ticket: who, why (``assignee`` or ``follower``) and since when
+    (null for an assignee who never followed it otherwise)."""
+    return {
+        "user": _person(follower.user_id, follower.display_name),
+        "reason": follower.reason.value,
+        "since": timestamp(follower.since),
+    }
+
+
+def followers_document(followers: TicketFollowers) -> dict[str, Any]:
+    """Everyone who follows a ticket: the assignee first, then by when they began."""
+    return {"items": [follower_document(item) for item in followers.items]}
+
+
 def history_document(view: HistoryView) -> dict[str, Any]:
     """One change: the stored old and new values, and (for the assignee, department or
     team) the names they stood for."""
@@ -405,6 +506,7 @@ def history_document(view: HistoryView) -> dict[str, Any]:
         "old_name": view.old_name,
         "new_name": view.new_name,
         "created_at": timestamp(entry.created_at),
+        "group_id": _id(entry.group_id),
     }
 
 
@@ -451,4 +553,10 @@ _RENDERERS: tuple[tuple[type[Any], Callable[[Any], dict[str, Any]]], ...] = (
     (Mailbox, mailbox_document),
     (InboundEmail, inbound_email_document),
     (MailboxImap, mailbox_imap_document),
+    (TagCount, tag_document),
+    (BulkResult, bulk_result_document),
+    (TicketFollowers, followers_document),
+    (CannedResponse, canned_response_document),
+    (RenderedResponse, rendered_response_document),
+    (Macro, macro_document),
 )

@@ -29,9 +29,13 @@ pytest_plugins = [
     "tests.bdd.steps_text_rules",
     "tests.bdd.steps_account_safety",
     "tests.bdd.steps_sla",
+    "tests.bdd.steps_canned",
+    "tests.bdd.steps_tags",
+    "tests.bdd.steps_macros",
     "tests.bdd.steps_mail",
     "tests.bdd.steps_slow_clients",
     "tests.bdd.steps_library",
+    "tests.bdd.steps_followers",
     "tests.bdd.cucumber_report",  # truthful --cucumberjson: scripts/features.sh
 ]
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

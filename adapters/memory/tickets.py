@@ -169,6 +169,7 @@ class MemoryTicketRepository:
             closed_at=utc_or_none(ticket.closed_at),
             sla_due_at=utc_or_none(ticket.sla_due_at),
             sla_warn_at=utc_or_none(ticket.sla_warn_at),
+            tags=(),  # a new ticket carries none: tags are put on by the tagging use case
         )
         self._state.ticket_search[ticket.id] = new_search_document(ticket)
         if clocks:
@@ -212,6 +213,23 @@ class MemoryTicketRepository:
                 sla_paused=sla.paused,
             )
 
+    def set_tags(self, ticket_id: uuid.UUID, names: Sequence[str]) -> None:
+        stored = self._tickets.get(ticket_id)
+        if stored is not None:
+            self._tickets[ticket_id] = attrs.evolve(stored, tags=tuple(names))
+
+    def _carries(self, ticket: Ticket, query: TicketQuery) -> bool:
+        """Whether ``ticket`` carries every tag ``query`` asks for, and is followed by whom
+        it asks for (an assignee follows without a row)."""
+        if not all(name in ticket.tags for name in query.tags):
+            return False
+        follower = query.following
+        return (
+            follower is None
+            or ticket.assignee_id == follower
+            or (ticket.id, follower) in self._state.followers
+        )
+
     def list(self, query: TicketQuery) -> TicketPage:
         words = search_words(query.text or "")
         sort = query.sort
@@ -219,7 +237,7 @@ class MemoryTicketRepository:
             sort = TicketSort.CREATED_DESC
         found: list[tuple[tuple[Any, ...], Ticket, float | None]] = []
         for ticket in self._tickets.values():
-            if not _matches(ticket, query):
+            if not _matches(ticket, query) or not self._carries(ticket, query):
                 continue
             cost = None
             if words:

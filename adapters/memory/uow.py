@@ -11,10 +11,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import attrs
 
 from adapters.memory.calendars import MemoryCalendarRepository
+from adapters.memory.canned import MemoryCannedResponseRepository
 from adapters.memory.events import (
     DeliveryRow,
     MemoryDeliveryRepository,
@@ -22,6 +24,8 @@ from adapters.memory.events import (
     MemoryWebhookRepository,
     OutboxRow,
 )
+from adapters.memory.followers import FollowerKey, MemoryFollowerRepository
+from adapters.memory.macros import MemoryMacroRepository
 from adapters.memory.mail_fetch import MemoryMailFetchRepository
 from adapters.memory.mail_store import (
     MemoryInboundEmailRepository,
@@ -39,7 +43,9 @@ from adapters.memory.repositories import (
     MemoryTeamRepository,
     MemoryUserRepository,
 )
+from adapters.memory.requests import MemoryRequestAnswerRepository
 from adapters.memory.sla import ClockKey, MemorySlaClockRepository, MemorySlaPolicyRepository
+from adapters.memory.tags import MemoryTagRepository
 from adapters.memory.tickets import (
     MemoryAttachmentRepository,
     MemoryIdempotencyRepository,
@@ -48,6 +54,7 @@ from adapters.memory.tickets import (
     MemoryTicketRepository,
 )
 from helpdesk_core.domain.calendars import Calendar
+from helpdesk_core.domain.canned import CannedResponse
 from helpdesk_core.domain.entities import (
     AttachmentReference,
     Department,
@@ -60,10 +67,14 @@ from helpdesk_core.domain.entities import (
     TicketMessage,
     User,
 )
+from helpdesk_core.domain.followers import Follower
+from helpdesk_core.domain.macros import Macro
 from helpdesk_core.domain.mail import Bounce, InboundEmail, Mailbox, Participant
 from helpdesk_core.domain.mail_fetch import MailboxImap
 from helpdesk_core.domain.sla import SlaClock, SlaPolicy
+from helpdesk_core.domain.tags import Tag
 from helpdesk_core.ports.events import DeliveryAttempt, Webhook
+from helpdesk_core.ports.requests import StoredAnswer
 from helpdesk_core.ports.tickets import IdempotencyRecord
 
 
@@ -98,6 +109,12 @@ class MemoryState:
     mail_bounces: dict[str, Bounce] = attrs.Factory(dict)  # by address
     participants: dict[ParticipantKey, Participant] = attrs.Factory(dict)
     mailbox_imap: dict[uuid.UUID, MailboxImap] = attrs.Factory(dict)  # by mailbox id
+    canned_responses: dict[uuid.UUID, CannedResponse] = attrs.Factory(dict)
+    tags: dict[uuid.UUID, Tag] = attrs.Factory(dict)
+    ticket_tags: dict[tuple[uuid.UUID, uuid.UUID], datetime] = attrs.Factory(dict)  # (tag, ticket)
+    request_answers: dict[tuple[uuid.UUID, str], StoredAnswer] = attrs.Factory(dict)
+    followers: dict[FollowerKey, Follower] = attrs.Factory(dict)  # (ticket id, user id)
+    macros: dict[uuid.UUID, Macro] = attrs.Factory(dict)
 
     def copy(self) -> MemoryState:
         return MemoryState(
@@ -163,6 +180,11 @@ class MemoryTransaction:
         self.mail_threads = MemoryMailThreadRepository(self.working)
         self.participants = MemoryParticipantRepository(self.working)
         self.mail_fetch = MemoryMailFetchRepository(self.working)
+        self.canned_responses = MemoryCannedResponseRepository(self.working)
+        self.tags = MemoryTagRepository(self.working)
+        self.request_answers = MemoryRequestAnswerRepository(self.working)
+        self.followers = MemoryFollowerRepository(self.working)
+        self.macros = MemoryMacroRepository(self.working)
 
     def commit(self) -> None:
         if self._publish is not None:

@@ -272,6 +272,7 @@ def _staff_values(staff: StaffMember) -> dict[str, Any]:
         "is_active": staff.is_active,
         "updated_at": staff.updated_at,
         "version": staff.version,
+        "signature": staff.signature,
     }
 
 

@@ -90,6 +90,7 @@ def staff_from_row(row: sa.Row[Any]) -> StaffMember:
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
+        signature=row.signature,
     )
 
 

@@ -1,7 +1,8 @@
 """THE schema: every table of the helpdesk, in one MetaData (``columns.metadata``).
 
 The tables of service levels live in ``sla_tables.py``, those of the email channel in
-``mail_tables.py``; they are named here too, so that every module reads every table from this
+``mail_tables.py``, those of agent productivity in ``productivity_tables.py``; they are named
+here too, so that every module reads every table from this
 one.
 
 Alembic's ``target_metadata`` is this metadata, and a test fails when the migrated database
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from adapters.sql.columns import UTCDateTime, enum_column, metadata, timestamps, version
 from adapters.sql.mail_tables import inbound_emails as inbound_emails
@@ -21,6 +23,12 @@ from adapters.sql.mail_tables import mail_bounces as mail_bounces
 from adapters.sql.mail_tables import mail_message_ids as mail_message_ids
 from adapters.sql.mail_tables import mailboxes as mailboxes
 from adapters.sql.mail_tables import ticket_participants as ticket_participants
+from adapters.sql.productivity_tables import canned_responses as canned_responses
+from adapters.sql.productivity_tables import macros as macros
+from adapters.sql.productivity_tables import request_answers as request_answers
+from adapters.sql.productivity_tables import tags as tags
+from adapters.sql.productivity_tables import ticket_followers as ticket_followers
+from adapters.sql.productivity_tables import ticket_tags as ticket_tags
 from adapters.sql.sla_tables import sla_calendar_holidays as sla_calendar_holidays
 from adapters.sql.sla_tables import sla_calendar_intervals as sla_calendar_intervals
 from adapters.sql.sla_tables import sla_calendars as sla_calendars
@@ -34,6 +42,10 @@ from helpdesk_core.domain.values import (
     TicketStatus,
 )
 from helpdesk_core.ports.events import AttemptOutcome, DeliveryState, OutboxState
+
+# A list of names, kept as JSON (jsonb on PostgreSQL: json has no equality, which comparing
+# a column's default needs).
+TAG_NAMES = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # ---------------------------------------------------------------- 0001_init_schema: people and org
 
@@ -104,6 +116,8 @@ staff_members = sa.Table(
     sa.Column("team_id", sa.Uuid()),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     *timestamps(),
+    # 0012: what the staff member signs replies with (canned responses' agent.signature).
+    sa.Column("signature", sa.String(2000)),
     version(),
     sa.ForeignKeyConstraint(
         ["team_id", "department_id"],
@@ -216,6 +230,11 @@ tickets = sa.Table(
     # 0011: how it came in (the API or mail: a Channel). A plain string: SQLite cannot add a
     # CHECK to a table that exists without copying it; the entity holds the values.
     sa.Column("source", sa.String(16), nullable=False, server_default=Channel.WEB.value),
+    # 0012: the names of its tags as the ticket shows them, in order of their keys. Written
+    # only when its tags change (``set_tags``) or a tag is renamed; PostgreSQL's staff list
+    # filters on it through the partial GIN index ix_tickets_tags (made by the migration,
+    # outside this metadata: SEARCH_INDEX_OBJECTS), SQLite's through ticket_tags.
+    sa.Column("tags", TAG_NAMES, nullable=False, server_default=sa.text("'[]'")),
 )
 
 # The conversation of a ticket: public replies and internal notes.
@@ -253,6 +272,8 @@ ticket_history = sa.Table(
     sa.Column("new_value", sa.Text()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_ticket_history_ticket_created", "ticket_id", "created_at", "id"),
+    # 0012: the entries one step of work wrote together (a macro applied), or null.
+    sa.Column("group_id", sa.Uuid()),
 )
 
 # Each ticket's search document: the words of its subject, description and messages, lower-cased
@@ -278,6 +299,7 @@ SEARCH_INDEX_OBJECTS: frozenset[tuple[str, str]] = frozenset(
     {
         ("column", "ticket_search.document_tsv"),
         ("index", "ix_ticket_search_document_tsv"),
+        ("index", "ix_tickets_tags"),  # 0012: PostgreSQL's GIN index of tickets.tags
         ("table", "ticket_search_fts"),
         ("table", "ticket_search_fts_config"),
         ("table", "ticket_search_fts_data"),
@@ -288,7 +310,8 @@ SEARCH_INDEX_OBJECTS: frozenset[tuple[str, str]] = frozenset(
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-    """Alembic ``include_name``: compare everything but the dialect's full-text index."""
+    """Alembic ``include_name``: compare everything but the dialect's full-text index (and
+    PostgreSQL's GIN index of the names tickets show, made by 0012 alone)."""
     if type_ == "column":
         name = f"{parent_names.get('table_name')}.{name}"
     return (type_, name or "") not in SEARCH_INDEX_OBJECTS

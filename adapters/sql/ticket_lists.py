@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from adapters.sql.columns import UTCDateTime
 from adapters.sql.compiled import CompiledStatement
-from adapters.sql.tables import tickets
+from adapters.sql.tables import tags, ticket_followers, ticket_tags, tickets
 from adapters.sql.ticket_search import PG_MATCH_IDS, search_matches
 from adapters.sql.ticket_statements import TICKET_NAMES, view_from_row
 from helpdesk_core.domain.search import search_words
@@ -48,6 +49,8 @@ class _Shape(NamedTuple):
     created_from: bool
     created_to: bool
     sla: SlaState | None
+    tags: int  # how many tags every ticket must carry
+    following: bool
     search: bool
     few_matches: bool
     sort: TicketSort
@@ -102,7 +105,45 @@ def _filters(shape: _Shape) -> list[sa.ColumnElement[bool]]:
     if shape.created_to:
         conditions.append(c.created_at < sa.bindparam("created_to"))
     conditions.extend(_sla_conditions(shape))
+    conditions.extend(_tag_conditions(shape))
+    if shape.following:  # a follower's row, or the assignee (who follows without one)
+        follower = sa.bindparam("following", type_=sa.Uuid())
+        conditions.append(
+            sa.or_(
+                c.assignee_id == follower,
+                sa.exists().where(
+                    ticket_followers.c.user_id == follower,
+                    ticket_followers.c.ticket_id == c.id,
+                ),
+            )
+        )
     return conditions
+
+
+# The names a ticket shows contain every name asked for (PostgreSQL: ``jsonb @>``, from the
+# partial GIN index ix_tickets_tags of the tickets that carry a tag, made by 0012; its
+# predicate is written here as the index states it).
+_TAGGED: sa.ColumnElement[Any] = sa.literal_column("'[]'::jsonb")
+
+
+def _tag_conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
+    """Every tag asked for. PostgreSQL: one containment test of the names the ticket shows,
+    answered by the GIN index whatever the number of tags; SQLite: each name's row of
+    ticket_tags (by the ticket's index)."""
+    if not shape.tags:
+        return []
+    c = tickets.c
+    if shape.dialect == "postgresql":
+        names = sa.bindparam("tag_names", type_=postgresql.JSONB())
+        return [c.tags != _TAGGED, c.tags.op("@>")(names)]
+    return [
+        sa.exists().where(
+            ticket_tags.c.ticket_id == c.id,
+            ticket_tags.c.tag_id == tags.c.id,
+            tags.c.name == sa.bindparam(f"tag_{i}"),
+        )
+        for i in range(shape.tags)
+    ]
 
 
 def _sla_conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
@@ -242,6 +283,13 @@ def ticket_list_query(
         if query.now is None:
             raise ValueError("an sla filter is judged at a time: set TicketQuery.now")
         params["sla_now"] = query.now
+    if dialect == "postgresql":
+        if query.tags:
+            params["tag_names"] = list(query.tags)
+    else:  # one statement per number of tags, whichever they are
+        params.update((f"tag_{i}", name) for i, name in enumerate(query.tags))
+    if query.following is not None:
+        params["following"] = query.following
     if words:
         # quoted words on SQLite: never FTS5 syntax
         params["q"] = (
@@ -264,6 +312,8 @@ def ticket_list_query(
         created_from=query.created_from is not None,
         created_to=query.created_to is not None,
         sla=query.sla,
+        tags=len(query.tags),
+        following=query.following is not None,
         search=bool(words),
         few_matches=few_matches and bool(words) and dialect == "postgresql",
         sort=sort,

@@ -64,6 +64,7 @@ def ticket_from_row(row: Any) -> Ticket:
         sla_warn_at=row.sla_warn_at,
         sla_paused=bool(row.sla_paused),
         source=Channel(row.source),
+        tags=tuple(row.tags) if row.tags else (),
     )
 
 
@@ -182,6 +183,7 @@ def history_from_row(row: Any) -> HistoryEntry:
         old_value=row.old_value,
         new_value=row.new_value,
         created_at=row.created_at,
+        group_id=row.group_id,
     )
 
 
@@ -401,6 +403,12 @@ SET_TICKET_SLA = CompiledStatement(
     sa.update(tickets)
     .where(tickets.c.id == sa.bindparam("id_"))
     .values({name: sa.bindparam(f"new_{name}", type_=tickets.c[name].type) for name in TICKET_SLA}),
+    prepare=True,
+)
+SET_TICKET_TAGS = CompiledStatement(  # the names a ticket shows, its version unchanged
+    sa.update(tickets)
+    .where(tickets.c.id == sa.bindparam("id_"))
+    .values(tags=sa.bindparam("new_tags", type_=tickets.c.tags.type)),
     prepare=True,
 )
 UPDATE_TICKET = CompiledStatement(  # what an update may change (ticket_values), at its version

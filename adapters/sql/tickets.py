@@ -64,6 +64,7 @@ from adapters.sql.ticket_statements import (
     QUEUE_BY_STATUS,
     QUEUE_OPEN_WORK,
     SET_TICKET_SLA,
+    SET_TICKET_TAGS,
     TICKET,
     TICKET_BY_NUMBER,
     TICKET_FOR_UPDATE,
@@ -230,6 +231,9 @@ class SqlTicketRepository:
         if matched != 1:
             raise stale_version("ticket", ticket.version)
 
+    def set_tags(self, ticket_id: uuid.UUID, names: Sequence[str]) -> None:
+        SET_TICKET_TAGS.execute(self._connection, {"id_": ticket_id, "new_tags": list(names)})
+
     def set_sla(self, ticket_id: uuid.UUID, sla: TicketSla) -> None:
         SET_TICKET_SLA.execute(
             self._connection,
@@ -392,6 +396,8 @@ class SqlTicketHistoryRepository:
             "new_value": entry.new_value,
             "created_at": entry.created_at,
         }
+        if entry.group_id is not None:  # bound only then: every other write's statement as before
+            values["group_id"] = entry.group_id
         with refused_as_conflict(self._connection, _HISTORY_ADDED, entry):
             INSERT_HISTORY.execute(self._connection, values)
 

@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.sql.calendars import SqlCalendarRepository
+from adapters.sql.canned import SqlCannedResponseRepository
 from adapters.sql.counters import SqlCounterRepository
 from adapters.sql.deliveries import SqlDeliveryRepository
 from adapters.sql.errors import translate_errors
+from adapters.sql.followers import SqlFollowerRepository
 from adapters.sql.idempotency import SqlIdempotencyRepository
+from adapters.sql.macros import SqlMacroRepository
 from adapters.sql.mail import (
     SqlInboundEmailRepository,
     SqlMailboxRepository,
@@ -25,8 +28,10 @@ from adapters.sql.mail import (
 from adapters.sql.mail_fetch import SqlMailFetchRepository
 from adapters.sql.org import SqlDepartmentRepository, SqlStaffRepository, SqlTeamRepository
 from adapters.sql.outbox import SqlOutboxRepository
+from adapters.sql.requests import SqlRequestAnswerRepository
 from adapters.sql.sessions import SqlPasswordResetRepository, SqlSessionRepository
 from adapters.sql.sla import SqlSlaClockRepository, SqlSlaPolicyRepository
+from adapters.sql.tags import SqlTagRepository
 from adapters.sql.tickets import (
     SqlAttachmentRepository,
     SqlTicketHistoryRepository,
@@ -135,6 +140,26 @@ class SqlTransaction:
     @cached_property
     def mail_fetch(self) -> SqlMailFetchRepository:
         return SqlMailFetchRepository(self._connection)
+
+    @cached_property
+    def canned_responses(self) -> SqlCannedResponseRepository:
+        return SqlCannedResponseRepository(self._connection)
+
+    @cached_property
+    def tags(self) -> SqlTagRepository:
+        return SqlTagRepository(self._connection)
+
+    @cached_property
+    def request_answers(self) -> SqlRequestAnswerRepository:
+        return SqlRequestAnswerRepository(self._connection)
+
+    @cached_property
+    def followers(self) -> SqlFollowerRepository:
+        return SqlFollowerRepository(self._connection)
+
+    @cached_property
+    def macros(self) -> SqlMacroRepository:
+        return SqlMacroRepository(self._connection)
 
     def commit(self) -> None:
         with translate_errors():

@@ -153,12 +153,17 @@ def register_commands() -> click.Group:
     """Attach every sub-command (kept out of import time: ``serve`` must import late)."""
     from entrypoints.cli import (
         admin,
+        canned,
         config_cmd,
         db,
         demo,
+        followers,  # noqa: F401 - adds follow, unfollow and followers to the tickets group
+        macro_apply,  # noqa: F401 - adds apply to the macros group
+        macros,
         mail,
         serve,
         sla,
+        tags,  # also adds tag to the tickets group
         tickets,
         users,
         webhooks,
@@ -176,7 +181,10 @@ def register_commands() -> click.Group:
         *demo.COMMANDS,
         *users.COMMANDS,
         *sla.COMMANDS,
+        *tags.COMMANDS,
         *mail.COMMANDS,
+        *canned.COMMANDS,
+        *macros.COMMANDS,
     ):
         cli.add_command(command)
     return cli

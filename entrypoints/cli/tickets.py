@@ -221,6 +221,13 @@ def tickets() -> None:
     help="Only tickets whose service level is so now (breached: past a due time).",
 )
 @click.option(
+    "--tag",
+    "tag_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only tickets carrying this tag (repeat: every one of them).",
+)
+@click.option(
     "--sort",
     "sort_name",
     default=TicketSort.CREATED_DESC.value,
@@ -247,6 +254,7 @@ def tickets_list(
     created_to: str | None,
     search: str | None,
     sla_name: str | None,
+    tag_names: tuple[str, ...],
     sort_name: str,
     limit_text: str | None,
     cursor: str | None,
@@ -292,6 +300,7 @@ def tickets_list(
             created_to=end,
             text=text,
             sla=sla,
+            tags=tag_names,
             sort=sort,
             after=after,
             limit=limit,

@@ -228,6 +228,11 @@ class Settings:
         parsers.mime_types,
         "MIME types attachments may have, comma-separated",
     )
+    agents_create_tags: bool = setting(
+        True,
+        parsers.boolean,
+        "agents may put a tag nobody used before on a ticket (leads and administrators always may)",
+    )
     # blob_dir: adapters/blobs/filesystem.py (the layout, what a crash leaves)
     blob_dir: str = setting(
         "blobs",

@@ -29,13 +29,18 @@ from entrypoints.http.middleware import (
 )
 from entrypoints.http.resources.attachments import add_attachment_routes
 from entrypoints.http.resources.auth import AuthResources, add_auth_routes
+from entrypoints.http.resources.bulk import WorkResources, add_work_routes
 from entrypoints.http.resources.calendars import CalendarResources, add_calendar_routes
+from entrypoints.http.resources.canned import CannedResources, add_canned_routes
 from entrypoints.http.resources.customers import CustomerResources, add_customer_routes
+from entrypoints.http.resources.followers import add_follower_routes
 from entrypoints.http.resources.inbound import add_inbound_routes
+from entrypoints.http.resources.macros import MacroResources, add_macro_routes
 from entrypoints.http.resources.mailboxes import MailboxResources, add_mailbox_routes
 from entrypoints.http.resources.ops import Liveness, Metrics, OpenApi, Readiness
 from entrypoints.http.resources.org import OrgResources, add_org_routes
 from entrypoints.http.resources.sla import SlaResources, add_sla_routes
+from entrypoints.http.resources.tags import TagResources, add_tag_routes
 from entrypoints.http.resources.tickets import TicketResources, add_ticket_routes
 from entrypoints.http.resources.webhooks import WebhookResources, add_webhook_routes
 from entrypoints.http.scope import UnitOfWorkScope
@@ -201,6 +206,19 @@ def create_app(
             settings.page_size_max,
         ),
     )
+    add_follower_routes(app, API_PREFIX, services.tickets)
+    add_work_routes(app, API_PREFIX, WorkResources(services.tickets, converter))
+    add_tag_routes(
+        app,
+        API_PREFIX,
+        TagResources(
+            services.tags,
+            services.tickets,
+            converter,
+            settings.page_size_default,
+            settings.page_size_max,
+        ),
+    )
     add_webhook_routes(
         app,
         API_PREFIX,
@@ -226,6 +244,20 @@ def create_app(
         app,
         API_PREFIX,
         SlaResources(services.sla, converter, settings.page_size_default, settings.page_size_max),
+    )
+    add_canned_routes(
+        app,
+        API_PREFIX,
+        CannedResources(
+            services.canned, converter, settings.page_size_default, settings.page_size_max
+        ),
+    )
+    add_macro_routes(
+        app,
+        API_PREFIX,
+        MacroResources(
+            services.macros, converter, settings.page_size_default, settings.page_size_max
+        ),
     )
     add_mailbox_routes(
         app,

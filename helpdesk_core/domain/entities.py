@@ -90,7 +90,8 @@ class Team:
 
 @attrs.frozen
 class StaffMember:
-    """The staff profile of a user: role, place in the organization, and whether active."""
+    """The staff profile of a user: role, place in the organization, and whether active;
+    ``signature``: what they sign replies with (a canned response's ``agent.signature``)."""
 
     user_id: uuid.UUID
     role: StaffRole
@@ -100,6 +101,7 @@ class StaffMember:
     team_id: uuid.UUID | None = attrs.field(default=None)
     is_active: bool = True
     version: int = attrs.field(default=1, validator=_positive)
+    signature: str | None = None
 
     @team_id.validator
     def _team_needs_department(self, _attribute: Any, value: uuid.UUID | None) -> None:
@@ -158,6 +160,9 @@ class Ticket:
     sla_warn_at: datetime | None = attrs.field(default=None, validator=_aware)
     sla_paused: bool = False
     source: Channel = Channel.WEB
+    # The names of its tags, in the order of their keys (``domain/tags.py``). The tagging use
+    # case alone writes them (``set_tags``); a ticket's own ``update`` keeps them as stored.
+    tags: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.team_id is not None and self.department_id is None:
@@ -235,6 +240,8 @@ class HistoryEntry:
     old_value: str | None
     new_value: str | None
     created_at: datetime = attrs.field(validator=_aware)
+    # The entries one step of work wrote together (a macro applied) share it; None otherwise.
+    group_id: uuid.UUID | None = None
 
 
 @attrs.frozen

@@ -33,6 +33,11 @@ EVENT_TYPES: dict[str, str] = {
     "ticket.message_added": "a reply or an internal note was added (a note's body is never sent)",
     "ticket.closed": "the ticket was closed",
     "ticket.reopened": "a resolved or closed ticket was reopened",
+    "ticket.followers_changed": (
+        "staff began or stopped following the ticket (followed, were added or removed, or were "
+        "mentioned in an internal note)"
+    ),
+    "ticket.tags_changed": "tags were put on the ticket or taken off it (the names added, removed)",
     "user.registered": "a customer registered",
     "user.registration_attempted": (
         "someone tried to register an address that has an account (its owner is mailed)"

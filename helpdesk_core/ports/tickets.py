@@ -69,6 +69,12 @@ class TicketQuery:
     due time (a running clock), soonest first: a ticket whose clocks stand or are done owes
     nothing now.
 
+    ``tags`` keeps the tickets that carry every one of those tags, named exactly as the
+    tickets show them (``list_tickets`` makes the names a caller typed so; a name no tag has
+    selects nothing); ``following`` the
+    tickets that user follows (a row of followers) or is assigned (an assignee follows without
+    one).
+
     ``after`` is the ``sort_key`` of the last ticket of the previous page (for RELEVANCE with
     text: the page's ``next_after``); the page holds the tickets that sort after it.
     """
@@ -86,6 +92,8 @@ class TicketQuery:
     text: str | None = None
     sla: SlaState | None = None
     now: datetime | None = None  # the instant ``sla`` is judged at (required with it)
+    tags: tuple[str, ...] = ()  # tickets carrying every one of these tags (names)
+    following: uuid.UUID | None = None  # tickets this staff member follows or is assigned
     sort: TicketSort = TicketSort.CREATED_DESC
     after: tuple[Any, ...] | None = None
     limit: int = 25
@@ -181,6 +189,12 @@ class TicketRepository(Protocol):
         """Store what the ticket's service-level clocks come to (its ``sla_*`` fields), its
         version unchanged: the clocks are the service-level code's, not an edit of the
         ticket. The caller holds the ticket locked (``get(for_update=True)``)."""
+        ...
+
+    def set_tags(self, ticket_id: uuid.UUID, names: Sequence[str]) -> None:
+        """Store the names the ticket's tags show (``Ticket.tags``), its version unchanged:
+        the tagging use case bumps it with its own update. The caller holds the ticket locked
+        (``get(for_update=True)``)."""
         ...
 
     def list(self, query: TicketQuery) -> TicketPage:

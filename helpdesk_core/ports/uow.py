@@ -6,7 +6,10 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from helpdesk_core.ports.calendars import CalendarRepository
+from helpdesk_core.ports.canned import CannedResponseRepository
 from helpdesk_core.ports.events import DeliveryRepository, OutboxRepository, WebhookRepository
+from helpdesk_core.ports.followers import FollowerRepository
+from helpdesk_core.ports.macros import MacroRepository
 from helpdesk_core.ports.mail import (
     InboundEmailRepository,
     MailboxRepository,
@@ -22,7 +25,9 @@ from helpdesk_core.ports.repositories import (
     TeamRepository,
     UserRepository,
 )
+from helpdesk_core.ports.requests import RequestAnswerRepository
 from helpdesk_core.ports.sla import SlaClockRepository, SlaPolicyRepository
+from helpdesk_core.ports.tags import TagRepository
 from helpdesk_core.ports.tickets import (
     AttachmentRepository,
     IdempotencyRepository,
@@ -168,6 +173,31 @@ class Transaction(Protocol):
     @property
     def mail_fetch(self) -> MailFetchRepository:
         """Mailboxes' IMAP settings and poll state, inside this transaction."""
+        ...
+
+    @property
+    def canned_responses(self) -> CannedResponseRepository:
+        """Canned responses, inside this transaction."""
+        ...
+
+    @property
+    def tags(self) -> TagRepository:
+        """Tags, and which ticket carries which, inside this transaction."""
+        ...
+
+    @property
+    def request_answers(self) -> RequestAnswerRepository:
+        """The stored answers of idempotent bulk requests, inside this transaction."""
+        ...
+
+    @property
+    def followers(self) -> FollowerRepository:
+        """The followers of tickets, inside this transaction."""
+        ...
+
+    @property
+    def macros(self) -> MacroRepository:
+        """Macros, inside this transaction."""
         ...
 
     def commit(self) -> None:

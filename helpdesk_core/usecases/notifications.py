@@ -4,6 +4,11 @@
   nor for the reopening a staff reply brings about: the reply's mail says enough; the reply
   itself is mailed, threaded, by ``usecases/mail/outbound.py``);
 - the assignee, when a ticket is assigned to them by someone else;
+- the staff who follow a ticket (``usecases/tickets/followers.py``), its assignee and, for an
+  internal note, the staff it mentions, on every public reply and internal note: one mail
+  per person and message whatever the reasons, never to its author or to the requester (whose
+  reply mail is ``usecases/mail/outbound.py``'s), nor to anyone inactive or who can no longer
+  see the ticket; automatic messages (an out-of-office answer, a bounce's note) mail nobody;
 - the assignee, when a service-level clock of their ticket breaches; for an unassigned
   ticket, the active leads of its department (the active administrators when it has none:
   an unrouted ticket, a department without leads);
@@ -23,20 +28,23 @@ from the reset's id with the secret keys (``TokenSigner.derive``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
+from helpdesk_core.domain.entities import User
 from helpdesk_core.domain.events import Event
 from helpdesk_core.domain.mail import LOOP_HEADER_NAME
-from helpdesk_core.domain.values import StaffRole, one_line
+from helpdesk_core.domain.values import MessageVisibility, StaffRole, one_line
 from helpdesk_core.ports.notifications import Mailer, MailMessage
 from helpdesk_core.ports.repositories import StaffFilter
 from helpdesk_core.ports.security import TokenSigner
 from helpdesk_core.ports.system import Clock
-from helpdesk_core.ports.uow import UnitOfWork
+from helpdesk_core.ports.uow import Transaction, UnitOfWork
 from helpdesk_core.usecases.auth import RESET_PURPOSE, hash_reset_token
 from helpdesk_core.usecases.events import Dispatcher
+from helpdesk_core.usecases.tickets.followers import sees
 
 AUTOMATIC_MAIL_HEADERS = {"Auto-Submitted": "auto-generated", LOOP_HEADER_NAME: "notification"}
 
@@ -60,6 +68,7 @@ class NotificationService:
     def subscribe(self, dispatcher: Dispatcher) -> None:
         dispatcher.subscribe("ticket.status_changed", self.on_status, "mail-requester-status")
         dispatcher.subscribe("ticket.assigned", self.on_assigned, "mail-assignee")
+        dispatcher.subscribe("ticket.message_added", self.on_message, "mail-followers")
         dispatcher.subscribe("sla.breached", self.on_breached, "mail-sla-breach")
         dispatcher.subscribe(
             "user.password_reset_requested", self.on_reset_requested, "mail-reset-link"
@@ -102,6 +111,46 @@ class NotificationService:
                 f"{self._ticket_link(ticket, staff=True)}\n"
             ),
         )
+
+    def on_message(self, event: Event) -> None:
+        """Followers, the assignee and the mentioned staff (module docstring), each once, read
+        in one transaction when the event is handled."""
+        message, ticket = event.data["message"], event.data["ticket"]
+        if message.get("automatic"):
+            return
+        note = message["visibility"] == MessageVisibility.INTERNAL.value
+        ticket_id = uuid.UUID(ticket["id"])
+        with self._uow.begin(read_only=True) as tx:
+            # Why each one is told; a later reason is more particular and wins.
+            reasons = dict.fromkeys(tx.followers.of_ticket(ticket_id), "you follow the ticket")
+            if ticket["assignee"] is not None:
+                reasons[uuid.UUID(ticket["assignee"]["id"])] = "the ticket is assigned to you"
+            for mentioned in event.data.get("mentions", []) if note else []:
+                reasons[uuid.UUID(mentioned)] = "you were mentioned in it"
+            for excluded in (message["author"], ticket["requester"]):
+                if excluded is not None:
+                    reasons.pop(uuid.UUID(excluded["id"]), None)
+            recipients = _staff_who_see(tx, reasons, ticket)
+            if not recipients:
+                return
+            text = _body_of(tx, ticket_id, message["id"]) if note else message["body"]
+        author = (message["author"] or {}).get("display_name") or "Someone"
+        number, subject = ticket["number"], ticket["subject"]
+        kind, what = ("Note", "left an internal note on") if note else ("Reply", "replied to")
+        for user in recipients:
+            body = (
+                f"Hello {user.display_name},\n\n{author} {what} ticket #{number} ({subject}):"
+                f"\n\n{text}\n\n{self._ticket_link(ticket, staff=True)}\n\n"
+                f"You receive this because {reasons[user.id]}.\n"
+            )
+            self._mailer.send(
+                MailMessage(
+                    to=user.email,
+                    subject=one_line(f"[#{number}] {kind} from {author}: {subject}"),
+                    body=body,
+                    headers=AUTOMATIC_MAIL_HEADERS,
+                )
+            )
 
     def on_breached(self, event: Event) -> None:
         ticket, metric = event.data["ticket"], event.data["metric"]
@@ -201,6 +250,28 @@ class NotificationService:
     def _ticket_link(self, ticket: dict[str, Any], staff: bool = False) -> str:
         base = self._policy.public_url.rstrip("/")
         return f"{base}/{'staff/' if staff else ''}tickets/{ticket['id']}"
+
+
+def _staff_who_see(
+    tx: Transaction, user_ids: Iterable[uuid.UUID], ticket: dict[str, Any]
+) -> list[User]:
+    """The users among ``user_ids`` who are active members of the staff and see the ticket
+    now, by email."""
+    department = uuid.UUID(ticket["department"]["id"]) if ticket["department"] else None
+    found = []
+    for user in tx.users.get_many(user_ids).values():
+        staff = tx.staff.get(user.id)
+        if user.is_active and staff is not None and staff.is_active and sees(staff, department):
+            found.append(user)
+    return sorted(found, key=lambda user: user.email)
+
+
+def _body_of(tx: Transaction, ticket_id: uuid.UUID, message_id: str) -> str:
+    """The text of a message of the ticket (an internal note's: events never carry it)."""
+    for shown in tx.messages.list(ticket_id, include_internal=True, with_attachments=False):
+        if str(shown.message.id) == message_id:
+            return shown.message.body
+    return ""
 
 
 def _same(actor_id: uuid.UUID | None, user_id: Any) -> bool:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from adapters.sql.engine import EngineOptions, create_engine
 from adapters.sql.tickets import SqlTicketRepository, search_probe_query
 from benchmarks.seed import RARE_WORDS, TOPICS, SeedInfo, seed
+from benchmarks.seed_tags import seed_tags
 from helpdesk_core.domain.values import TicketStatus
 from helpdesk_core.ports.tickets import SlaState, TicketPage, TicketQuery, TicketSort
 from tests.support.databases import PostgresDatabases
@@ -231,6 +232,62 @@ def test_the_common_filters_never_scan_all_tickets(
     print(
         f"\n{name}: {len(first.items)} tickets, list() {elapsed * 1000:.1f} ms\n  "
         + "\n  ".join(report)
+    )
+
+
+@pytest.fixture(scope="module")
+def tagged(seeded: tuple[sa.Engine, SeedInfo]) -> dict[str, uuid.UUID]:
+    """The seeded tickets with tags (benchmarks/seed_tags.py): their ids by name."""
+    engine, _ = seeded
+    return seed_tags(engine.url.render_as_string(hide_password=False))
+
+
+TAG_CASES = {
+    "two common tags": ("common", "vip"),
+    "a rare tag and a common one": ("common", "rare"),
+}
+# Where the planner must start from the tags' index: few tickets carry both.
+TAG_INDEX = {"a rare tag and a common one"}
+
+
+@pytest.mark.parametrize("name", list(TAG_CASES))
+@pytest.mark.parametrize("scope", ["everything", "agent scope"])
+def test_two_tags_are_answered_from_the_tag_index(
+    seeded: tuple[sa.Engine, SeedInfo], tagged: dict[str, uuid.UUID], name: str, scope: str
+) -> None:
+    """The staff list of the tickets carrying two tags (``tag=a&tag=b``) reads tickets by an
+    index (the GIN index of the names tickets show, when the tags are rarer together than the
+    newest tickets are), never every ticket; the page holds exactly the tickets carrying
+    both."""
+    engine, info = seeded
+    ids = frozenset(tagged[tag] for tag in TAG_CASES[name])
+    query = TicketQuery(
+        tags=TAG_CASES[name],
+        visible_departments=agent_scope(info) if scope == "agent scope" else None,
+        limit=20,
+    )
+    with engine.connect() as connection:
+        repository = SqlTicketRepository(connection)
+        start = time.perf_counter()
+        page = repository.list(query)
+        elapsed = time.perf_counter() - start
+        plan = explain(connection, repository.list_statement(query))
+        used = scans(plan)
+        assert not any(s.startswith("Seq Scan") for s in used), used
+        assert any(s.endswith(" tickets") or " tickets " in s for s in used), used
+        if name in TAG_INDEX:
+            assert any(s.endswith(" ix_tickets_tags") for s in used), used
+        assert page.items, "no ticket carries both tags"
+        carried = connection.execute(
+            sa.text("SELECT tag_id, ticket_id FROM ticket_tags WHERE ticket_id = ANY(:ids)"),
+            {"ids": [view.ticket.id for view in page.items]},
+        ).all()
+        for view in page.items:
+            assert ids <= {tag for tag, ticket in carried if ticket == view.ticket.id}
+            assert set(TAG_CASES[name]) <= set(view.ticket.tags)
+    print(
+        f"\n{name}, {scope}: {len(page.items)} tickets, list() {elapsed * 1000:.1f} ms, "
+        f"plan {plan['Execution Time']:.2f} ms\n  {'; '.join(used)}"
     )
 
 

@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from entrypoints.bootstrap import Services
+from helpdesk_core.domain.canned import CannedScope
+from helpdesk_core.domain.macros import MacroScope
 from helpdesk_core.domain.mail import InboundVia
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.domain.values import StaffRole
 from helpdesk_core.usecases.auth import Login, Register
 from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.canned import CreateCannedResponse
+from helpdesk_core.usecases.macros import CreateMacro
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.org import CreateDepartment, CreateStaff, CreateTeam
 from helpdesk_core.usecases.sla import SlaPolicyInput
-from helpdesk_core.usecases.tickets import OpenTicket, PostMessage
+from helpdesk_core.usecases.tickets import ChangeTags, OpenTicket, PostMessage
 from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.schemathesis_support import (
     PASSWORD,
@@ -145,6 +149,20 @@ def _seed(services: Services, template: Path | None) -> Seed:
     )
     services.mail_intake.receive(support.id, STRANGERS_MAIL, InboundVia.LIBRARY)
     services.mail.process_pending()
+    # A canned response every member of the staff may use (and render on their tickets).
+    greeting = services.canned.create(
+        op,
+        CreateCannedResponse(
+            "Greeting", 'Hi {{ customer.first_name | default("there") }}', CannedScope.EVERYONE
+        ),
+    )
+    # A macro every member of the staff may apply.
+    macro = services.macros.create(
+        op, CreateMacro("Take it", [{"action": "assign_to_me"}], MacroScope.EVERYONE)
+    )
+    # Two tags on the first ticket: one to rename, one to merge into.
+    services.tickets.change_tags(op, tickets[0].id, ChangeTags(("vip", "gold")))
+    vip, gold = (count.tag.id for name in ("vip", "gold") for count in services.tags.list(op, name))
     ids = {
         "department_id": [str(billing.id), str(sales.id)],
         "team_id": [str(tier1.id), str(tier2.id)],
@@ -157,5 +175,9 @@ def _seed(services: Services, template: Path | None) -> Seed:
         "calendar_id": [str(office.id)],
         "policy_id": [str(policy.id)],
         "mailbox_id": [str(support.id)],
+        "canned_id": [str(greeting.id)],
+        "macro_id": [str(macro.id)],
+        "tag_id": [str(vip), str(gold)],
+        "other_tag_id": [str(gold)],
     }
     return Seed(template, accounts, ids, (billing.id, tier1.id))

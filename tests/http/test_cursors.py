@@ -193,8 +193,17 @@ def test_a_hostile_cursor_is_a_422_naming_the_cursor(
             break  # only the ticket lists take a sort
 
 
-# Lists by name (policies: position, then name).
-BY_NAME = ("departments", "teams", "calendars", "sla-policies", "mailboxes")
+# Lists by name (policies: position, then name; canned responses: title).
+BY_NAME = (
+    "departments",
+    "teams",
+    "calendars",
+    "sla-policies",
+    "mailboxes",
+    "canned-responses",
+    "macros",
+    "staff/tags",
+)
 TIME_KEYED = [(m, p) for m, p in PAGED if not any(name in p for name in BY_NAME)]
 
 

@@ -27,8 +27,12 @@ import attrs
 import pytest
 
 from entrypoints.http.app import openapi_document
+from helpdesk_core.domain.canned import CannedScope
+from helpdesk_core.domain.macros import MacroScope
 from helpdesk_core.domain.principal import SYSTEM_OPERATOR
 from helpdesk_core.usecases.calendars import CreateCalendar
+from helpdesk_core.usecases.canned import CreateCannedResponse
+from helpdesk_core.usecases.macros import CreateMacro
 from helpdesk_core.usecases.mail.imap_settings import SetMailboxImap
 from helpdesk_core.usecases.mail.mailboxes import CreateMailbox
 from helpdesk_core.usecases.sla import SlaPolicyInput
@@ -36,7 +40,13 @@ from helpdesk_core.usecases.webhooks import CreateWebhook
 from tests.http.conftest import PASSWORD, Helpdesk, Person, make_helpdesk
 
 ACTORS = ("anonymous", "customer", "agent", "lead", "admin", "deactivated")
+CANNED = "/api/v1/staff/canned-responses"
+CANNED_ITEM = f"{CANNED}/{{canned_id}}"
+MACROS = "/api/v1/staff/macros"
+MACRO_ITEM = f"{MACROS}/{{macro_id}}"
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
+
+FOLLOWERS = "/api/v1/staff/tickets/{ticket_id}/followers"
 
 # fmt: off
 #  (method, path as documented)                         anon  cust agent lead admin deact
@@ -79,6 +89,12 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST",  "/api/v1/staff/tickets/{ticket_id}/assign"): (401, 403, 403, 200, 200,  401),
     ("POST",  "/api/v1/staff/tickets/{ticket_id}/messages"): (401, 403, 201, 201, 201, 401),
     ("GET",   "/api/v1/staff/tickets/{ticket_id}/history"): (401, 403, 200, 200, 200,  401),
+    # following: staff follow themselves; leads and administrators add or remove others
+    ("GET",   FOLLOWERS):                                (401,  403, 200,  200, 200,  401),
+    ("PUT",   f"{FOLLOWERS}/me"):                        (401,  403, 200,  200, 200,  401),
+    ("DELETE", f"{FOLLOWERS}/me"):                       (401,  403, 200,  200, 200,  401),
+    ("PUT",   f"{FOLLOWERS}/{{user_id}}"):               (401,  403, 403,  200, 200,  401),
+    ("DELETE", f"{FOLLOWERS}/{{user_id}}"):              (401,  403, 403,  200, 200,  401),
     ("GET",   "/api/v1/staff/queue-counts"):             (401,  403, 200,  200, 200,  401),
     # ---- webhooks: administrators only
     ("GET",   "/api/v1/admin/webhooks"):                 (401,  403, 403,  403, 200,  401),
@@ -107,6 +123,12 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",   "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
     ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): (401,  403, 403,  403, 200,  401),
     ("POST",  "/api/v1/admin/sla/recalc"):               (401,  403, 403,  403, 200,  401),
+    # ---- tags: staff tag tickets and read tags; administrators rename and merge
+    ("POST",  "/api/v1/staff/tickets/{ticket_id}/tags"): (401, 403, 200, 200, 200, 401),
+    ("GET",   "/api/v1/staff/tags"):                     (401,  403, 200,  200, 200,  401),
+    ("GET",   "/api/v1/staff/tags/{tag_id}"):            (401,  403, 200,  200, 200,  401),
+    ("PATCH", "/api/v1/admin/tags/{tag_id}"):            (401,  403, 403,  403, 200,  401),
+    ("POST",  "/api/v1/admin/tags/{tag_id}/merge"):      (401,  403, 403,  403, 200,  401),
     # ---- mailboxes and received mail: administrators only
     ("GET",   "/api/v1/admin/mailboxes"):                (401,  403, 403,  403, 200,  401),
     ("POST",  "/api/v1/admin/mailboxes"):                (401,  403, 403,  403, 201,  401),
@@ -122,6 +144,24 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST",  "/api/v1/inbound/email"):                  (401,  401, 401,  401, 401,  401),
     # ---- a stored file: who may see it is tests/mail/test_attachments.py; here, none exists
     ("GET",   "/api/v1/attachments/{attachment_id}/content"): (401, 404, 404, 404, 404, 401),
+    # ---- canned responses (everyone's, written by an administrator) and one's signature
+    ("GET",   CANNED):                                   (401,  403, 200,  200, 200,  401),
+    ("POST",  CANNED):                                   (401,  403, 201,  201, 201,  401),
+    ("GET",   CANNED_ITEM):                              (401,  403, 200,  200, 200,  401),
+    ("PATCH", CANNED_ITEM):                              (401,  403, 403,  403, 200,  401),
+    ("DELETE", CANNED_ITEM):                             (401,  403, 403,  403, 200,  401),
+    ("POST",  f"{CANNED_ITEM}/render"):                  (401,  403, 200,  200, 200,  401),
+    ("PUT",   "/api/v1/staff/me/signature"):             (401,  403, 200,  200, 200,  401),
+    # ---- macros: staff save their own and read everyone's (saved by an administrator)
+    ("GET",   MACROS):                                   (401,  403, 200,  200, 200,  401),
+    ("POST",  MACROS):                                   (401,  403, 201,  201, 201,  401),
+    ("GET",   MACRO_ITEM):                               (401,  403, 200,  200, 200,  401),
+    ("PATCH", MACRO_ITEM):                               (401,  403, 403,  403, 200,  401),
+    ("DELETE", MACRO_ITEM):                              (401,  403, 403,  403, 200,  401),
+    # ---- macros applied, bulk actions: the staff of the ticket's department
+    ("POST",  "/api/v1/staff/tickets/{ticket_id}/macros/{macro_id}"):
+                                                         (401,  403, 200,  200, 200,  401),
+    ("POST",  "/api/v1/staff/tickets/bulk"):             (401,  403, 200,  200, 200,  401),
 }
 
 # Assigning, mode by mode: anyone on the staff may take a ticket; only leads and
@@ -132,6 +172,7 @@ ASSIGN_MODES: dict[str, tuple[int, ...]] = {
     "agent":       (401,  403, 403,  200, 200,  401),
     "team":        (401,  403, 403,  200, 200,  401),
     "auto":        (401,  403, 403,  200, 200,  401),
+    "nobody":      (401,  403, 403,  200, 200,  401),  # the colleague has it first
 }
 # fmt: on
 
@@ -172,12 +213,36 @@ class World:
         return self.ticket_id
 
 
+def _tag(world: World) -> str:
+    """The id of a new tag, put on the world's ticket by the agent who works there."""
+    name = _unique("tag")
+    tagged = world.desk.post(
+        f"/api/v1/staff/tickets/{world.ticket_id}/tags", world.colleague, json={"add": [name]}
+    )
+    assert tagged.status_code == 200, tagged.text
+    found = world.desk.get(f"/api/v1/staff/tags?q={name}", world.colleague)
+    (tag,) = found.json["items"]
+    return str(tag["id"])
+
+
 # A public address: the URL guard admits it without resolving a name (tests send nothing).
 HOOK_URL = "https://93.184.215.14/helpdesk-events"
 
 
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _everyones(world: World) -> str:
+    """A canned response every staff member may use and administrators alone may change."""
+    command = CreateCannedResponse("Hello", "Hi {{ customer.first_name }}", CannedScope.EVERYONE)
+    return str(world.desk.services.canned.create(SYSTEM_OPERATOR, command).id)
+
+
+def _everyones_macro(world: World) -> str:
+    """A macro every staff member may apply and administrators alone may change."""
+    command = CreateMacro("Take it", [{"action": "assign_to_me"}], MacroScope.EVERYONE)
+    return str(world.desk.services.macros.create(SYSTEM_OPERATOR, command).id)
 
 
 Request = tuple[str, dict[str, Any] | None]  # the concrete path, and the JSON body if any
@@ -304,6 +369,20 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/api/v1/staff/tickets/{w.ticket_id}/history",
         None,
     ),
+    ("GET", FOLLOWERS): lambda w: (FOLLOWERS.format(ticket_id=w.ticket_id), None),
+    ("PUT", f"{FOLLOWERS}/me"): lambda w: (f"{FOLLOWERS.format(ticket_id=w.ticket_id)}/me", None),
+    ("DELETE", f"{FOLLOWERS}/me"): lambda w: (
+        f"{FOLLOWERS.format(ticket_id=w.ticket_id)}/me",
+        None,
+    ),
+    ("PUT", f"{FOLLOWERS}/{{user_id}}"): lambda w: (
+        f"{FOLLOWERS.format(ticket_id=w.ticket_id)}/{w.colleague.id}",
+        None,
+    ),
+    ("DELETE", f"{FOLLOWERS}/{{user_id}}"): lambda w: (
+        f"{FOLLOWERS.format(ticket_id=w.ticket_id)}/{w.colleague.id}",
+        None,
+    ),
     ("GET", "/api/v1/staff/queue-counts"): lambda w: (
         f"/api/v1/staff/queue-counts?department_id={w.department_id}",
         None,
@@ -395,6 +474,20 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         {"name": _unique("Renamed"), "warn_before": 15},
     ),
     ("POST", "/api/v1/admin/sla/recalc"): lambda w: ("/api/v1/admin/sla/recalc", None),
+    ("POST", "/api/v1/staff/tickets/{ticket_id}/tags"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}/tags",
+        {"add": ["vip", _unique("tag")], "remove": ["never used"]},
+    ),
+    ("GET", "/api/v1/staff/tags"): lambda w: ("/api/v1/staff/tags", None),
+    ("GET", "/api/v1/staff/tags/{tag_id}"): lambda w: (f"/api/v1/staff/tags/{_tag(w)}", None),
+    ("PATCH", "/api/v1/admin/tags/{tag_id}"): lambda w: (
+        f"/api/v1/admin/tags/{_tag(w)}",
+        {"name": _unique("renamed")},
+    ),
+    ("POST", "/api/v1/admin/tags/{tag_id}/merge"): lambda w: (
+        f"/api/v1/admin/tags/{_tag(w)}/merge",
+        {"into": _tag(w)},
+    ),
     ("GET", "/api/v1/admin/mailboxes"): lambda w: ("/api/v1/admin/mailboxes", None),
     ("POST", "/api/v1/admin/mailboxes"): lambda w: (
         "/api/v1/admin/mailboxes",
@@ -421,6 +514,38 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("DELETE", IMAP): lambda w: (IMAP.format(mailbox_id=w.mailbox_id), None),
     ("POST", INBOUND): lambda w: (f"{INBOUND}?mailbox={w.mailbox_id}", None),
     ("GET", FILE): lambda w: (FILE.format(attachment_id=_NONE), None),
+    ("GET", CANNED): lambda w: (CANNED, None),
+    ("POST", CANNED): lambda w: (CANNED, {"title": "Mine", "body": "Hi {{ customer.name }}"}),
+    ("GET", CANNED_ITEM): lambda w: (CANNED_ITEM.format(canned_id=_everyones(w)), None),
+    ("PATCH", CANNED_ITEM): lambda w: (
+        CANNED_ITEM.format(canned_id=_everyones(w)),
+        {"title": "Renamed"},
+    ),
+    ("DELETE", CANNED_ITEM): lambda w: (CANNED_ITEM.format(canned_id=_everyones(w)), None),
+    ("POST", f"{CANNED_ITEM}/render"): lambda w: (
+        f"{CANNED_ITEM.format(canned_id=_everyones(w))}/render",
+        {"ticket_id": w.ticket_id},
+    ),
+    ("PUT", "/api/v1/staff/me/signature"): lambda w: (
+        "/api/v1/staff/me/signature",
+        {"signature": "Kind regards"},
+    ),
+    ("GET", MACROS): lambda w: (MACROS, None),
+    ("POST", MACROS): lambda w: (MACROS, {"name": "Mine", "actions": [{"action": "follow"}]}),
+    ("GET", MACRO_ITEM): lambda w: (MACRO_ITEM.format(macro_id=_everyones_macro(w)), None),
+    ("POST", "/api/v1/staff/tickets/{ticket_id}/macros/{macro_id}"): lambda w: (
+        f"/api/v1/staff/tickets/{w.ticket_id}/macros/{_everyones_macro(w)}",
+        None,
+    ),
+    ("POST", "/api/v1/staff/tickets/bulk"): lambda w: (
+        "/api/v1/staff/tickets/bulk",
+        {"tickets": [{"id": w.ticket_id}], "actions": [{"action": "add_tags", "value": ["vip"]}]},
+    ),
+    ("PATCH", MACRO_ITEM): lambda w: (
+        MACRO_ITEM.format(macro_id=_everyones_macro(w)),
+        {"name": "Renamed"},
+    ),
+    ("DELETE", MACRO_ITEM): lambda w: (MACRO_ITEM.format(macro_id=_everyones_macro(w)), None),
 }
 
 REQUESTS |= {("HEAD", path): REQUESTS[("GET", path)] for _, path in HEAD_AS_GET}
@@ -431,6 +556,10 @@ EXTRA_HEADERS: dict[tuple[str, str], dict[str, str]] = {
     ("PATCH", "/api/v1/admin/calendars/{calendar_id}"): {"If-Match": '"1"'},
     ("PATCH", "/api/v1/admin/sla-policies/{policy_id}"): {"If-Match": '"1"'},
     ("PATCH", "/api/v1/admin/mailboxes/{mailbox_id}"): {"If-Match": '"1"'},
+    ("PATCH", CANNED_ITEM): {"If-Match": '"1"'},
+    ("PATCH", MACRO_ITEM): {"If-Match": '"1"'},
+    ("PATCH", "/api/v1/admin/tags/{tag_id}"): {"If-Match": '"1"'},  # a new tag's version
+    ("POST", "/api/v1/staff/tickets/{ticket_id}/macros/{macro_id}"): {"If-Match": '"1"'},
 }
 
 ASSIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -438,7 +567,20 @@ ASSIGN_BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "agent": lambda w: {"mode": "agent", "agent_id": w.colleague.id},
     "team": lambda w: {"mode": "team", "team_id": w.team_id},
     "auto": lambda w: {"mode": "auto"},
+    "nobody": lambda w: _held_by_colleague(w, {"mode": "nobody"}),
 }
+
+
+def _held_by_colleague(world: World, body: dict[str, Any]) -> dict[str, Any]:
+    """``body``, once the world's ticket is assigned to the colleague (not the caller)."""
+    lead = world.desk.staff("lead", world.department_id)
+    assigned = world.desk.post(
+        f"/api/v1/staff/tickets/{world.ticket_id}/assign",
+        lead,
+        json={"mode": "agent", "agent_id": world.colleague.id},
+    )
+    assert assigned.status_code == 200, assigned.text
+    return body
 
 
 def _actor(desk: Helpdesk, kind: str, department_id: str, team_id: str) -> Person | None:
@@ -557,6 +699,7 @@ def test_each_caller_may_assign_exactly_as_the_table_says(
             "self": world.actor.id if world.actor else None,
             "agent": world.colleague.id,
             "team": None,
+            "nobody": None,
         }
         if mode in expected:
             assert (result.json["assignee"] or {}).get("id") == expected[mode]

@@ -254,6 +254,24 @@ VALID_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
         "admin",
         {"host": "imap.stage.example.com", "username": "support", "password": IMAP_PASSWORD},
     ),
+    "createCannedResponse": ("agent", {"title": "Thanks", "body": "Thanks, {{ agent.name }}"}),
+    "updateCannedResponse": ("admin", {"title": "Hello"}),
+    "renderCannedResponse": ("agent", {"ticket_id": "{ticket_id}", "format": "html"}),
+    "setMySignature": ("agent", {"signature": "Agent"}),
+    "changeTicketTags": ("agent", {"add": ["refund"], "remove": ["gold"]}),
+    "renameTag": ("admin", {"name": "Very important"}),
+    "mergeTag": ("admin", {"into": "{other_tag_id}"}),
+    "bulkTickets": (
+        "agent",
+        {
+            # No ticket has this id: an outcome of its own, the request still understood.
+            "tickets": [{"id": "00000000-0000-4000-8000-000000000001", "version": None}],
+            "actions": [{"action": "add_tags", "value": ["bulk"]}],
+            "dry_run": True,
+        },
+    ),
+    "createMacro": ("agent", {"name": "Take it", "actions": [{"action": "assign_to_me"}]}),
+    "updateMacro": ("admin", {"name": "Hello"}),
 }
 
 
@@ -393,6 +411,13 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
         "recalcSla",
         "rotateMailboxInboundSecret",
         "clearMailboxImap",
+        "deactivateCannedResponse",
+        "followTicket",
+        "unfollowTicket",
+        "addTicketFollower",
+        "removeTicketFollower",
+        "deactivateMacro",
+        "applyMacro",
     }
     client = falcon.testing.TestClient(APP)
     customer = stage.headers("customer")
@@ -436,6 +461,50 @@ def test_operations_without_a_body_ignore_one(stage: Stage) -> None:
     )
     assert unlocked.status_code == 204
     assert client.simulate_get(spare, headers=admin).json == before
+
+    canned = client.simulate_post(
+        "/api/v1/staff/canned-responses", json={"title": "Junk", "body": "x"}, headers=admin
+    )
+    gone = client.simulate_delete(
+        f"/api/v1/staff/canned-responses/{canned.json['id']}", json={"active": True}, headers=admin
+    )
+    assert (gone.status_code, gone.json["active"]) == (200, False)
+    macro = client.simulate_post(
+        "/api/v1/staff/macros",
+        json={"name": "Junk", "actions": [{"action": "follow"}]},
+        headers=admin,
+    )
+    retired = client.simulate_delete(
+        f"/api/v1/staff/macros/{macro.json['id']}", json={"active": True}, headers=admin
+    )
+    assert (retired.status_code, retired.json["active"]) == (200, False)
+
+    # Whom a follow is for is the path's to say: a body naming someone else is not read.
+    followers = f"/api/v1/staff/tickets/{opened.json['id']}/followers"
+    me = client.simulate_get("/api/v1/me", headers=admin).json["id"]
+    other = {"user_id": "00000000-0000-4000-8000-000000000001", "reason": "assignee"}
+    followed = client.simulate_put(f"{followers}/me", json=other, headers=admin)
+    assert followed.status_code == 200, followed.text
+    assert [(i["user"]["id"], i["reason"]) for i in followed.json["items"]] == [(me, "follower")]
+    unfollowed = client.simulate_delete(f"{followers}/{me}", json=other, headers=admin)
+    assert (unfollowed.status_code, unfollowed.json["items"]) == (200, [])
+
+    # Which macro is applied is the path's to say: a body naming actions is not read.
+    taking = client.simulate_post(
+        "/api/v1/staff/macros",
+        json={"name": "Take", "actions": [{"action": "add_tags", "value": ["taken"]}]},
+        headers=admin,
+    )
+    staff_ticket = f"/api/v1/staff/tickets/{opened.json['id']}"
+    seen = client.simulate_get(staff_ticket, headers=admin)
+    version = seen.headers["etag"]
+    applied = client.simulate_post(
+        f"{staff_ticket}/macros/{taking.json['id']}",
+        json={"actions": [{"action": "set_status", "value": "closed"}]},
+        headers={**admin, "If-Match": version},
+    )
+    assert applied.status_code == 200, applied.text
+    assert (applied.json["tags"], applied.json["status"]) == (["taken"], seen.json["status"])
 
     recalc = client.simulate_post("/api/v1/admin/sla/recalc", json={"tickets": -1}, headers=admin)
     assert recalc.status_code == 200, recalc.text
@@ -509,12 +578,16 @@ def test_no_answer_carries_a_secret(stage: Stage) -> None:
     assert len(secrets.password_hashes) >= 5
     assert sum(200 <= a.status < 300 for a in answers[already:]) >= 40, "the walk reached data"
 
-    # A creation, or a new secret (rotate-secret), shows that endpoint's own secret.
+    # A creation, or a new secret (a webhook's rotate-secret, a mailbox's inbound-secret), shows
+    # that endpoint's own secret, once.
     creations = [
         a
         for a in answers
         if (a.method, a.path, a.status) == ("POST", WEBHOOKS, 201)
-        or ((a.method, a.status) == ("POST", 200) and a.path.endswith("/rotate-secret"))
+        or (
+            (a.method, a.status) == ("POST", 200)
+            and a.path.endswith(("/rotate-secret", "/inbound-secret"))
+        )
     ]
     logins = [a for a in answers if (a.method, a.path, a.status) == ("POST", LOGIN, 200)]
     assert creations, "the walk created a webhook"
@@ -550,7 +623,8 @@ def test_no_answer_carries_a_secret(stage: Stage) -> None:
     shown: dict[str, set[str]] = {}
     for answer in creations:
         document = json.loads(answer.text)
-        shown.setdefault(document["id"], set()).add(document["secret"])
+        if "id" in document:  # a webhook's (a mailbox's inbound secret is sealed elsewhere)
+            shown.setdefault(document["id"], set()).add(document["secret"])
     assert any(i in stored for i in shown)
     assert all(stored[i] in secrets for i, secrets in shown.items() if i in stored)
 

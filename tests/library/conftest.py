@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+import helpdesk
+from tests.conftest import BACKENDS, TEST_SECRET
 from tests.support.databases import PostgresDatabases
 from tests.support.services import redis_url
 
@@ -52,3 +55,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     database = databases.fresh()
     own_cache_generations(database)
     return {"HELPDESK_DATABASE_URL": database, "HELPDESK_REDIS_URL": redis}
+
+
+@pytest.fixture(params=BACKENDS)
+def desk(request: pytest.FixtureRequest) -> Iterator[helpdesk.Helpdesk]:
+    """A fresh helpdesk on each store, opened by the library (migrating the database)."""
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_databases").fresh(migrated=False)
+    else:
+        url = request.getfixturevalue("postgres_databases").fresh(migrated=False)
+    settings = helpdesk.Settings(database_url=url, secret_keys=(TEST_SECRET,), auto_migrate=True)
+    with helpdesk.open(settings) as opened:
+        yield opened

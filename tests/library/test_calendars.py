@@ -5,7 +5,7 @@ API takes If-Match, and raise the domain's errors; only administrators may."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,7 +22,6 @@ from helpdesk import (
     ValidationFailed,
 )
 from helpdesk_core.documents import calendar_document
-from tests.conftest import BACKENDS, TEST_SECRET
 
 WEEKDAYS = tuple((day, "09:00", "17:00") for day in ("mon", "tue", "wed", "thu", "fri"))
 MUNICH = CreateCalendar(
@@ -32,19 +31,6 @@ MUNICH = CreateCalendar(
     ((date(2026, 12, 25), "Office closed"),),
     PublicHolidaysRequest("DE", "BY", (2026,)),
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def desk(request: pytest.FixtureRequest) -> Iterator[helpdesk.Helpdesk]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_databases").fresh(migrated=False)
-    else:
-        url = request.getfixturevalue("postgres_databases").fresh(migrated=False)
-    settings = helpdesk.Settings(database_url=url, secret_keys=(TEST_SECRET,), auto_migrate=True)
-    with helpdesk.open(settings) as opened:
-        yield opened
 
 
 def test_an_administrator_keeps_calendars_and_previews_business_time(

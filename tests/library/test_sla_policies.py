@@ -6,7 +6,7 @@ to tickets' clocks is tested in tests/sla/."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +26,6 @@ from helpdesk import (
     ValidationFailed,
 )
 from helpdesk_core.documents import sla_policy_document
-from tests.conftest import BACKENDS, TEST_SECRET
 
 URGENT = SlaPolicyInput(
     name="Urgent support",
@@ -34,19 +33,6 @@ URGENT = SlaPolicyInput(
     targets={"urgent": {"first_response": 30, "next_response": 60, "resolution": 480}},
     warn_before=15,
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def desk(request: pytest.FixtureRequest) -> Iterator[helpdesk.Helpdesk]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = request.getfixturevalue("sqlite_databases").fresh(migrated=False)
-    else:
-        url = request.getfixturevalue("postgres_databases").fresh(migrated=False)
-    settings = helpdesk.Settings(database_url=url, secret_keys=(TEST_SECRET,), auto_migrate=True)
-    with helpdesk.open(settings) as opened:
-        yield opened
 
 
 def test_an_administrator_keeps_policies(desk: helpdesk.Helpdesk) -> None:

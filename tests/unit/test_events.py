@@ -263,6 +263,8 @@ def test_notifications_reach_requester_and_assignee_only_when_they_should(world:
     assert sent == [
         ("agent@example.com", "[#1] Assigned to you: Printer on fire"),
         ("c@example.com", "Re: [#1] Printer on fire"),  # it also opened the ticket
+        # The assignee follows the ticket: told of the customer's answer, not of their own.
+        ("agent@example.com", "[#1] Reply from Cora: Printer on fire"),
     ]
     assert "Public answer" in world.mailbox.sent[1].body
     assert not any("note" in m.body for m in world.mailbox.sent)  # the internal note stays in

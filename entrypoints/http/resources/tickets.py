@@ -64,6 +64,7 @@ class AssignMode(enum.StrEnum):
     AGENT = "agent"
     TEAM = "team"
     AUTO = "auto"
+    NOBODY = "nobody"
 
 
 @attrs.frozen
@@ -190,6 +191,14 @@ def _sla(req: falcon.Request) -> SlaState | None:
     except ValueError:
         allowed = ", ".join(m.value for m in SlaState)
         raise invalid_input("sla", f"must be one of {allowed}") from None
+
+
+def _following(req: falcon.Request, actor: Principal) -> uuid.UUID | None:
+    """``following=me`` (the caller) or a staff member's id: whose followed tickets."""
+    raw = req.get_param("following")
+    if raw is None:
+        return None
+    return actor.user_id if raw == "me" else uuid_param(req, "following")
 
 
 def path_number(value: str) -> int:
@@ -354,6 +363,8 @@ class StaffTickets:
             created_to=_datetime_param(req, "created_to"),
             text=text,
             sla=_sla(req),
+            tags=tuple(req.get_param_as_list("tag") or ()),
+            following=_following(req, actor),
             sort=sort,
             after=_after(req, sort, bool(text and text.strip())),
             limit=_limit(req, self._s.page_default, self._s.page_max),

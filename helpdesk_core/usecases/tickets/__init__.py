@@ -1,8 +1,8 @@
 """Tickets: opening, the conversation, the lifecycle, staff work, assignment and history.
 
 One module per capability (``opening``, ``conversation``, ``lifecycle``, ``assignment``,
-``queries``), the rules of scope in ``scope``, commands and input rules in ``commands``, and
-what they share in ``base``; ``TicketService`` (``service``) is all of them.
+``tagging``, ``queries``), the rules of scope in ``scope``, commands and input rules in
+``commands``, and what they share in ``base``; ``TicketService`` (``service``) is all of them.
 """
 
 from helpdesk_core.domain.views import TicketDetail
@@ -13,6 +13,7 @@ from helpdesk_core.usecases.tickets.commands import (
     TICKET_NUMBER_MAX,
     Assign,
     AttachmentInput,
+    ChangeTags,
     ChangeTicket,
     OpenTicket,
     PostMessage,
@@ -29,6 +30,7 @@ __all__ = [
     "TICKET_NUMBER_MAX",
     "Assign",
     "AttachmentInput",
+    "ChangeTags",
     "ChangeTicket",
     "OpenTicket",
     "PostMessage",

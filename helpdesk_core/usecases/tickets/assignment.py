@@ -20,6 +20,17 @@ from helpdesk_core.usecases.tickets.base import TicketUseCases, user_name
 from helpdesk_core.usecases.tickets.commands import Assign
 from helpdesk_core.usecases.tickets.scope import team_of
 
+ASSIGN_MODES = ("self", "agent", "team", "auto", "nobody")
+
+
+def _check_mode(actor: Principal, command: Assign) -> None:
+    """A known mode, and one ``actor`` may use: anyone on the staff takes a ticket or lets
+    their own go; only leads and administrators hand it to others or take it from them."""
+    if command.mode not in ASSIGN_MODES:
+        raise ValidationFailed.field("mode", f"must be one of {', '.join(ASSIGN_MODES)}")
+    if command.mode not in {"self", "nobody"}:
+        require_lead(actor, f"assign tickets ({command.mode})")
+
 
 class Assignment(TicketUseCases):
     """``assign`` and the round robin that auto-assignment shares with opening."""
@@ -31,27 +42,53 @@ class Assignment(TicketUseCases):
         command: Assign,
         expected_version: int | None = None,
     ) -> TicketView:
-        """Assign to oneself, to an agent, to a team, or by round robin (``auto``)."""
+        """Assign to oneself, to an agent, to a team, by round robin (``auto``), or to nobody
+        (``nobody``: leads, administrators, and the assignee letting the ticket go)."""
         require_staff(actor, "assign tickets")
-        if command.mode not in {"self", "agent", "team", "auto"}:
-            raise ValidationFailed.field("mode", "must be one of self, agent, team, auto")
-        if command.mode != "self":
-            require_lead(actor, f"assign tickets ({command.mode})")
+        _check_mode(actor, command)
         now = self._clock.now()
         with self._uow.begin() as tx:
             view = self._visible(tx, actor, ticket_id, lock=True)
             ticket = view.ticket
             if expected_version is not None and ticket.version != expected_version:
                 raise StaleVersion("the ticket changed since you loaded it: reload it")
-            if ticket.department_id is None:
-                raise Conflict("route the ticket to a department before assigning it")
-            if command.mode == "auto":
-                updated = self._auto_assign(tx, view, actor.user_id, now)
-            else:
-                updated = self._assign_to(tx, actor, view, command, now)
-            self._bump_counts(tx, ticket.department_id)
+            updated = self._assign_in(tx, actor, view, command, now)
             tx.commit()
         return updated
+
+    def _assign_in(
+        self, tx: Transaction, actor: Principal, view: TicketView, command: Assign, now: datetime
+    ) -> TicketView:
+        """``command`` applied to the ticket of ``view`` (read locked) in ``tx``, checked for
+        ``actor``; ``view`` itself when it changes nothing."""
+        _check_mode(actor, command)
+        ticket = view.ticket
+        if command.mode == "nobody":
+            return self._unassign(tx, actor, view, now)
+        if ticket.department_id is None:
+            raise Conflict("route the ticket to a department before assigning it")
+        if command.mode == "auto":
+            updated = self._auto_assign(tx, view, actor.user_id, now)
+        else:
+            updated = self._assign_to(tx, actor, view, command, now)
+        self._bump_counts(tx, ticket.department_id)
+        return updated
+
+    def _unassign(
+        self, tx: Transaction, actor: Principal, view: TicketView, now: datetime
+    ) -> TicketView:
+        """Nobody has the ticket any more (its team, if any, keeps it waiting)."""
+        ticket = view.ticket
+        if ticket.assignee_id is None:
+            return view
+        if actor.user_id != ticket.assignee_id:
+            require_lead(actor, "take a ticket from its assignee")
+        updated = ticket.changed(now, assignee_id=None)
+        result = TicketView(updated, attrs.evolve(view.names, assignee=None), view.sla)
+        tx.tickets.update(updated)
+        self._record_diff(tx, ticket, result, actor.user_id, now)
+        self._bump_counts(tx, ticket.department_id)
+        return result
 
     def _assign_to(
         self, tx: Transaction, actor: Principal, view: TicketView, command: Assign, now: datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,10 @@ from helpdesk_core.usecases.sla import with_clocks
 from helpdesk_core.usecases.tickets.commands import AttachmentInput, TicketPolicy
 from helpdesk_core.usecases.tickets.files import StoredFile, TicketFiles, download_path
 from helpdesk_core.usecases.tickets.scope import can_see
+
+# The group the history entries written now belong to (a macro being applied sets it, for the
+# thread doing the work); None: each change stands alone.
+HISTORY_GROUP: ContextVar[uuid.UUID | None] = ContextVar("history_group", default=None)
 
 # The history fields of a ticket's changes, by the attribute that changed.
 _RECORDED = (
@@ -161,6 +166,7 @@ class TicketUseCases:
                 old_value=old,
                 new_value=new,
                 created_at=now,
+                group_id=HISTORY_GROUP.get(),
             )
         )
 

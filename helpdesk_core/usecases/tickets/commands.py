@@ -41,6 +41,7 @@ class TicketPolicy:
         "text/plain",
     )
     max_attachments: int = 10
+    agents_create_tags: bool = True  # else only leads and administrators make new tags
 
 
 @attrs.frozen
@@ -61,6 +62,15 @@ class OpenTicket:
     priority: TicketPriority = TicketPriority.NORMAL
     department_id: uuid.UUID | None = None
     attachments: tuple[AttachmentInput, ...] = ()
+
+
+@attrs.frozen
+class ChangeTags:
+    """Tags to put on a ticket and to take off it, by name (a name both added and removed is
+    removed)."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
 
 
 @attrs.frozen

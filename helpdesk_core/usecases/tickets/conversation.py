@@ -16,7 +16,6 @@ from helpdesk_core.domain.values import Channel, MessageVisibility, TicketStatus
 from helpdesk_core.domain.views import MessageView, TicketView
 from helpdesk_core.ports.uow import Transaction
 from helpdesk_core.usecases.sla import ClockChange
-from helpdesk_core.usecases.tickets.base import TicketUseCases
 from helpdesk_core.usecases.tickets.commands import (
     AttachmentInput,
     PostMessage,
@@ -24,10 +23,12 @@ from helpdesk_core.usecases.tickets.commands import (
     validate_attachments,
 )
 from helpdesk_core.usecases.tickets.files import StoredFile
+from helpdesk_core.usecases.tickets.followers import Followers
 
 
-class Conversation(TicketUseCases):
-    """``post_message``."""
+class Conversation(Followers):
+    """``post_message`` (and, through ``Followers``, who follows a ticket: an internal note's
+    mentions make followers)."""
 
     def post_message(
         self, actor: Principal, ticket_id: uuid.UUID, command: PostMessage
@@ -132,6 +133,8 @@ class Conversation(TicketUseCases):
             clocks.message(public and actor.is_staff, public and not actor.is_staff, now)
             updated = clocks.store(updated)
         posted = MessageView(message, author)
+        # Mentioned staff follow the ticket from this note on (usecases/tickets/followers.py).
+        mentions = self._mentions(tx, actor, ticket, body) if internal and not automatic else ()
         self._publish(
             tx,
             "ticket.message_added",
@@ -139,7 +142,9 @@ class Conversation(TicketUseCases):
             actor.user_id,
             now,
             message=message_event_document(posted, actor.is_staff),
+            mentions=[str(user_id) for user_id in mentions],
         )
+        self._add_followers(tx, actor.user_id, updated, mentions, now)
         if target:
             self._record(
                 tx, ticket, actor.user_id, "status", ticket.status.value, target.value, now

@@ -78,57 +78,69 @@ class Lifecycle(TicketUseCases):
         with self._uow.begin() as tx:
             # Locked: the ticket's service-level clocks change with it.
             view = self._visible(tx, actor, ticket_id, lock=True)
-            ticket, names = view.ticket, view.names
-            if ticket.version != expected_version:
+            if view.ticket.version != expected_version:
                 raise StaleVersion(
                     f"the ticket changed since version {expected_version} "
-                    f"(now {ticket.version}): reload it"
+                    f"(now {view.ticket.version}): reload it"
                 )
-            updated = ticket
-            if command.status is not None and command.status is not ticket.status:
-                updated = updated.with_status(command.status, now)
-            changes: dict[str, Any] = {}
-            if command.priority is not None and command.priority is not ticket.priority:
-                changes["priority"] = command.priority
-            department_id = (
-                command.department_id if command.change_department else ticket.department_id
-            )
-            team_id = command.team_id if command.change_team else ticket.team_id
-            if department_id != ticket.department_id:
-                may_route(actor, department_id)
-                department = None
-                if department_id is not None:
-                    department = active_department(tx, department_id, "department_id")
-                changes["department_id"] = department_id
-                names = attrs.evolve(names, department=department.name if department else None)
-                if not command.change_team:
-                    team_id = None  # a team belongs to the department it leaves
-                if ticket.assignee_id is not None and not works_in(
-                    tx.staff.get(ticket.assignee_id), department_id
-                ):
-                    changes["assignee_id"] = None
-                    names = attrs.evolve(names, assignee=None)
-            if team_id != ticket.team_id:
-                team = None
-                if team_id is not None:
-                    team = team_of(tx, team_id, department_id, "team_id")
-                changes["team_id"] = team_id
-                names = attrs.evolve(names, team=team.name if team is not None else None)
-            if changes:
-                updated = attrs.evolve(updated, **changes)
-            if updated == ticket:
-                return view
-            updated = attrs.evolve(updated, updated_at=now, version=ticket.version + 1)
-            result = TicketView(updated, names, view.sla)
-            tx.tickets.update(updated)
-            clocks = self._clocks_changed(tx, view, updated, now)
-            if clocks is not None:
-                result = clocks.store(result)
-            self._record_diff(tx, ticket, result, actor.user_id, now)
-            if clocks is not None:
-                clocks.announce(self._ids, result, actor.user_id, now)
-            self._bump_counts(tx, ticket.department_id, updated.department_id)
+            result = self._change_in(tx, actor, view, command, now)
             tx.commit()
+        return result
+
+    def _change_in(
+        self,
+        tx: Transaction,
+        actor: Principal,
+        view: TicketView,
+        command: ChangeTicket,
+        now: datetime,
+    ) -> TicketView:
+        """``command`` applied to the ticket of ``view`` (read locked) in ``tx``: routing
+        checked for ``actor``, the clocks moved, history and events written; ``view`` itself
+        when it changes nothing."""
+        ticket, names = view.ticket, view.names
+        updated = ticket
+        if command.status is not None and command.status is not ticket.status:
+            updated = updated.with_status(command.status, now)
+        changes: dict[str, Any] = {}
+        if command.priority is not None and command.priority is not ticket.priority:
+            changes["priority"] = command.priority
+        department_id = command.department_id if command.change_department else ticket.department_id
+        team_id = command.team_id if command.change_team else ticket.team_id
+        if department_id != ticket.department_id:
+            may_route(actor, department_id)
+            department = None
+            if department_id is not None:
+                department = active_department(tx, department_id, "department_id")
+            changes["department_id"] = department_id
+            names = attrs.evolve(names, department=department.name if department else None)
+            if not command.change_team:
+                team_id = None  # a team belongs to the department it leaves
+            if ticket.assignee_id is not None and not works_in(
+                tx.staff.get(ticket.assignee_id), department_id
+            ):
+                changes["assignee_id"] = None
+                names = attrs.evolve(names, assignee=None)
+        if team_id != ticket.team_id:
+            team = None
+            if team_id is not None:
+                team = team_of(tx, team_id, department_id, "team_id")
+            changes["team_id"] = team_id
+            names = attrs.evolve(names, team=team.name if team is not None else None)
+        if changes:
+            updated = attrs.evolve(updated, **changes)
+        if updated == ticket:
+            return view
+        updated = attrs.evolve(updated, updated_at=now, version=ticket.version + 1)
+        result = TicketView(updated, names, view.sla)
+        tx.tickets.update(updated)
+        clocks = self._clocks_changed(tx, view, updated, now)
+        if clocks is not None:
+            result = clocks.store(result)
+        self._record_diff(tx, ticket, result, actor.user_id, now)
+        if clocks is not None:
+            clocks.announce(self._ids, result, actor.user_id, now)
+        self._bump_counts(tx, ticket.department_id, updated.department_id)
         return result
 
     def _clocks_changed(

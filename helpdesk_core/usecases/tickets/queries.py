@@ -10,6 +10,7 @@ import attrs
 
 from helpdesk_core.domain.errors import NotFound, ValidationFailed
 from helpdesk_core.domain.principal import Principal
+from helpdesk_core.domain.tags import tag_key, tag_names
 from helpdesk_core.domain.values import Role, unstorable
 from helpdesk_core.domain.views import HistoryView, MessageView, TicketDetail
 from helpdesk_core.policies import require_staff
@@ -43,7 +44,16 @@ class Queries(TicketUseCases):
             query = attrs.evolve(query, text=text or None)
         if query.sla is not None:  # judged now: "breached" is a due time that has passed
             query = attrs.evolve(query, now=self._clock.now())
+        if query.tags or query.following is not None:
+            require_staff(actor, "filter tickets by tag or by follower")
+        names = tag_names(query.tags, "tag")
         with self._uow.begin(read_only=True) as tx:
+            if names:
+                keys = {tag_key(name) for name in names}
+                found = tx.tags.by_keys(keys)
+                if len(found) < len(keys):  # a name no tag has: no ticket carries it
+                    return TicketPage((), None)
+                query = attrs.evolve(query, tags=tuple(sorted(t.name for t in found.values())))
             page = tx.tickets.list(query)
             return attrs.evolve(page, items=with_clocks_all(tx, page.items))
 
@@ -93,8 +103,8 @@ class Queries(TicketUseCases):
 
 
 def _named_history(tx: Transaction, entries: Sequence[HistoryView]) -> tuple[HistoryView, ...]:
-    """The entries with the names of the assignees, departments and teams their values name
-    (an id history stores as text), read once each."""
+    """The entries with the names of the assignees, followers, departments and teams their
+    values name (an id history stores as text), read once each."""
 
     def ids(field: str) -> set[uuid.UUID]:
         found = set()
@@ -105,8 +115,8 @@ def _named_history(tx: Transaction, entries: Sequence[HistoryView]) -> tuple[His
                         found.add(parsed)
         return found
 
-    people = tx.users.display_names(ids("assignee"))
-    names: dict[str, dict[uuid.UUID, str]] = {"assignee": dict(people)}
+    people = tx.users.display_names(ids("assignee") | ids("follower"))
+    names: dict[str, dict[uuid.UUID, str]] = {"assignee": dict(people), "follower": dict(people)}
     names["department"] = {
         d.id: d.name for i in ids("department") if (d := tx.departments.get(i)) is not None
     }

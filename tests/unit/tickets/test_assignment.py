@@ -275,3 +275,23 @@ def test_outside_the_scope_there_is_no_ticket_to_assign(
     for ticket_id, version in ((ticket.id, None), (ticket.id, 7), (uuid.uuid4(), None)):
         with desk.refuses(NotFound, match="no such ticket"):
             desk.tickets.assign(getattr(desk, actor), ticket_id, command, version)
+
+
+def test_the_assignee_lets_a_ticket_go_and_only_leads_take_it_from_another(desk: Desk) -> None:
+    ticket = desk.open(department=desk.billing)
+    desk.assign(desk.agent, ticket, "self")
+    with desk.refuses(PermissionDenied, match="only leads and administrators"):
+        desk.assign(desk.agent2, ticket, "nobody")
+    released = desk.assign(desk.agent, ticket, "nobody")
+    assert released.assignee_id is None
+    assert desk.history(ticket)[-1] == (
+        desk.agent.user_id,
+        "assignee",
+        str(desk.agent.user_id),
+        None,
+    )
+    desk.assign(desk.agent2, ticket, "self")
+    assert desk.assign(desk.lead, ticket, "nobody").assignee_id is None
+    before = desk.photo()
+    assert desk.assign(desk.agent, ticket, "nobody").assignee_id is None  # nobody had it
+    assert desk.photo() == before
