@@ -93,9 +93,7 @@ class Followers(TicketUseCases):
         now = self._clock.now()
         with self._uow.begin() as tx:
             view = self._visible(tx, actor, ticket_id)
-            if tx.followers.remove(view.ticket.id, target):
-                self._record(tx, view.ticket, actor.user_id, FIELD, str(target), None, now)
-                self._followers_changed(tx, actor.user_id, view, (), (target,), now)
+            self._remove_follower(tx, actor.user_id, view, target, now)
             result = _followers_of(tx, view.ticket)
             tx.commit()
         return result
@@ -127,6 +125,20 @@ class Followers(TicketUseCases):
         if added:
             self._followers_changed(tx, actor_id, view, added, (), now)
         return added
+
+    def _remove_follower(
+        self,
+        tx: Transaction,
+        actor_id: uuid.UUID | None,
+        view: TicketView,
+        user_id: uuid.UUID,
+        now: datetime,
+    ) -> None:
+        """``user_id`` no longer follows the ticket of ``view`` (its row, if any, taken off in
+        ``tx`` with history and one event; nothing when there was none)."""
+        if tx.followers.remove(view.ticket.id, user_id):
+            self._record(tx, view.ticket, actor_id, FIELD, str(user_id), None, now)
+            self._followers_changed(tx, actor_id, view, (), (user_id,), now)
 
     def _mentions(
         self, tx: Transaction, actor: Principal, ticket: Ticket, body: str

@@ -52,7 +52,6 @@ from helpdesk_core.usecases.tickets.assignment import Assignment
 from helpdesk_core.usecases.tickets.base import HISTORY_GROUP
 from helpdesk_core.usecases.tickets.commands import Assign, ChangeTicket, body_text
 from helpdesk_core.usecases.tickets.conversation import Conversation
-from helpdesk_core.usecases.tickets.followers import FIELD as FOLLOWER_FIELD
 from helpdesk_core.usecases.tickets.lifecycle import Lifecycle
 from helpdesk_core.usecases.tickets.tagging import Tagging
 
@@ -238,12 +237,10 @@ class Applying(Conversation, Lifecycle, Tagging, Assignment):
             raise ValidationFailed.field(
                 "value", "the system operator follows no ticket: it is no member of the staff"
             )
-        ticket = view.ticket
         if follow:
             self._add_followers(tx, actor.user_id, view, (actor.user_id,), now)
-        elif tx.followers.remove(ticket.id, actor.user_id):
-            self._record(tx, ticket, actor.user_id, FOLLOWER_FIELD, str(actor.user_id), None, now)
-            self._followers_changed(tx, actor.user_id, view, (), (actor.user_id,), now)
+        else:
+            self._remove_follower(tx, actor.user_id, view, actor.user_id, now)
         return view
 
     # ------------------------------------------------------------ bulk
